@@ -1,0 +1,49 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace MlNetMedical.Torch.Interop;
+
+/// <summary>
+/// P/Invoke declarations for the C ABI in native/. Every function returns a status; call
+/// <see cref="Check"/> on it so a failure becomes a <see cref="TorchException"/> with libtorch's message.
+/// </summary>
+internal static unsafe partial class NativeMethods
+{
+    internal const string Library = "mlnm_torch";
+
+    // Runs before the first native call: find the shim next to this assembly, then apply the thread setting.
+    static NativeMethods()
+    {
+        NativeLibraryLoader.Register();
+        Torch.ApplyThreadSetting();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Check(int status)
+    {
+        if (status != 0) Throw();
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Throw() => throw new TorchException(LastError());
+
+    internal static string LastError() => Marshal.PtrToStringUTF8(mlnm_last_error()) ?? "";
+
+    [LibraryImport(Library)] internal static partial IntPtr mlnm_last_error();
+
+    // tensor_core.cpp
+    [LibraryImport(Library)] internal static partial void mlnm_tensor_free(IntPtr t);
+    [LibraryImport(Library)] internal static partial int mlnm_tensor_ndim(Tensor t, out long ndim);
+    [LibraryImport(Library)] internal static partial int mlnm_tensor_shape(Tensor t, long* shape, long capacity);
+    [LibraryImport(Library)] internal static partial int mlnm_tensor_dtype(Tensor t, out int dtype);
+    [LibraryImport(Library)] internal static partial int mlnm_tensor_device(Tensor t, out int type, out int index);
+    [LibraryImport(Library)] internal static partial int mlnm_tensor_from_data(void* data, long nbytes, long* shape, long ndim, int dtype, int deviceType, int deviceIndex, out IntPtr result);
+    [LibraryImport(Library)] internal static partial int mlnm_tensor_copy_to(Tensor t, void* data, long nbytes);
+    [LibraryImport(Library)] internal static partial int mlnm_zeros(long* shape, long ndim, int dtype, int deviceType, int deviceIndex, int requiresGrad, out IntPtr result);
+    [LibraryImport(Library)] internal static partial int mlnm_add(Tensor a, Tensor b, double alpha, out IntPtr result);
+
+    // runtime.cpp
+    [LibraryImport(Library)] internal static partial int mlnm_set_num_threads(int n);
+    [LibraryImport(Library)] internal static partial int mlnm_get_num_threads(out int n);
+    [LibraryImport(Library)] internal static partial int mlnm_version(byte* buffer, int capacity);
+}
