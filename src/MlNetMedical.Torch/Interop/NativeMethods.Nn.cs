@@ -19,15 +19,10 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library)] internal static partial int mlnm_nn_linear(Tensor input, Tensor weight, IntPtr bias, out IntPtr result);
     [LibraryImport(Library)] internal static partial int mlnm_nn_activation(Tensor input, int kind, double param, out IntPtr result);
     [LibraryImport(Library)] internal static partial int mlnm_nn_prelu(Tensor input, Tensor weight, out IntPtr result);
-    [LibraryImport(Library)] internal static partial int mlnm_nn_flatten(Tensor input, long startDim, long endDim, out IntPtr result);
     [LibraryImport(Library)] internal static partial int mlnm_nn_affine_grid(Tensor theta, long* size, long n, int alignCorners, out IntPtr result);
     [LibraryImport(Library)] internal static partial int mlnm_nn_grid_sample(Tensor input, Tensor grid, int mode, int paddingMode, int alignCorners, out IntPtr result);
 
     // nn_params.cpp
-    [LibraryImport(Library)] internal static partial int mlnm_nn_parameter(Tensor source, int requiresGrad, out IntPtr result);
-    [LibraryImport(Library)] internal static partial int mlnm_nn_requires_grad(Tensor t, out int flag);
-    [LibraryImport(Library)] internal static partial int mlnm_nn_set_requires_grad(Tensor t, int flag);
-    [LibraryImport(Library)] internal static partial int mlnm_nn_assign(Tensor destination, Tensor source);
     [LibraryImport(Library)] internal static partial int mlnm_nn_move(Tensor t, int dtype, int deviceType, int deviceIndex);
     [LibraryImport(Library)] internal static partial int mlnm_nn_init(Tensor t, int kind, double a, double b, int fanOut, int nonlinearity);
 

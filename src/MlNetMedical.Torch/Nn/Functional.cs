@@ -155,20 +155,20 @@ public static unsafe class Functional
     private static Tensor Activation(Tensor input, int kind, double param) =>
         Tensor.FromStatus(mlnm_nn_activation(input, kind, param, out var h), h);
 
-    public static Tensor Relu(Tensor input) => Activation(input, 0, 0);
-    public static Tensor LeakyRelu(Tensor input, double negativeSlope = 0.01) => Activation(input, 1, negativeSlope);
-    public static Tensor Gelu(Tensor input, bool tanhApproximation = false) => Activation(input, 2, tanhApproximation ? 1 : 0);
-    public static Tensor Sigmoid(Tensor input) => Activation(input, 3, 0);
-    public static Tensor Tanh(Tensor input) => Activation(input, 4, 0);
-    public static Tensor Softmax(Tensor input, long dim) => Activation(input, 5, dim);
-    public static Tensor LogSoftmax(Tensor input, long dim) => Activation(input, 6, dim);
-    public static Tensor Elu(Tensor input, double alpha = 1) => Activation(input, 7, alpha);
-    public static Tensor Silu(Tensor input) => Activation(input, 8, 0);
+    public static Tensor Relu(Tensor input) => input.Relu();
+    public static Tensor LeakyRelu(Tensor input, double negativeSlope = 0.01) => Activation(input, 0, negativeSlope);
+    public static Tensor Gelu(Tensor input, bool tanhApproximation = false) => Activation(input, 1, tanhApproximation ? 1 : 0);
+    public static Tensor Sigmoid(Tensor input) => input.Sigmoid();
+    public static Tensor Tanh(Tensor input) => input.Tanh();
+    public static Tensor Softmax(Tensor input, long dim) => input.Softmax(dim);
+    public static Tensor LogSoftmax(Tensor input, long dim) => input.LogSoftmax(dim);
+    public static Tensor Elu(Tensor input, double alpha = 1) => Activation(input, 2, alpha);
+    public static Tensor Silu(Tensor input) => Activation(input, 3, 0);
 
     public static Tensor Prelu(Tensor input, Tensor weight) => Tensor.FromStatus(mlnm_nn_prelu(input, weight, out var h), h);
 
-    public static Tensor Flatten(Tensor input, long startDim = 1, long endDim = -1) =>
-        Tensor.FromStatus(mlnm_nn_flatten(input, startDim, endDim, out var h), h);
+    /// <summary>Flattens dims startDim..endDim; unlike <see cref="Tensor.Flatten"/> it keeps the batch dim by default, as nn.Flatten does.</summary>
+    public static Tensor Flatten(Tensor input, long startDim = 1, long endDim = -1) => input.Flatten(startDim, endDim);
 
     /// <summary>Sampling grid for <see cref="GridSample"/> from affine matrices: theta (N, 2, 3) with size (N, C, H, W),
     /// or theta (N, 3, 4) with size (N, C, D, H, W). The grid is (N, H, W, 2) or (N, D, H, W, 3), in [-1, 1] coordinates.</summary>

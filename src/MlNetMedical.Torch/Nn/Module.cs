@@ -43,9 +43,9 @@ public abstract class Module : IDisposable
         Tensor? p = null;
         if (value != null)
         {
-            p = Tensor.FromStatus(mlnm_nn_parameter(value, requiresGrad ? 1 : 0, out var r), r);
+            p = value.Detach().RequiresGrad_(requiresGrad);
             Own(p);
-            if (!ReferenceEquals(value, p)) value.Dispose();
+            value.Dispose();
         }
         parameters.Add(new(name, p));
         return p;
@@ -204,7 +204,8 @@ public abstract class Module : IDisposable
         var result = new LoadResult(loaded, missing, unexpected, mismatched, ignored);
         if (strict && (missing.Count > 0 || unexpected.Count > 0 || mismatched.Count > 0))
             throw new StateDictMismatchException(GetType().Name, result);
-        foreach (var (destination, source) in matches) Check(mlnm_nn_assign(destination, source));
+        using (Torch.NoGrad())
+            foreach (var (destination, source) in matches) destination.Copy_(source);
         return result;
     }
 
@@ -239,7 +240,7 @@ public abstract class Module : IDisposable
         foreach (var (name, p) in NamedParameters())
             if (UnderPrefix(name, trimmed))
             {
-                Check(mlnm_nn_set_requires_grad(p, frozen ? 0 : 1));
+                p.RequiresGrad = !frozen;
                 count++;
             }
         if (!any && count == 0)
@@ -249,13 +250,6 @@ public abstract class Module : IDisposable
 
     private static bool UnderPrefix(string name, string prefix) =>
         prefix.Length == 0 || name == prefix || (name.StartsWith(prefix, StringComparison.Ordinal) && name.Length > prefix.Length && name[prefix.Length] == '.');
-
-    /// <summary>Whether <paramref name="t"/> currently requires gradients (false for frozen parameters).</summary>
-    public static bool RequiresGrad(Tensor t)
-    {
-        Check(mlnm_nn_requires_grad(t, out var flag));
-        return flag != 0;
-    }
 
     // ---- disposal -------------------------------------------------------------------------------
 

@@ -134,21 +134,16 @@ MLNM_API mlnm_status mlnm_nn_linear(mlnm_tensor input, mlnm_tensor weight, mlnm_
   return guarded([&] { put(out, at::linear(unwrap(input), unwrap(weight), optional_tensor(bias))); });
 }
 
-// kind: 0 relu, 1 leaky_relu(param = slope), 2 gelu (param != 0: tanh approximation), 3 sigmoid, 4 tanh,
-// 5 softmax(dim = (int)param), 6 log_softmax(dim = (int)param), 7 elu(alpha = param), 8 silu.
+// Activations engine-core does not provide as tensor methods. kind: 0 leaky_relu(param = slope),
+// 1 gelu (param != 0: tanh approximation), 2 elu(alpha = param), 3 silu.
 MLNM_API mlnm_status mlnm_nn_activation(mlnm_tensor input, int32_t kind, double param, mlnm_tensor* out) {
   return guarded([&] {
     auto& x = unwrap(input);
     switch (kind) {
-      case 0: put(out, at::relu(x)); break;
-      case 1: put(out, at::leaky_relu(x, param)); break;
-      case 2: put(out, at::gelu(x, param != 0 ? "tanh" : "none")); break;
-      case 3: put(out, at::sigmoid(x)); break;
-      case 4: put(out, at::tanh(x)); break;
-      case 5: put(out, at::softmax(x, static_cast<int64_t>(param))); break;
-      case 6: put(out, at::log_softmax(x, static_cast<int64_t>(param))); break;
-      case 7: put(out, at::elu(x, param)); break;
-      case 8: put(out, at::silu(x)); break;
+      case 0: put(out, at::leaky_relu(x, param)); break;
+      case 1: put(out, at::gelu(x, param != 0 ? "tanh" : "none")); break;
+      case 2: put(out, at::elu(x, param)); break;
+      case 3: put(out, at::silu(x)); break;
       default: throw std::invalid_argument("unknown activation kind " + std::to_string(kind));
     }
   });
@@ -156,10 +151,6 @@ MLNM_API mlnm_status mlnm_nn_activation(mlnm_tensor input, int32_t kind, double 
 
 MLNM_API mlnm_status mlnm_nn_prelu(mlnm_tensor input, mlnm_tensor weight, mlnm_tensor* out) {
   return guarded([&] { put(out, at::prelu(unwrap(input), unwrap(weight))); });
-}
-
-MLNM_API mlnm_status mlnm_nn_flatten(mlnm_tensor input, int64_t start_dim, int64_t end_dim, mlnm_tensor* out) {
-  return guarded([&] { put(out, at::flatten(unwrap(input), start_dim, end_dim)); });
 }
 
 // theta: (N, 2, 3) for 2D or (N, 3, 4) for 3D; size: (N, C, H, W) or (N, C, D, H, W).

@@ -25,27 +25,6 @@ torch::nn::init::NonlinearityType nonlinearity(int32_t code) {
 
 extern "C" {
 
-// A leaf tensor sharing src's storage, detached from any graph, with the given requires_grad.
-MLNM_API mlnm_status mlnm_nn_parameter(mlnm_tensor src, int32_t requires_grad, mlnm_tensor* out) {
-  return guarded([&] { put(out, unwrap(src).detach().requires_grad_(requires_grad != 0)); });
-}
-
-MLNM_API mlnm_status mlnm_nn_requires_grad(mlnm_tensor t, int32_t* out) {
-  return guarded([&] { *out = unwrap(t).requires_grad() ? 1 : 0; });
-}
-
-MLNM_API mlnm_status mlnm_nn_set_requires_grad(mlnm_tensor t, int32_t flag) {
-  return guarded([&] { unwrap(t).requires_grad_(flag != 0); });
-}
-
-// dst <- src without recording autograd history (load_state_dict); src is broadcast and converted.
-MLNM_API mlnm_status mlnm_nn_assign(mlnm_tensor dst, mlnm_tensor src) {
-  return guarded([&] {
-    at::NoGradGuard no_grad;
-    unwrap(dst).copy_(unwrap(src));
-  });
-}
-
 // Moves (and/or converts) t in place, keeping the same tensor object, so handles, optimizer
 // references and autograd leaves stay valid. dtype < 0 keeps the dtype. A grad moves too.
 MLNM_API mlnm_status mlnm_nn_move(mlnm_tensor t, int32_t dtype, int32_t device_type, int32_t device_index) {

@@ -128,7 +128,7 @@ public class ModuleTests
         int frozen = model.Freeze("encoder");
         Assert.Equal(8, frozen);
         foreach (var (name, p) in model.NamedParameters())
-            Assert.Equal(!name.StartsWith("encoder.", StringComparison.Ordinal), Module.RequiresGrad(p));
+            Assert.Equal(!name.StartsWith("encoder.", StringComparison.Ordinal), p.RequiresGrad);
         model.Train();
         Assert.False(model.Encoder.Stages[0].NamedChildren().Single(c => c.Name == "norm").Module.Training);
         Assert.True(model.Encoder.Stages[0].NamedChildren().Single(c => c.Name == "conv1").Module.Training);
@@ -136,13 +136,13 @@ public class ModuleTests
 
         model.Unfreeze("encoder.");
         model.Train();
-        Assert.All(model.Parameters(), p => Assert.True(Module.RequiresGrad(p)));
+        Assert.All(model.Parameters(), p => Assert.True(p.RequiresGrad));
         Assert.All(model.Modules(), m => Assert.True(m.Training));
 
         // By module; a prefix must name something.
         model.Encoder.Stages[1].Freeze();
-        Assert.False(Module.RequiresGrad(model.StateDict()["encoder.stages.1.conv1.weight"]));
-        Assert.True(Module.RequiresGrad(model.StateDict()["encoder.stages.0.conv1.weight"]));
+        Assert.False(model.StateDict()["encoder.stages.1.conv1.weight"].RequiresGrad);
+        Assert.True(model.StateDict()["encoder.stages.0.conv1.weight"].RequiresGrad);
         Assert.Throws<ArgumentException>(() => model.Freeze("encode"));
     }
 
