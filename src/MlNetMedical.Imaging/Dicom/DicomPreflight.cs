@@ -1,0 +1,59 @@
+using System.Buffers.Binary;
+using System.Text;
+
+namespace MlNetMedical.Imaging.Dicom;
+
+/// <summary>
+/// Checks a file before GDCM sees it. Debian's GDCM is built with assertions, and some malformed
+/// input aborts the whole process instead of failing; the known cases are caught here with an
+/// <see cref="ImageFormatException"/>: no Part-10 preamble, a DICOMDIR, and multi-frame objects
+/// that point at frames but lack NumberOfFrames.
+/// </summary>
+internal static class DicomPreflight
+{
+    private const string MediaDirectoryClass = "1.2.840.10008.1.3.10";
+
+    public static void Check(string path)
+    {
+        var head = new byte[Math.Min(new FileInfo(path).Length, 1 << 16)];
+        using (var fs = File.OpenRead(path)) fs.ReadExactly(head);
+        if (head.Length < 132 || !head.AsSpan(128, 4).SequenceEqual("DICM"u8))
+            throw new ImageFormatException(path, "no 'DICM' preamble: not a DICOM Part-10 file (bare datasets without file meta information are not supported)");
+        string? sopClass = null;
+        bool sawTransferSyntax = false;
+        int pos = 132;
+        // File meta elements are explicit VR little endian, group 0002.
+        while (pos + 8 <= head.Length)
+        {
+            ushort group = BinaryPrimitives.ReadUInt16LittleEndian(head.AsSpan(pos));
+            ushort element = BinaryPrimitives.ReadUInt16LittleEndian(head.AsSpan(pos + 2));
+            if (group != 0x0002) break;
+            var vr = Encoding.ASCII.GetString(head, pos + 4, 2);
+            long length; int valueStart;
+            if (vr is "OB" or "OW" or "OF" or "SQ" or "UT" or "UN")
+            {
+                if (pos + 12 > head.Length) break;
+                length = BinaryPrimitives.ReadUInt32LittleEndian(head.AsSpan(pos + 8));
+                valueStart = pos + 12;
+            }
+            else { length = BinaryPrimitives.ReadUInt16LittleEndian(head.AsSpan(pos + 6)); valueStart = pos + 8; }
+            if (length == 0xFFFFFFFF || valueStart + length > head.Length)
+                throw new ImageFormatException(path, $"corrupt file meta element (0002,{element:X4}): length {length} runs past the header");
+            if (element == 0x0002) sopClass = Encoding.ASCII.GetString(head, valueStart, (int)length).Trim('\0', ' ');
+            if (element == 0x0010) sawTransferSyntax = true;
+            pos = valueStart + (int)length;
+        }
+        if (sopClass == MediaDirectoryClass) throw new ImageFormatException(path, "a DICOMDIR (media directory), not an image");
+        if (!sawTransferSyntax) throw new ImageFormatException(path, "file meta information lacks TransferSyntaxUID (0002,0010)");
+
+        using var reader = new gdcm.Reader();
+        reader.SetFileName(path);
+        using var pixelData = new gdcm.Tag(0x7FE0, 0x0010);
+        if (!reader.ReadUpToTag(pixelData)) throw new ImageFormatException(path, "GDCM cannot parse the DICOM header");
+        var ds = reader.GetFile().GetDataSet();
+        using var frameIncrement = new gdcm.Tag(0x0028, 0x0009);
+        using var frames = new gdcm.Tag(0x0028, 0x0008);
+        if (ds.FindDataElement(frameIncrement) && !ds.FindDataElement(frames))
+            throw new ImageFormatException(path, "FrameIncrementPointer (0028,0009) is present but NumberOfFrames (0028,0008) is missing");
+    }
+}
