@@ -1,0 +1,69 @@
+using System.Collections.Concurrent;
+using MlNetMedical.Pipeline;
+
+namespace MlNetMedical.Serialization;
+
+/// <summary>
+/// Maps saveable transformer types to stable names, so a model archive can be loaded back. Built-in
+/// transformers are registered already; register your own once at startup, before saving or loading:
+/// <c>ModelRegistry.Register("MyCompany.Clipper", 1, MyClipper.Load)</c>.
+/// </summary>
+public static class ModelRegistry
+{
+    private sealed record Entry(string Name, int Version, Type Type, Func<ModelLoadContext, ITransformer> Load);
+
+    private static readonly ConcurrentDictionary<string, Entry> ByName = new(StringComparer.Ordinal);
+    private static readonly ConcurrentDictionary<Type, Entry> ByType = new();
+
+    static ModelRegistry() => BuiltInTransformers.Register();
+
+    /// <summary>
+    /// Registers <typeparamref name="TTransformer"/> under <paramref name="name"/>. <paramref name="version"/> is the
+    /// newest config version this code writes and reads; <paramref name="load"/> rebuilds an instance (it sees the saved
+    /// version in <see cref="ModelLoadContext.Version"/>). Registering the same type and name again is allowed.
+    /// </summary>
+    public static void Register<TTransformer>(string name, int version, Func<ModelLoadContext, TTransformer> load) where TTransformer : ITransformer
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentOutOfRangeException.ThrowIfLessThan(version, 1);
+        ArgumentNullException.ThrowIfNull(load);
+        var entry = new Entry(name, version, typeof(TTransformer), context => load(context));
+        lock (ByName)
+        {
+            if (ByName.TryGetValue(name, out var existing) && existing.Type != typeof(TTransformer))
+                throw new InvalidOperationException($"transformer name '{name}' is already registered for {existing.Type.FullName}");
+            if (ByType.TryGetValue(typeof(TTransformer), out var previous) && previous.Name != name)
+                throw new InvalidOperationException($"{typeof(TTransformer).FullName} is already registered as '{previous.Name}'");
+            ByName[name] = entry;
+            ByType[typeof(TTransformer)] = entry;
+        }
+    }
+
+    /// <summary>Whether a transformer type is registered (and so can be saved).</summary>
+    public static bool IsRegistered(Type transformerType) =>
+        ByType.ContainsKey(transformerType) || (transformerType.IsGenericType && ByType.ContainsKey(transformerType.GetGenericTypeDefinition()));
+
+    /// <summary>Registers a generic transformer type definition (e.g. <c>TransformerChain&lt;&gt;</c>) for every closed form.</summary>
+    internal static void RegisterGeneric(Type definition, string name, int version, Func<ModelLoadContext, ITransformer> load)
+    {
+        var entry = new Entry(name, version, definition, load);
+        ByName[name] = entry;
+        ByType[definition] = entry;
+    }
+
+    internal static (string Name, int Version) Describe(ITransformer transformer) =>
+        ByType.TryGetValue(transformer.GetType(), out var e)
+        || (transformer.GetType().IsGenericType && ByType.TryGetValue(transformer.GetType().GetGenericTypeDefinition(), out e))
+            ? (e.Name, e.Version)
+            : throw new InvalidOperationException(
+                $"transformer {transformer.GetType().FullName} is not registered; call ModelRegistry.Register(name, version, load) before saving it");
+
+    internal static ITransformer Load(string name, ModelLoadContext context)
+    {
+        if (!ByName.TryGetValue(name, out var e))
+            throw new InvalidDataException($"{context.Where}: unknown transformer type '{name}'; register it with ModelRegistry.Register before loading");
+        if (context.Version > e.Version)
+            throw new InvalidDataException($"{context.Where}: '{name}' was saved with config version {context.Version}, this code reads up to {e.Version}");
+        return e.Load(context);
+    }
+}

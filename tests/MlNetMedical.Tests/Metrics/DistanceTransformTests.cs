@@ -1,0 +1,156 @@
+using System.Diagnostics;
+using System.Globalization;
+using MlNetMedical.Metrics;
+using Xunit;
+
+namespace MlNetMedical.Tests.Metrics;
+
+public class DistanceTransformTests
+{
+    private static (bool[] Sites, int[] Shape, double[] Spacing) RandomCase(int seed, int dims, double density)
+    {
+        var random = new Random(seed);
+        var shape = Enumerable.Range(0, dims).Select(_ => random.Next(1, 9)).ToArray();
+        var spacing = Enumerable.Range(0, dims).Select(_ => 0.3 + 2.5 * random.NextDouble()).ToArray();
+        var sites = new bool[shape.Aggregate(1, (a, b) => a * b)];
+        for (var i = 0; i < sites.Length; i++) sites[i] = random.NextDouble() < density;
+        return (sites, shape, spacing);
+    }
+
+    private static int[] Coordinates(int index, int[] shape)
+    {
+        var c = new int[shape.Length];
+        for (var d = shape.Length - 1; d >= 0; d--) { c[d] = index % shape[d]; index /= shape[d]; }
+        return c;
+    }
+
+    private static double[] BruteForce(bool[] sites, int[] shape, double[] spacing)
+    {
+        var result = new double[sites.Length];
+        for (var i = 0; i < sites.Length; i++)
+        {
+            var best = double.PositiveInfinity;
+            var ci = Coordinates(i, shape);
+            for (var j = 0; j < sites.Length; j++)
+            {
+                if (!sites[j]) continue;
+                var cj = Coordinates(j, shape);
+                double sq = 0;
+                for (var d = 0; d < shape.Length; d++) sq += Math.Pow((ci[d] - cj[d]) * spacing[d], 2);
+                best = Math.Min(best, sq);
+            }
+            result[i] = best;
+        }
+        return result;
+    }
+
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void MatchesBruteForceOnRandomAnisotropicMasks(int dims)
+    {
+        for (var seed = 0; seed < 60; seed++)
+        {
+            var (sites, shape, spacing) = RandomCase(seed, dims, density: seed % 3 == 0 ? 0.03 : 0.2);
+            var fast = DistanceTransform.SquaredDistanceToSites(sites, shape, spacing);
+            var slow = BruteForce(sites, shape, spacing);
+            for (var i = 0; i < fast.Length; i++)
+                if (double.IsPositiveInfinity(slow[i])) Assert.True(double.IsPositiveInfinity(fast[i]));
+                else Assert.True(Math.Abs(fast[i] - slow[i]) < 1e-9, $"seed {seed} voxel {i}: {fast[i]} vs {slow[i]}");
+        }
+    }
+
+    [Fact]
+    public void SurfaceFiguresMatchBruteForceOnRandomMasks()
+    {
+        for (var seed = 0; seed < 30; seed++)
+        {
+            var (a, shape, spacing) = RandomCase(seed, 3, 0.4);
+            var (b, _, _) = RandomCase(seed, 3, 0.4);   // same shape and spacing, other draw below
+            var random = new Random(seed + 1000);
+            for (var i = 0; i < b.Length; i++) b[i] = random.NextDouble() < 0.4;
+            if (!a.Contains(true) || !b.Contains(true)) continue;
+            var (hd95, msd) = SurfaceDistance.Compute(a, b, shape, spacing);
+            var sa = SurfaceDistance.Boundary(a, shape);
+            var sb = SurfaceDistance.Boundary(b, shape);
+            var toB = BruteForce(sb, shape, spacing);
+            var toA = BruteForce(sa, shape, spacing);
+            var ab = Enumerable.Range(0, a.Length).Where(i => sa[i]).Select(i => Math.Sqrt(toB[i])).ToArray();
+            var ba = Enumerable.Range(0, a.Length).Where(i => sb[i]).Select(i => Math.Sqrt(toA[i])).ToArray();
+            Assert.Equal(Math.Max(SurfaceDistance.Percentile(ab, 95), SurfaceDistance.Percentile(ba, 95)), hd95, 9);
+            Assert.Equal(ab.Concat(ba).Average(), msd, 9);
+        }
+    }
+
+    [Fact]
+    public void NoSitesGivesInfinityEverywhere()
+    {
+        var d = DistanceTransform.SquaredDistanceToSites(new bool[12], [3, 4], [1, 1]);
+        Assert.All(d, v => Assert.True(double.IsPositiveInfinity(v)));
+        Assert.Throws<ArgumentException>(() => DistanceTransform.SquaredDistanceToSites(new bool[11], [3, 4], [1, 1]));
+    }
+
+    [ScipyFact]
+    public void MatchesScipyDistanceTransformEdt()
+    {
+        foreach (var (seed, dims) in new[] { (3, 3), (7, 2), (11, 3) })
+        {
+            var (sites, shape, spacing) = RandomCase(seed, dims, 0.1);
+            sites[0] = true;   // scipy has no "no sites" convention worth comparing
+            var ours = DistanceTransform.SquaredDistanceToSites(sites, shape, spacing);
+            var theirs = Scipy.Edt(sites, shape, spacing);
+            for (var i = 0; i < ours.Length; i++)
+                Assert.True(Math.Abs(Math.Sqrt(ours[i]) - theirs[i]) < 1e-9, $"voxel {i}: {Math.Sqrt(ours[i])} vs scipy {theirs[i]}");
+        }
+    }
+}
+
+/// <summary>Runs only when /usr/bin/python3 has scipy; otherwise shows as skipped with the reason.</summary>
+public sealed class ScipyFactAttribute : FactAttribute
+{
+    public ScipyFactAttribute()
+    {
+        if (!Scipy.Available) Skip = "needs /usr/bin/python3 with scipy (Debian python3-scipy)";
+    }
+}
+
+internal static class Scipy
+{
+    private const string Python = "/usr/bin/python3";
+    private static readonly Lazy<bool> IsAvailable = new(() => File.Exists(Python) && Run("import scipy.ndimage", "").ExitCode == 0);
+
+    public static bool Available => IsAvailable.Value;
+
+    /// <summary>scipy.ndimage.distance_transform_edt(~sites, sampling=spacing), flattened row-major.</summary>
+    public static double[] Edt(bool[] sites, int[] shape, double[] spacing)
+    {
+        const string script = """
+            import sys, numpy as np
+            from scipy.ndimage import distance_transform_edt
+            shape = [int(v) for v in sys.stdin.readline().split()]
+            spacing = [float(v) for v in sys.stdin.readline().split()]
+            sites = np.array([c == '1' for c in sys.stdin.readline().strip()]).reshape(shape)
+            d = distance_transform_edt(~sites, sampling=spacing)
+            print(' '.join(repr(float(v)) for v in d.ravel()))
+            """;
+        var input = string.Join(' ', shape) + "\n" + string.Join(' ', spacing.Select(s => s.ToString("R", CultureInfo.InvariantCulture)))
+                    + "\n" + new string(sites.Select(s => s ? '1' : '0').ToArray()) + "\n";
+        var (code, output) = Run(script, input);
+        Assert.True(code == 0, output);
+        return output.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray();
+    }
+
+    private static (int ExitCode, string Output) Run(string script, string input)
+    {
+        var start = new ProcessStartInfo(Python) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add(script);
+        using var process = Process.Start(start)!;
+        process.StandardInput.Write(input);
+        process.StandardInput.Close();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        return (process.ExitCode, stdout.Result + stderr);
+    }
+}
