@@ -67,7 +67,7 @@ MLNM_API mlnm_status mlnm_cuda_info(int32_t* available, int32_t* device_count) {
 // The BLAS library actually mapped into this process. libtorch's build config names the build-time BLAS
 // only, while Debian's alternatives decide which libblas.so.3 is loaded, so look at /proc/self/maps.
 // kind: 0 unknown, 1 reference (netlib), 2 OpenBLAS, 3 MKL, 4 BLIS. path: the mapped libblas/libmkl file;
-// config: openblas_get_config() when OpenBLAS is present.
+// config: openblas_get_config() when the BLAS in use is OpenBLAS.
 MLNM_API mlnm_status mlnm_blas_info(int32_t* kind, char* path, int32_t path_capacity, char* config,
                                     int32_t config_capacity) {
   return guarded([&] {
@@ -92,7 +92,7 @@ MLNM_API mlnm_status mlnm_blas_info(int32_t* kind, char* path, int32_t path_capa
     std::string cfg;
     using config_fn = char* (*)();
     // The shim is loaded RTLD_LOCAL, so ask the already-mapped OpenBLAS itself (RTLD_NOLOAD loads nothing new).
-    if (!any_openblas.empty()) {
+    if (k == 2 && !any_openblas.empty()) {
       if (void* lib = dlopen(any_openblas.c_str(), RTLD_LAZY | RTLD_NOLOAD)) {
         if (auto fn = reinterpret_cast<config_fn>(dlsym(lib, "openblas_get_config")))
           if (const char* c = fn()) cfg = c;
