@@ -20,8 +20,12 @@ using var x = Tensor.Randn([spec.Batch, 1, .. Enumerable.Repeat(spec.Size, spec.
 using var y = Tensor.RandInt(0, 2, [spec.Batch, .. Enumerable.Repeat(spec.Size, spec.Dims)]);
 
 var times = new List<double>();
+var cpuTimes = new List<double>();
+var process = Process.GetCurrentProcess();
 for (int i = 0; i < warmup + steps; i++)
 {
+    process.Refresh();
+    var cpu0 = process.TotalProcessorTime;
     var sw = Stopwatch.StartNew();
     using (TorchSettings.NewDisposeScope())
     {
@@ -31,10 +35,17 @@ for (int i = 0; i < warmup + steps; i++)
         opt.Step();
     }
     sw.Stop();
-    if (i >= warmup) times.Add(sw.Elapsed.TotalSeconds);
+    process.Refresh();
+    if (i >= warmup)
+    {
+        times.Add(sw.Elapsed.TotalSeconds);
+        cpuTimes.Add((process.TotalProcessorTime - cpu0).TotalSeconds);
+    }
 }
 Console.WriteLine(FormattableString.Invariant(
-    $"{{\"side\":\"csharp\",\"model\":\"{model}\",\"threads\":{TorchSettings.NumThreads},\"gflop_per_step\":{spec.TrainingGflop():F3},\"times\":[{string.Join(",", times.Select(t => t.ToString("F6", CultureInfo.InvariantCulture)))}]}}"));
+    $"{{\"side\":\"csharp\",\"model\":\"{model}\",\"threads\":{TorchSettings.NumThreads},\"gflop_per_step\":{spec.TrainingGflop():F3},\"times\":[{Join(times)}],\"cpu_times\":[{Join(cpuTimes)}]}}"));
+
+static string Join(List<double> values) => string.Join(",", values.Select(t => t.ToString("F6", CultureInfo.InvariantCulture)));
 
 /// <summary>Benchmark shapes from the issue: 2D batch 16, 1×128², width 16; 3D batch 2, 1×64³, width 8; 4 levels.</summary>
 internal sealed record UNetSpec(int Dims, long Batch, long Size, long Width, int Levels)

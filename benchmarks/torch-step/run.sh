@@ -30,19 +30,23 @@ done
 "$PY" - "$results" <<'PYEOF'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-def times(side, model): return [t for r in rows if r['side'] == side and r['model'] == model for t in r['times']]
+def times(side, model, key='times'): return [t for r in rows if r['side'] == side and r['model'] == model for t in r[key]]
 gflop = {r['model']: r['gflop_per_step'] for r in rows if r['side'] == 'csharp'}
 threads = {r['side']: r['threads'] for r in rows}
 out = {}
-print(f"{'model':<6} {'C# median s':>12} {'Py median s':>12} {'ratio C#/Py':>12} {'GFLOP/step':>11} {'C# GFLOP/s':>11} {'steps':>6}")
+cpu = {}
+print(f"{'model':<6} {'C# median s':>12} {'Py median s':>12} {'ratio C#/Py':>12} {'CPU-s ratio':>12} {'GFLOP/step':>11} {'C# GFLOP/s':>11} {'steps':>6}")
 for m in ('2d', '3d'):
     c, p = statistics.median(times('csharp', m)), statistics.median(times('python', m))
+    cc, pc = statistics.median(times('csharp', m, 'cpu_times')), statistics.median(times('python', m, 'cpu_times'))
     out[m] = (c, p, c / p)
-    print(f"{m:<6} {c:>12.4f} {p:>12.4f} {c / p:>12.3f} {gflop[m]:>11.1f} {gflop[m] / c:>11.1f} {len(times('csharp', m)):>6}")
+    cpu[m] = cc / pc
+    print(f"{m:<6} {c:>12.4f} {p:>12.4f} {c / p:>12.3f} {cc / pc:>12.3f} {gflop[m]:>11.1f} {gflop[m] / c:>11.1f} {len(times('csharp', m)):>6}")
+print("CPU-s ratio: median process CPU time per step, C#/Python (less sensitive to other load on the machine than wall time)")
 print(f"threads: C# {threads['csharp']}, python {threads['python']}; U-Net 2D b16 1x128^2 w16 L4, 3D b2 1x64^3 w8 L4; Adam; goal ratio <= 1.05")
 print(json.dumps({'benchmark': 'torch-step', 'ratio_2d': round(out['2d'][2], 4), 'ratio_3d': round(out['3d'][2], 4),
                   'gflops_2d': round(gflop['2d'] / out['2d'][0], 2), 'gflops_3d': round(gflop['3d'] / out['3d'][0], 2),
                   'median_s_2d_csharp': round(out['2d'][0], 4), 'median_s_2d_python': round(out['2d'][1], 4),
                   'median_s_3d_csharp': round(out['3d'][0], 4), 'median_s_3d_python': round(out['3d'][1], 4),
-                  'threads': threads['csharp'], 'steps_per_side': len(times('csharp', '2d'))}))
+                  'cpu_ratio_2d': round(cpu['2d'], 4), 'cpu_ratio_3d': round(cpu['3d'], 4), 'threads': threads['csharp'], 'steps_per_side': len(times('csharp', '2d'))}))
 PYEOF
