@@ -28,7 +28,8 @@ done
 packages=(libtorch-dev cmake g++ make libopenblas0-openmp libgdcm-cil)
 if [ "$want_test" = 1 ]; then
   # Independent implementations the tests compare against, and the real servers they start.
-  packages+=(python3-torch python3-numpy python3-nibabel python3-pydicom postgresql chromium fonts-dejavu-core)
+  # libblas3: the reference BLAS, which a test loads on purpose to check the slow-BLAS warning.
+  packages+=(libblas3 python3-torch python3-numpy python3-nibabel python3-pydicom postgresql chromium fonts-dejavu-core)
 fi
 
 missing=()

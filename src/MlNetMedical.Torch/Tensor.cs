@@ -35,19 +35,29 @@ public sealed partial class Tensor : SafeHandle
         return new Tensor(result);
     }
 
+    /// <summary>Number of dimensions.</summary>
     public long Dim
     {
         get { Check(mlnm_tensor_ndim(this, out var n)); return n; }
     }
 
+    /// <summary>Sizes of every dimension (one native call).</summary>
     public unsafe long[] Shape
     {
         get
         {
-            var shape = new long[Dim];
-            fixed (long* p = shape) Check(mlnm_tensor_shape(this, p, shape.Length));
-            return shape;
+            const int MaxDims = 64; // libtorch's own limit
+            var buffer = stackalloc long[MaxDims];
+            Check(mlnm_tensor_shape(this, buffer, MaxDims, out var ndim));
+            return new ReadOnlySpan<long>(buffer, (int)ndim).ToArray();
         }
+    }
+
+    /// <summary>Size of one dimension (negative counts from the end).</summary>
+    public long Size(long dim)
+    {
+        Check(mlnm_tensor_size(this, dim, out var n));
+        return n;
     }
 
     public DType DType
@@ -62,7 +72,7 @@ public sealed partial class Tensor : SafeHandle
 
     public long NumElements
     {
-        get { long n = 1; foreach (var s in Shape) n *= s; return n; }
+        get { Check(mlnm_tensor_numel(this, out var n)); return n; }
     }
 
     /// <summary>Copies a span into a new tensor of the given shape on <paramref name="device"/> (CPU by default).</summary>
@@ -96,17 +106,51 @@ public sealed partial class Tensor : SafeHandle
         return result;
     }
 
-    public static unsafe Tensor Zeros(ReadOnlySpan<long> shape, DType dtype = DType.Float32, Device? device = null, bool requiresGrad = false)
+    /// <summary>Shape, dtype and device, plus requires_grad when set, e.g. "Tensor(shape=[2, 3], dtype=Float32, device=cpu)".</summary>
+    public override string ToString() =>
+        IsClosed ? "Tensor(disposed)"
+        : $"Tensor(shape=[{string.Join(", ", Shape)}], dtype={DType}, device={Device}{(RequiresGrad ? ", requires_grad" : "")})";
+
+    /// <summary>Borrows native handles for one call: keeps each tensor alive (and refuses disposed ones) until disposed.</summary>
+    internal ref struct HandleLease
     {
-        var d = device ?? Device.Cpu;
-        fixed (long* s = shape)
-            return FromStatus(mlnm_zeros(s, shape.Length, (int)dtype, (int)d.Type, d.Index, requiresGrad ? 1 : 0, out var r), r);
+        private readonly ReadOnlySpan<Tensor> tensors;
+        private int added;
+
+        internal HandleLease(ReadOnlySpan<Tensor> tensors, Span<IntPtr> handles, string paramName)
+        {
+            this.tensors = tensors;
+            added = 0;
+            try
+            {
+                for (var i = 0; i < tensors.Length; i++)
+                {
+                    var t = tensors[i] ?? throw new ArgumentNullException(paramName, $"{paramName}[{i}] is null");
+                    var ok = false;
+                    t.DangerousAddRef(ref ok);
+                    added = i + 1;
+                    handles[i] = t.DangerousGetHandle();
+                }
+            }
+            catch
+            {
+                Dispose();
+                throw;
+            }
+        }
+
+        public void Dispose()
+        {
+            for (var i = 0; i < added; i++) tensors[i].DangerousRelease();
+            added = 0;
+        }
     }
 
-    public Tensor Add(Tensor other, double alpha = 1) => FromStatus(mlnm_add(this, other, alpha, out var r), r);
-
-    public static Tensor operator +(Tensor a, Tensor b) => a.Add(b);
-
-    public override string ToString() =>
-        IsClosed ? "Tensor(disposed)" : $"Tensor(shape=[{string.Join(", ", Shape)}], dtype={DType}, device={Device})";
+    /// <summary>The native handle of an optional tensor (zero for null), kept alive until <see cref="SafeHandle.DangerousRelease"/>.</summary>
+    internal static IntPtr BorrowOptional(Tensor? tensor, ref bool added)
+    {
+        if (tensor is null) return IntPtr.Zero;
+        tensor.DangerousAddRef(ref added);
+        return tensor.DangerousGetHandle();
+    }
 }

@@ -12,7 +12,14 @@ public static class Torch
     /// <summary>Environment variable that sets the torch thread count (default: all cores).</summary>
     public const string ThreadsVariable = "MLNM_THREADS";
 
-    internal static void ApplyThreadSetting()
+    // Called once, from NativeMethods' static constructor, before the first native call returns.
+    internal static void Initialize()
+    {
+        ApplyThreadSetting();
+        WarnIfReferenceBlas();
+    }
+
+    private static void ApplyThreadSetting()
     {
         // libtorch 1.13 starts with one thread here, which halves conv speed; use every core unless told otherwise.
         var fromEnv = Environment.GetEnvironmentVariable(ThreadsVariable);
@@ -42,4 +49,126 @@ public static class Torch
 
     /// <summary>Opens a scope that frees every tensor created inside it on dispose (see <see cref="DisposeScope"/>).</summary>
     public static DisposeScope NewDisposeScope() => new();
+
+    /// <summary>
+    /// Turns gradient recording off on this thread until the returned scope is disposed, which restores the
+    /// previous mode (scopes nest). Use for optimizer updates and inference: <c>using (Torch.NoGrad()) { ... }</c>.
+    /// </summary>
+    public static GradModeScope NoGrad() => new(enabled: false);
+
+    /// <summary>Turns gradient recording on inside a <see cref="NoGrad"/> region, until disposed.</summary>
+    public static GradModeScope EnableGrad() => new(enabled: true);
+
+    /// <summary>Whether operations on this thread are recorded for autograd.</summary>
+    public static bool IsGradEnabled
+    {
+        get { Check(mlnm_is_grad_enabled(out var v)); return v != 0; }
+    }
+
+    /// <summary>Seeds libtorch's random generators (CPU and every CUDA device).</summary>
+    public static void ManualSeed(ulong seed) => Check(mlnm_manual_seed(seed));
+
+    /// <summary>
+    /// Deterministic algorithms only (torch.use_deterministic_algorithms; cuDNN deterministic, no benchmarking).
+    /// With <paramref name="warnOnly"/>, nondeterministic ops warn instead of failing.
+    /// </summary>
+    public static void SetDeterministic(bool enabled, bool warnOnly = false) => Check(mlnm_set_deterministic(enabled ? 1 : 0, warnOnly ? 1 : 0));
+
+    public static bool IsDeterministic
+    {
+        get { Check(mlnm_get_deterministic(out var v)); return v != 0; }
+    }
+
+    /// <summary>True only when the linked libtorch has CUDA and sees a device.</summary>
+    public static bool CudaAvailable
+    {
+        get { Check(mlnm_cuda_info(out var available, out _)); return available != 0; }
+    }
+
+    /// <summary>CUDA devices visible to the linked libtorch (0 on a CPU build).</summary>
+    public static int CudaDeviceCount
+    {
+        get { Check(mlnm_cuda_info(out _, out var count)); return count; }
+    }
+
+    private static BlasInfo? blas;
+
+    /// <summary>The BLAS library actually loaded in this process (not libtorch's build-time setting).</summary>
+    public static unsafe BlasInfo Blas
+    {
+        get
+        {
+            if (blas is not null) return blas;
+            const int Capacity = 1024;
+            var path = stackalloc byte[Capacity];
+            var config = stackalloc byte[Capacity];
+            Check(mlnm_blas_info(out var kind, path, Capacity, config, Capacity));
+            return blas = new BlasInfo((BlasKind)kind,
+                System.Runtime.InteropServices.Marshal.PtrToStringUTF8((IntPtr)path) ?? "",
+                System.Runtime.InteropServices.Marshal.PtrToStringUTF8((IntPtr)config) ?? "");
+        }
+    }
+
+    private static void WarnIfReferenceBlas()
+    {
+        var info = Blas;
+        if (info.IsSlow)
+            Console.Error.WriteLine($"warning: {info.Warning}");
+    }
+}
+
+/// <summary>Which BLAS implementation is loaded.</summary>
+public enum BlasKind
+{
+    Unknown = 0,
+    /// <summary>Netlib's reference BLAS: correct but about 45x slower for matmul here.</summary>
+    Reference = 1,
+    OpenBlas = 2,
+    Mkl = 3,
+    Blis = 4,
+}
+
+/// <summary>The BLAS library mapped into the process: its kind, file and (for OpenBLAS) build configuration.</summary>
+public sealed record BlasInfo(BlasKind Kind, string Path, string Config)
+{
+    /// <summary>True for the slow reference BLAS.</summary>
+    public bool IsSlow => Kind == BlasKind.Reference;
+
+    /// <summary>What to do about a slow BLAS, or null when it is fine.</summary>
+    public string? Warning => IsSlow
+        ? $"libtorch is using the reference BLAS ({Path}), which makes matmul and linear layers about 45x slower; " +
+          "install libopenblas0-openmp (scripts/bootstrap.sh does) or select OpenBLAS with update-alternatives --config libblas.so.3-x86_64-linux-gnu"
+        : null;
+
+    public override string ToString() => Kind switch
+    {
+        BlasKind.OpenBlas when Config.Length > 0 => $"OpenBLAS ({Config}) at {Path}",
+        _ => $"{Kind} at {(Path.Length > 0 ? Path : "(not found in /proc/self/maps)")}",
+    };
+}
+
+/// <summary>
+/// Restores this thread's previous grad mode on dispose (see <see cref="Torch.NoGrad"/>). Grad mode is per
+/// thread in libtorch, so the scope must be disposed on the thread that opened it.
+/// </summary>
+public sealed class GradModeScope : IDisposable
+{
+    private readonly bool previous;
+    private readonly int threadId = Environment.CurrentManagedThreadId;
+    private bool disposed;
+
+    internal GradModeScope(bool enabled)
+    {
+        Check(mlnm_set_grad_enabled(enabled ? 1 : 0, out var prev));
+        previous = prev != 0;
+    }
+
+    public void Dispose()
+    {
+        if (disposed) return;
+        if (Environment.CurrentManagedThreadId != threadId)
+            throw new InvalidOperationException("a grad-mode scope must be disposed on the thread that opened it (grad mode is per thread); avoid await inside Torch.NoGrad()");
+        disposed = true;
+        Check(mlnm_set_grad_enabled(previous ? 1 : 0, out _));
+    }
 }

@@ -1,5 +1,7 @@
 #include "shim.h"
 
+#include <torch/cuda.h>
+
 namespace {
 thread_local std::string last_error;
 }
@@ -22,6 +24,15 @@ at::Device to_device(int32_t device_type, int32_t device_index) {
   if (device_type != static_cast<int32_t>(at::kCPU) && device_type != static_cast<int32_t>(at::kCUDA))
     throw std::invalid_argument("unsupported device type " + std::to_string(device_type) + " (expected cpu or cuda)");
   if (device_index < -1) throw std::invalid_argument("device index must be >= -1");
+  if (device_type == static_cast<int32_t>(at::kCUDA)) {
+    static const int64_t cuda_devices = torch::cuda::is_available() ? static_cast<int64_t>(torch::cuda::device_count()) : 0;
+    if (cuda_devices == 0)
+      throw std::invalid_argument("cuda was requested but the linked libtorch has no CUDA support or sees no CUDA device; "
+                                  "use cpu, or build the shim against a CUDA libtorch (MLNM_TORCH_PREFIX)");
+    if (device_index >= cuda_devices)
+      throw std::invalid_argument("cuda:" + std::to_string(device_index) + " was requested but only " +
+                                  std::to_string(cuda_devices) + " CUDA device(s) are visible");
+  }
   return at::Device(static_cast<at::DeviceType>(device_type), static_cast<at::DeviceIndex>(device_index));
 }
 

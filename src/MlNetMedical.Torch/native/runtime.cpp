@@ -4,7 +4,11 @@
 #include <ATen/Parallel.h>
 #include <torch/version.h>
 #include <ATen/Context.h>
+#include <torch/cuda.h>
+
+#include <dlfcn.h>
 #include <cstring>
+#include <fstream>
 
 using namespace mlnm;
 
@@ -29,6 +33,77 @@ MLNM_API mlnm_status mlnm_version(char* buf, int32_t capacity) {
     if (capacity < 1) throw std::invalid_argument("buffer too small");
     std::strncpy(buf, v.c_str(), static_cast<size_t>(capacity - 1));
     buf[capacity - 1] = '\0';
+  });
+}
+
+MLNM_API mlnm_status mlnm_manual_seed(uint64_t seed) {
+  return guarded([&] {
+    at::manual_seed(seed);  // CPU generator and, when present, every CUDA generator
+  });
+}
+
+// Deterministic algorithms (cuDNN included); warn_only reports nondeterministic ops instead of failing.
+MLNM_API mlnm_status mlnm_set_deterministic(int32_t enabled, int32_t warn_only) {
+  return guarded([&] {
+    auto& ctx = at::globalContext();
+    ctx.setDeterministicAlgorithms(enabled != 0, warn_only != 0);
+    ctx.setDeterministicCuDNN(enabled != 0);
+    ctx.setBenchmarkCuDNN(enabled == 0 && ctx.benchmarkCuDNN());
+  });
+}
+
+MLNM_API mlnm_status mlnm_get_deterministic(int32_t* out) {
+  return guarded([&] { *out = at::globalContext().deterministicAlgorithms() ? 1 : 0; });
+}
+
+// CUDA as seen by the linked libtorch: 0 devices on a CPU-only build.
+MLNM_API mlnm_status mlnm_cuda_info(int32_t* available, int32_t* device_count) {
+  return guarded([&] {
+    *available = torch::cuda::is_available() ? 1 : 0;
+    *device_count = static_cast<int32_t>(torch::cuda::device_count());
+  });
+}
+
+// The BLAS library actually mapped into this process. libtorch's build config names the build-time BLAS
+// only, while Debian's alternatives decide which libblas.so.3 is loaded, so look at /proc/self/maps.
+// kind: 0 unknown, 1 reference (netlib), 2 OpenBLAS, 3 MKL, 4 BLIS. path: the mapped libblas/libmkl file;
+// config: openblas_get_config() when the BLAS in use is OpenBLAS.
+MLNM_API mlnm_status mlnm_blas_info(int32_t* kind, char* path, int32_t path_capacity, char* config,
+                                    int32_t config_capacity) {
+  return guarded([&] {
+    if (path_capacity < 1 || config_capacity < 1) throw std::invalid_argument("buffer too small");
+    std::ifstream maps("/proc/self/maps");
+    std::string line, blas, any_openblas, mkl;
+    while (std::getline(maps, line)) {
+      auto slash = line.find('/');
+      if (slash == std::string::npos) continue;
+      std::string file = line.substr(slash);
+      std::string name = file.substr(file.rfind('/') + 1);
+      if (blas.empty() && (name.rfind("libblas.so", 0) == 0 || name.rfind("libblis", 0) == 0)) blas = file;
+      if (any_openblas.empty() && name.rfind("libopenblas", 0) == 0) any_openblas = file;
+      if (mkl.empty() && name.rfind("libmkl_", 0) == 0) mkl = file;
+    }
+    std::string chosen = !blas.empty() ? blas : !mkl.empty() ? mkl : any_openblas;
+    int32_t k = 0;
+    if (chosen.find("openblas") != std::string::npos) k = 2;
+    else if (chosen.find("mkl") != std::string::npos) k = 3;
+    else if (chosen.find("blis") != std::string::npos) k = 4;
+    else if (!chosen.empty()) k = 1;  // a plain libblas.so (Debian: /usr/lib/<arch>/blas/libblas.so.3)
+    std::string cfg;
+    using config_fn = char* (*)();
+    // The shim is loaded RTLD_LOCAL, so ask the already-mapped OpenBLAS itself (RTLD_NOLOAD loads nothing new).
+    if (k == 2 && !any_openblas.empty()) {
+      if (void* lib = dlopen(any_openblas.c_str(), RTLD_LAZY | RTLD_NOLOAD)) {
+        if (auto fn = reinterpret_cast<config_fn>(dlsym(lib, "openblas_get_config")))
+          if (const char* c = fn()) cfg = c;
+        dlclose(lib);
+      }
+    }
+    *kind = k;
+    std::strncpy(path, chosen.c_str(), static_cast<size_t>(path_capacity - 1));
+    path[path_capacity - 1] = '\0';
+    std::strncpy(config, cfg.c_str(), static_cast<size_t>(config_capacity - 1));
+    config[config_capacity - 1] = '\0';
   });
 }
 

@@ -5,6 +5,7 @@
 #include <ATen/ATen.h>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace mlnm {
 
@@ -49,5 +50,41 @@ inline at::IntArrayRef dims(const int64_t* values, int64_t count) {
 
 at::ScalarType to_scalar_type(int32_t code);
 at::Device to_device(int32_t device_type, int32_t device_index);
+
+inline at::TensorOptions options(int32_t dtype, int32_t device_type, int32_t device_index, int32_t requires_grad) {
+  return at::TensorOptions()
+      .dtype(to_scalar_type(dtype))
+      .device(to_device(device_type, device_index))
+      .requires_grad(requires_grad != 0);
+}
+
+// A scalar from C#: integral scalars keep integer semantics (int tensor + 1 stays int, as in PyTorch).
+inline at::Scalar scalar(double value, int32_t integral) {
+  return integral ? at::Scalar(static_cast<int64_t>(value)) : at::Scalar(value);
+}
+
+// Dims for reductions: has_dims == 0 means "all dimensions".
+inline at::OptionalIntArrayRef optional_dims(const int64_t* values, int64_t count, int32_t has_dims) {
+  if (!has_dims) return c10::nullopt;
+  return dims(values, count);
+}
+
+// The handles in a C array, as tensors (for cat, stack, ...).
+inline std::vector<at::Tensor> unwrap_all(const mlnm_tensor* handles, int64_t count) {
+  if (count < 0 || (count > 0 && handles == nullptr)) throw std::invalid_argument("invalid tensor array");
+  std::vector<at::Tensor> result;
+  result.reserve(static_cast<size_t>(count));
+  for (int64_t i = 0; i < count; ++i) result.push_back(unwrap(handles[i]));
+  return result;
+}
+
+// Writes tensors to out[0..count), failing before anything is written when capacity is too small.
+inline void put_all(const std::vector<at::Tensor>& tensors, mlnm_tensor* out, int64_t capacity, int64_t* count) {
+  if (static_cast<int64_t>(tensors.size()) > capacity)
+    throw std::invalid_argument("result has " + std::to_string(tensors.size()) + " tensors but room for " +
+                                std::to_string(capacity));
+  for (size_t i = 0; i < tensors.size(); ++i) out[i] = wrap(tensors[i]);
+  *count = static_cast<int64_t>(tensors.size());
+}
 
 }  // namespace mlnm

@@ -1,0 +1,64 @@
+using System.CommandLine;
+using MlNetMedical.Cli.Commands;
+
+namespace MlNetMedical.Cli;
+
+/// <summary>Exit codes of the mlnm command.</summary>
+public static class ExitCodes
+{
+    public const int Success = 0;
+    /// <summary>Bad arguments or input: the message says what to fix.</summary>
+    public const int UserError = 1;
+    /// <summary>A bug or an environment failure: the message carries the exception.</summary>
+    public const int InternalError = 2;
+}
+
+/// <summary>A problem the user can fix (bad argument, missing file); reported without a stack trace, exit code 1.</summary>
+public sealed class CliUserException(string message) : Exception(message);
+
+/// <summary>One `mlnm` subcommand. Each lives in its own class under Commands/ and is listed in <see cref="CliApp.Commands"/>.</summary>
+public interface ICliCommand
+{
+    Command Build(CliContext context);
+}
+
+/// <summary>Where commands write: stdout for results (e.g. JSON), stderr for progress and diagnostics.</summary>
+public sealed record CliContext(TextWriter Output, TextWriter Error);
+
+/// <summary>Builds the root command and runs it, mapping failures to <see cref="ExitCodes"/>.</summary>
+public static class CliApp
+{
+    /// <summary>Every subcommand, in help order. New commands add one line here.</summary>
+    public static IReadOnlyList<ICliCommand> Commands { get; } =
+    [
+        new InfoCommand(),
+    ];
+
+    public static RootCommand BuildRoot(CliContext context)
+    {
+        var root = new RootCommand("mlnm: build medical image classifiers from little labelled data (MlNetMedical).");
+        foreach (var command in Commands) root.Subcommands.Add(command.Build(context));
+        return root;
+    }
+
+    public static int Run(string[] args, TextWriter output, TextWriter error)
+    {
+        var context = new CliContext(output, error);
+        try
+        {
+            var parse = BuildRoot(context).Parse(args);
+            // Parse errors and help are handled by System.CommandLine (parse errors exit with 1).
+            return parse.Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
+        }
+        catch (CliUserException e)
+        {
+            error.WriteLine($"error: {e.Message}");
+            return ExitCodes.UserError;
+        }
+        catch (Exception e)
+        {
+            error.WriteLine($"internal error: {e}");
+            return ExitCodes.InternalError;
+        }
+    }
+}

@@ -1,0 +1,3 @@
+using MlNetMedical.Cli;
+
+return CliApp.Run(args, Console.Out, Console.Error);
