@@ -5,7 +5,7 @@ namespace MlNetMedical.Imaging.Formats;
 
 /// <summary>
 /// PNG reader and writer for 2D data. Reads grey, grey+alpha, RGB, RGBA and palette images at every
-/// bit depth (alpha is dropped and noted in metadata; palettes become RGB), non-interlaced or Adam7.
+/// bit depth (alpha is dropped and noted in metadata; palettes become RGB, or grey when every entry is grey), non-interlaced or Adam7.
 /// Grey gives uint8/uint16 [width, height]; 8-bit colour gives rgb24; 16-bit colour gives uint16
 /// [width, height, 3]. The affine is the identity (pixel units; PNG carries no orientation).
 /// </summary>
@@ -64,12 +64,24 @@ public static class Png
             idat.Position = 0;
             using var z = new ZLibStream(idat, CompressionMode.Decompress);
             using var ms = new MemoryStream();
-            z.CopyTo(ms);
+            var chunk = new byte[1 << 16];
+            long limit = (((long)width * channels * depth + 7) / 8 + 1) * height + 1;
+            int n;
+            while ((n = z.Read(chunk)) > 0)
+            {
+                ms.Write(chunk, 0, n);
+                if (ms.Length > limit) break; // more than the image needs: the rest is ignored
+            }
             inflated = ms.ToArray();
         }
         catch (InvalidDataException e) { throw new ImageFormatException(path, $"corrupt IDAT zlib data: {e.Message}", e); }
 
         int bitsPerPixel = channels * depth;
+        long needed = interlace == 0 ? ((long)width * bitsPerPixel + 7) / 8 * height + height : 0;
+        if (needed > inflated.LongLength)
+            throw new ImageFormatException(path, $"truncated: decompressed data has {inflated.Length} bytes, a {width}x{height} image needs {needed}");
+        if (interlace == 1 && (long)width * height > inflated.LongLength * 8 + 64)
+            throw new ImageFormatException(path, $"truncated: decompressed data has {inflated.Length} bytes, too few for {width}x{height} pixels");
         // Samples unpacked to one ushort per channel.
         var samples = new ushort[(long)width * height * channels];
         int offset = 0;
@@ -151,6 +163,20 @@ public static class Png
         int n = w * h;
         if (colorType == 3)
         {
+            bool greyPalette = true;
+            for (int e = 0; e + 2 < palette!.Length; e += 3) greyPalette &= palette[e] == palette[e + 1] && palette[e] == palette[e + 2];
+            if (greyPalette)
+            {
+                // A grey palette (as ITK writes) is a grey image: keep one channel.
+                var g = new byte[n];
+                for (int i = 0; i < n; i++)
+                {
+                    int idx = s[i];
+                    if (idx * 3 + 2 >= palette.Length) throw new ImageFormatException(path, $"palette index {idx} is beyond the {palette.Length / 3}-entry palette");
+                    g[i] = palette[idx * 3];
+                }
+                return new Volume(VoxelType.UInt8, [w, h], g, Affine.Identity, 2);
+            }
             var rgb = new byte[n * 3];
             for (int i = 0; i < n; i++)
             {
