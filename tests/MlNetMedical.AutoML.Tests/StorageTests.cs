@@ -116,7 +116,7 @@ public class StorageTests : IDisposable
         for (int i = 0; i < 8; i++) storage.CreateTrial(study.Id, TrialState.Waiting, new ParameterSet { ["x"] = -1.5 + i * 0.25, ["k"] = i % 5 });
         var log = Path.Combine(_dir, "pg-workers.log");
         Directory.CreateDirectory(_dir);
-        var workers = Enumerable.Range(0, 4).Select(_ => Processes.StartWorker(pg.ConnectionString, "shared", "24", log, "--step-ms", "15", "--steps", "4")).ToList();
+        var workers = Enumerable.Range(0, 4).Select(_ => Processes.StartWorker(pg.ConnectionString, "shared", "24", log, "--step-ms", "15", "--steps", "4", "--heartbeat-ms", "2000")).ToList();
         foreach (var w in workers)
         {
             Assert.True(w.WaitForExit(240_000), "a worker did not finish in 240 s");
