@@ -166,7 +166,7 @@ public class ExperimentTests : IDisposable
         string[] lines = Array.Empty<string>();
         while (DateTime.UtcNow < deadline)
         {
-            lines = File.Exists(log) ? File.ReadAllLines(log) : Array.Empty<string>();
+            lines = File.Exists($"{log}.{victim.Id}") ? File.ReadAllLines($"{log}.{victim.Id}") : Array.Empty<string>();
             if (lines.Count(l => l.StartsWith("done ")) >= 2 && lines.Last().StartsWith("start ")) break;
             Thread.Sleep(50);
         }
@@ -221,5 +221,44 @@ public class ExperimentTests : IDisposable
             }).Run();
         Assert.Equal(new HashSet<string> { "softmax", "mlp" }, seen);
         Assert.Equal("mlp", result.BestTrial!.Parameters["head"]);
+    }
+
+    private sealed class SpyTuner : ITuner
+    {
+        private readonly RandomTuner _inner = new(3);
+        public List<(int Trial, int[] Seen)> Calls { get; } = new();
+        public string Name => "spy";
+        public ParameterSet? Propose(TuningContext c)
+        {
+            lock (Calls) Calls.Add((c.TrialNumber, c.Trials.Select(t => t.Number).ToArray()));
+            return _inner.Propose(c);
+        }
+        public void Observe(TrialRecord finished, SearchSpace space, Direction direction) { }
+    }
+
+    [Fact]
+    public void UnderHyperbandTheTunerSeesOnlyTrialsOfItsOwnBracket()
+    {
+        var spy = new SpyTuner();
+        var hb = new HyperbandPruner(minResource: 1, maxResource: 9, reductionFactor: 3);
+        var result = new AutoMLExperiment()
+            .SetSearchSpace(new SearchSpace().Float("x", 0, 1))
+            .SetMetric("loss", Direction.Minimize).SetMaxTrials(30)
+            .SetTuner(spy).SetPruner(hb)
+            .SetStudy(Path.Combine(_dir, "hb.db"), "hb")
+            .SetObjective(t =>
+            {
+                for (int s = 0; s < 9; s++) t.ReportOrPrune(s, t.Parameters.GetDouble("x") + 1.0 / (s + 1));
+                return t.Parameters.GetDouble("x");
+            }).Run();
+        Assert.Equal(3, hb.BracketCount);
+        Assert.Equal(30, result.Trials.Count);
+        Assert.Contains(result.Trials, t => t.State == TrialState.Pruned);
+        var filtered = spy.Calls.Where(c => c.Seen.Length > 0).ToList();
+        Assert.NotEmpty(filtered);
+        foreach (var (trial, seen) in spy.Calls)
+            Assert.All(seen, n => Assert.Equal(hb.BracketOf("hb", trial), hb.BracketOf("hb", n)));
+        // Brackets differ across the study, so the filter really dropped trials.
+        Assert.True(spy.Calls.Any(c => c.Seen.Length < c.Trial), "no proposal saw a filtered history");
     }
 }

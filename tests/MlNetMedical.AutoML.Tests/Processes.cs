@@ -42,6 +42,10 @@ internal static class Processes
         return stdout.Result + stderr.Result;
     }
 
+    /// <summary>All lines the workers wrote under a log prefix (one file per worker process).</summary>
+    public static string[] WorkerLog(string prefix) =>
+        Directory.GetFiles(Path.GetDirectoryName(prefix)!, Path.GetFileName(prefix) + ".*").SelectMany(File.ReadAllLines).ToArray();
+
     public static int FreePort()
     {
         var l = new TcpListener(IPAddress.Loopback, 0);

@@ -122,7 +122,7 @@ public class StorageTests : IDisposable
             Assert.True(w.WaitForExit(240_000), "a worker did not finish in 240 s");
             Assert.True(w.ExitCode == 0, $"worker exited {w.ExitCode}: {w.StandardError.ReadToEnd()}");
         }
-        var lines = File.ReadAllLines(log);
+        var lines = Processes.WorkerLog(log);
         var starts = lines.Where(l => l.StartsWith("start ")).Select(l => int.Parse(l.Split(' ')[1])).ToList();
         var dones = lines.Where(l => l.StartsWith("done ")).Select(l => int.Parse(l.Split(' ')[1])).ToList();
         Assert.Equal(24, starts.Count);

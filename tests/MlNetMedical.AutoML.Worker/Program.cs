@@ -1,12 +1,13 @@
 // Test worker: runs one AutoMLExperiment on a shared study and logs every trial it starts and finishes.
-// usage: Worker STORAGE STUDY MAX_TRIALS LOG_FILE [--step-ms N] [--steps N] [--heartbeat-ms N] [--parallelism N]
+// usage: Worker STORAGE STUDY MAX_TRIALS LOG_PREFIX [--step-ms N] [--steps N] [--heartbeat-ms N] [--parallelism N]
+// The log goes to LOG_PREFIX.PID: appends from several processes to one file could interleave.
 using System.Globalization;
 using MlNetMedical.AutoML;
 
 var storageUrl = args[0];
 var studyName = args[1];
 int maxTrials = int.Parse(args[2], CultureInfo.InvariantCulture);
-var logPath = args[3];
+var logPath = $"{args[3]}.{Environment.ProcessId}";
 int Option(string name, int fallback)
 {
     int i = Array.IndexOf(args, name);
