@@ -47,10 +47,10 @@ public static class TestFunctions
     }
 
     /// <summary>Hartmann-6 on [0,1]^6; global minimum −3.32237.</summary>
-    public static TestFunction Hartmann6 { get; } = new("hartmann6", UnitCube(6), Hartmann6Value, 0, -3.32237, 0.5);
+    public static TestFunction Hartmann6 { get; } = new("hartmann6", UnitCube(6), Hartmann6Value, 0, -3.32237, 1.0);
 
     /// <summary>Hartmann-6 observed with Gaussian noise (sd 0.1); regret is measured on the noise-free value of the best observed trial.</summary>
-    public static TestFunction Hartmann6Noisy { get; } = new("hartmann6-noisy", UnitCube(6), Hartmann6Value, 0.1, -3.32237, 0.5);
+    public static TestFunction Hartmann6Noisy { get; } = new("hartmann6-noisy", UnitCube(6), Hartmann6Value, 0.1, -3.32237, 1.0);
 
     public static IReadOnlyList<TestFunction> All { get; } = new[] { Branin, Hartmann6, Hartmann6Noisy };
 

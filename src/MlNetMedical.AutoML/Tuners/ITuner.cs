@@ -26,8 +26,15 @@ public interface ITuner
 /// <summary>Seeded random streams: one per (seed, trial number), so a proposal does not depend on which worker makes it.</summary>
 internal static class TunerRandom
 {
-    public static Random For(int seed, int trialNumber, int salt = 0) =>
-        new(HashCode.Combine(seed, trialNumber, salt) & int.MaxValue ^ (seed * 7919 + trialNumber * 104729 + salt));
+    public static Random For(int seed, int trialNumber, int salt = 0)
+    {
+        // SplitMix64 finaliser: deterministic in every process (HashCode.Combine is randomised per process).
+        ulong z = ((ulong)(uint)seed << 32 | (uint)trialNumber) + 0x9E3779B97F4A7C15UL * (ulong)(salt + 1);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        z ^= z >> 31;
+        return new Random((int)(z & int.MaxValue));
+    }
 
     public static double NextGaussian(this Random rng)
     {

@@ -1,0 +1,349 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+
+namespace MlNetMedical.AutoML;
+
+/// <summary>The outcome of <see cref="AutoMLExperiment.Run"/>.</summary>
+public sealed record ExperimentResult(
+    StudyInfo Study,
+    TrialRecord? BestTrial,
+    IReadOnlyList<TrialRecord> Leaderboard,
+    IReadOnlyList<TrialRecord> Trials,
+    string? LeaderboardCsvPath,
+    string? LeaderboardJsonPath,
+    int WarmStartTrials)
+{
+    public ParameterSet? BestParameters => BestTrial?.Parameters;
+}
+
+/// <summary>
+/// Runs a study: trials proposed by a tuner, stopped early by a pruner, run n at a time, persisted in a
+/// storage that other processes may share, resumable after a crash. Configured in ML.NET AutoML's style.
+/// </summary>
+public sealed class AutoMLExperiment
+{
+    private SearchSpace? _space;
+    private ITrialRunner? _runner;
+    private string _metric = "metric";
+    private Direction _direction = Direction.Minimize;
+    private double? _timeBudgetSeconds;
+    private int? _maxTrials;
+    private int _parallelism = 1;
+    private ITuner? _tuner;
+    private IPruner _pruner = new NoPruner();
+    private IStudyStorage? _storage;
+    private string _studyName = "study";
+    private readonly List<IMonitor> _monitors = new();
+    private readonly List<ParameterSet> _enqueued = new();
+    private TimeSpan _heartbeat = TimeSpan.FromSeconds(5);
+    private string? _outputFolder;
+    private int _seed;
+
+    public AutoMLExperiment SetSearchSpace(SearchSpace space) { _space = space ?? throw new ArgumentNullException(nameof(space)); return this; }
+
+    public AutoMLExperiment SetTrialRunner(ITrialRunner runner) { _runner = runner ?? throw new ArgumentNullException(nameof(runner)); return this; }
+
+    /// <summary>An objective that returns the metric named in <see cref="SetMetric"/>.</summary>
+    public AutoMLExperiment SetObjective(Func<TrialContext, double> objective) =>
+        SetTrialRunner(new DelegateRunner(t => Task.FromResult<IReadOnlyDictionary<string, double>>(new Dictionary<string, double> { [_metric] = objective(t) })));
+
+    public AutoMLExperiment SetObjective(Func<TrialContext, Task<double>> objective) =>
+        SetTrialRunner(new DelegateRunner(async t => new Dictionary<string, double> { [_metric] = await objective(t).ConfigureAwait(false) }));
+
+    /// <summary>An objective returning several metrics; the one named in <see cref="SetMetric"/> is optimised, the rest are kept.</summary>
+    public AutoMLExperiment SetObjective(Func<TrialContext, IReadOnlyDictionary<string, double>> objective) =>
+        SetTrialRunner(new DelegateRunner(t => Task.FromResult(objective(t))));
+
+    public AutoMLExperiment SetMetric(string name, Direction direction)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        _metric = name; _direction = direction; return this;
+    }
+
+    public AutoMLExperiment SetTrainingTimeInSeconds(double seconds)
+    {
+        if (!(seconds > 0)) throw new ArgumentOutOfRangeException(nameof(seconds), $"Training time must be > 0 seconds, got {seconds}.");
+        _timeBudgetSeconds = seconds; return this;
+    }
+
+    /// <summary>Trials in the study as a whole (resumed and other workers' trials count; re-queued failures do not).</summary>
+    public AutoMLExperiment SetMaxTrials(int maxTrials)
+    {
+        if (maxTrials < 1) throw new ArgumentOutOfRangeException(nameof(maxTrials), $"Max trials must be >= 1, got {maxTrials}.");
+        _maxTrials = maxTrials; return this;
+    }
+
+    /// <summary>Trials run concurrently; each gets <see cref="TrialThreadBudget"/> threads.</summary>
+    public AutoMLExperiment SetParallelism(int trials)
+    {
+        if (trials < 1) throw new ArgumentOutOfRangeException(nameof(trials), $"Parallelism must be >= 1, got {trials}.");
+        _parallelism = trials; return this;
+    }
+
+    public int TrialThreadBudget => Math.Max(1, Environment.ProcessorCount / _parallelism);
+
+    public AutoMLExperiment SetTuner(ITuner tuner) { _tuner = tuner ?? throw new ArgumentNullException(nameof(tuner)); return this; }
+    public AutoMLExperiment SetPruner(IPruner pruner) { _pruner = pruner ?? throw new ArgumentNullException(nameof(pruner)); return this; }
+    public AutoMLExperiment SetSeed(int seed) { _seed = seed; return this; }
+
+    public AutoMLExperiment SetStudy(IStudyStorage storage, string name)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        _storage = storage ?? throw new ArgumentNullException(nameof(storage)); _studyName = name; return this;
+    }
+
+    /// <summary>The embedded default: a SQLite study file.</summary>
+    public AutoMLExperiment SetStudy(string sqlitePath, string name) => SetStudy(StudyStorage.Sqlite(sqlitePath), name);
+
+    /// <summary>How often running trials prove they are alive; a trial silent for twice this is failed and re-queued.</summary>
+    public AutoMLExperiment SetHeartbeat(TimeSpan interval)
+    {
+        if (interval <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(interval), "Heartbeat interval must be positive.");
+        _heartbeat = interval; return this;
+    }
+
+    /// <summary>Where leaderboard files go (default: next to a SQLite study).</summary>
+    public AutoMLExperiment SetOutputFolder(string folder) { _outputFolder = folder; return this; }
+
+    public AutoMLExperiment SetMonitor(IMonitor monitor) { _monitors.Add(monitor ?? throw new ArgumentNullException(nameof(monitor))); return this; }
+
+    /// <summary>Adds a configuration to run before tuned ones (a WAITING trial).</summary>
+    public AutoMLExperiment Enqueue(ParameterSet parameters) { _enqueued.Add(parameters); return this; }
+
+    public ExperimentResult Run(CancellationToken cancellation = default) => RunAsync(cancellation).GetAwaiter().GetResult();
+
+    public async Task<ExperimentResult> RunAsync(CancellationToken cancellation = default)
+    {
+        var space = _space ?? throw new InvalidOperationException("Call SetSearchSpace before Run.");
+        var runner = _runner ?? throw new InvalidOperationException("Call SetObjective or SetTrialRunner before Run.");
+        if (_maxTrials is null && _timeBudgetSeconds is null)
+            throw new InvalidOperationException("Set a stopping rule: SetMaxTrials and/or SetTrainingTimeInSeconds.");
+        var storage = _storage ?? StudyStorage.Sqlite(Path.Combine(Path.GetTempPath(), "mlnm-automl", Guid.NewGuid().ToString("N"), "study.db"));
+        var tuner = _tuner ?? new TpeTuner(_seed, new TpeOptions { ConstantLiar = _parallelism > 1 });
+        var study = storage.CreateOrLoadStudy(_studyName, _direction);
+        foreach (var p in _enqueued) storage.CreateTrial(study.Id, TrialState.Waiting, space.Validate(p));
+
+        using var budget = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        if (_timeBudgetSeconds is { } s) budget.CancelAfter(TimeSpan.FromSeconds(s));
+        var session = new Session(this, space, runner, tuner, storage, study, budget.Token);
+        session.WarmStart();
+        var workers = Enumerable.Range(0, _parallelism).Select(_ => Task.Run(session.WorkLoop)).ToArray();
+        await Task.WhenAll(workers).ConfigureAwait(false);
+
+        var trials = storage.GetTrials(study.Id);
+        var leaderboard = trials.Where(t => t.State == TrialState.Complete && t.Value is { } v && !double.IsNaN(v))
+                                .OrderBy(t => _direction.ToLoss(t.Value!.Value)).ThenBy(t => t.Number).ToList();
+        var folder = _outputFolder ?? storage.Directory;
+        string? csv = null, json = null;
+        if (folder is not null)
+        {
+            Directory.CreateDirectory(folder);
+            csv = Path.Combine(folder, $"{_studyName}.leaderboard.csv");
+            json = Path.Combine(folder, $"{_studyName}.leaderboard.json");
+            WriteLeaderboard(trials, leaderboard, space, csv, json);
+        }
+        return new ExperimentResult(study, leaderboard.FirstOrDefault(), leaderboard, trials, csv, json, session.WarmStartTrials);
+    }
+
+    private void WriteLeaderboard(IReadOnlyList<TrialRecord> trials, List<TrialRecord> leaderboard, SearchSpace space, string csvPath, string jsonPath)
+    {
+        static string Cell(string s) => s.IndexOfAny(new[] { ',', '"', '\n' }) >= 0 ? "\"" + s.Replace("\"", "\"\"") + "\"" : s;
+        static string Num(double? v) => v is { } d ? d.ToString("R", CultureInfo.InvariantCulture) : "";
+        var names = space.Dimensions.Select(d => d.FullName).ToList();
+        var ordered = leaderboard.Concat(trials.Where(t => !leaderboard.Contains(t)).OrderBy(t => t.Number)).ToList();
+        var sb = new StringBuilder();
+        sb.AppendLine(string.Join(',', new[] { "rank", "trial", "state", _metric, "duration_s", "last_step" }.Concat(names).Append("error").Select(Cell)));
+        for (int i = 0; i < ordered.Count; i++)
+        {
+            var t = ordered[i];
+            var cells = new List<string> { i < leaderboard.Count ? (i + 1).ToString(CultureInfo.InvariantCulture) : "", t.Number.ToString(CultureInfo.InvariantCulture),
+                t.State.ToString().ToUpperInvariant(), Num(t.Value), Num(t.Duration?.TotalSeconds), t.LastStep?.ToString(CultureInfo.InvariantCulture) ?? "" };
+            cells.AddRange(names.Select(n => t.Parameters.TryGet(n, out var v) ? Convert.ToString(v, CultureInfo.InvariantCulture) ?? "" : ""));
+            cells.Add(t.Error ?? "");
+            sb.AppendLine(string.Join(',', cells.Select(Cell)));
+        }
+        File.WriteAllText(csvPath, sb.ToString());
+        var doc = new
+        {
+            study = _studyName, metric = _metric, direction = _direction.ToString().ToLowerInvariant(),
+            best_trial = leaderboard.FirstOrDefault()?.Number,
+            trials = ordered.Select(t => new
+            {
+                trial = t.Number, state = t.State.ToString().ToUpperInvariant(), value = t.Value is { } v && double.IsFinite(v) ? v : (double?)null,
+                duration_s = t.Duration?.TotalSeconds, parameters = t.Parameters.Values.ToDictionary(kv => kv.Key, kv => kv.Value),
+                intermediate = t.IntermediateValues.Where(kv => double.IsFinite(kv.Value)).ToDictionary(kv => kv.Key.ToString(CultureInfo.InvariantCulture), kv => kv.Value),
+                error = t.Error,
+            }),
+        };
+        File.WriteAllText(jsonPath, JsonSerializer.Serialize(doc, new JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    private sealed class DelegateRunner(Func<TrialContext, Task<IReadOnlyDictionary<string, double>>> run) : ITrialRunner
+    {
+        public Task<IReadOnlyDictionary<string, double>> RunAsync(TrialContext trial) => run(trial);
+    }
+
+    /// <summary>One Run: the shared state of its worker loops.</summary>
+    private sealed class Session(AutoMLExperiment config, SearchSpace space, ITrialRunner runner, ITuner tuner, IStudyStorage storage, StudyInfo study, CancellationToken budget) : IStudyView
+    {
+        private readonly object _tunerGate = new();
+        private readonly object _bestGate = new();
+        private readonly HashSet<int> _observed = new();
+        private double? _best;
+        private readonly string _worker = $"{Environment.MachineName}:{Environment.ProcessId}";
+
+        public string StudyName => study.Name;
+        public Direction Direction => config._direction;
+        public IReadOnlyList<TrialRecord> GetTrials() => storage.GetTrials(study.Id).Select(Canonical).ToList();
+        public void SetTrialSystemAttribute(TrialRecord trial, string key, string value) => storage.SetTrialSystemAttribute(trial.Id, key, value);
+
+        /// <summary>Stored values in the space's types; trials from an incompatible space keep their raw values.</summary>
+        private TrialRecord Canonical(TrialRecord t)
+        {
+            if (t.Parameters.Count == 0) return t;
+            try { return t with { Parameters = space.Validate(t.Parameters) }; }
+            catch (ArgumentException) { return t; }
+        }
+
+        /// <summary>Fails stale trials left by dead workers and teaches the tuner every finished trial in the study.</summary>
+        public void WarmStart()
+        {
+            storage.FailStaleTrials(study.Id, 2 * config._heartbeat);
+            var trials = GetTrials();
+            foreach (var t in trials.Where(t => t.State == TrialState.Complete && t.Value is { } v && !double.IsNaN(v)))
+                if (_best is null || config._direction.IsBetter(t.Value!.Value, _best.Value)) _best = t.Value;
+            lock (_tunerGate) SyncTuner(trials);
+            WarmStartTrials = _observed.Count;
+        }
+
+        /// <summary>Finished trials already in the study when the run began (the tuner's warm start).</summary>
+        public int WarmStartTrials { get; private set; }
+
+        private void SyncTuner(IReadOnlyList<TrialRecord> trials)
+        {
+            foreach (var t in trials.Where(t => t.IsFinished && !_observed.Contains(t.Number)).OrderBy(t => t.Number))
+            {
+                _observed.Add(t.Number);
+                tuner.Observe(t, space, config._direction);
+            }
+        }
+
+        public async Task WorkLoop()
+        {
+            while (!budget.IsCancellationRequested)
+            {
+                storage.FailStaleTrials(study.Id, 2 * config._heartbeat);
+                var trial = storage.ClaimWaitingTrial(study.Id)
+                            ?? storage.CreateTrial(study.Id, TrialState.Running, null, new Dictionary<string, string> { [TrialAttributes.Worker] = _worker }, config._maxTrials);
+                if (trial is null)
+                {
+                    // The budget is taken. Wait while others still run: they may die and be re-queued.
+                    if (!storage.GetTrials(study.Id).Any(t => t.State is TrialState.Running or TrialState.Waiting)) return;
+                    try { await Task.Delay(config._heartbeat / 2, budget).ConfigureAwait(false); } catch (OperationCanceledException) { return; }
+                    continue;
+                }
+                if (!await RunTrial(trial).ConfigureAwait(false)) return;
+            }
+        }
+
+        /// <summary>Configures and runs one claimed trial; false when the tuner has nothing left to propose.</summary>
+        private async Task<bool> RunTrial(TrialRecord trial)
+        {
+            ParameterSet parameters;
+            try
+            {
+                if (trial.Parameters.Count > 0) parameters = space.Validate(trial.Parameters);
+                else
+                {
+                    ParameterSet? proposed;
+                    lock (_tunerGate)
+                    {
+                        var all = GetTrials();
+                        SyncTuner(all);
+                        var visible = config._pruner.TrialsForTuner(this, trial.Number, all.Where(t => t.Number != trial.Number).ToList());
+                        proposed = tuner.Propose(new TuningContext(space, config._direction, trial.Number, visible));
+                    }
+                    if (proposed is null)
+                    {
+                        storage.FinishTrial(trial.Id, TrialState.Fail, null, $"tuner {tuner.Name} has no configuration left to propose");
+                        return false;
+                    }
+                    parameters = space.Validate(proposed);
+                    storage.SetTrialParameters(trial.Id, parameters);
+                }
+            }
+            catch (ArgumentException e)
+            {
+                storage.FinishTrial(trial.Id, TrialState.Fail, null, $"invalid configuration: {e.Message}");
+                Notify(m => m.TrialFailed(storage.GetTrial(trial.Id), e));
+                return true;
+            }
+            trial = trial with { Parameters = parameters };
+            Notify(m => m.TrialStarted(trial));
+
+            using var heartbeat = new Timer(_ => { try { storage.RecordHeartbeat(trial.Id); } catch (Exception) { /* next beat retries */ } },
+                                            null, config._heartbeat, config._heartbeat);
+            double? lastReported = null;
+            bool pruned = false;
+            bool Report(int step, double value)
+            {
+                storage.ReportIntermediateValue(trial.Id, step, value);
+                lastReported = value;
+                var current = Canonical(storage.GetTrial(trial.Id));
+                Notify(m => m.TrialReported(current, step, value));
+                if (!pruned && config._pruner.ShouldPrune(this, current)) pruned = true;
+                return pruned;
+            }
+            var context = new TrialContext(trial.Number, parameters, config.TrialThreadBudget, budget, Report,
+                                            (k, v) => storage.SetTrialUserAttribute(trial.Id, k, v));
+            Exception? error = null;
+            IReadOnlyDictionary<string, double>? metrics = null;
+            try { metrics = await runner.RunAsync(context).ConfigureAwait(false); }
+            catch (TrialPrunedException) { pruned = true; }
+            catch (Exception e) { error = e; }
+            await heartbeat.DisposeAsync().ConfigureAwait(false);
+
+            if (pruned)
+            {
+                storage.FinishTrial(trial.Id, TrialState.Pruned, lastReported);
+                Notify(m => m.TrialPruned(storage.GetTrial(trial.Id)));
+                return true;
+            }
+            if (error is null && metrics is not null && !metrics.ContainsKey(config._metric))
+                error = new KeyNotFoundException($"Trial {trial.Number} returned metrics [{string.Join(", ", metrics.Keys)}] without '{config._metric}'.");
+            if (error is not null)
+            {
+                string reason = budget.IsCancellationRequested
+                    ? $"cancelled: the experiment's time budget ran out or it was cancelled ({error.GetType().Name})"
+                    : $"{error.GetType().Name}: {error.Message}";
+                storage.FinishTrial(trial.Id, TrialState.Fail, null, reason);
+                Notify(m => m.TrialFailed(storage.GetTrial(trial.Id), error));
+                return true;
+            }
+            foreach (var (name, v) in metrics!)
+                if (name != config._metric) storage.SetTrialUserAttribute(trial.Id, name, v.ToString("R", CultureInfo.InvariantCulture));
+            double value = metrics![config._metric];
+            if (!storage.FinishTrial(trial.Id, TrialState.Complete, value))
+            {
+                Notify(m => m.TrialFailed(storage.GetTrial(trial.Id), null)); // failed as stale meanwhile
+                return true;
+            }
+            var done = Canonical(storage.GetTrial(trial.Id));
+            Notify(m => m.TrialCompleted(done));
+            bool better;
+            lock (_bestGate)
+            {
+                better = !double.IsNaN(value) && (_best is null || config._direction.IsBetter(value, _best.Value));
+                if (better) _best = value;
+            }
+            if (better) Notify(m => m.BestChanged(done));
+            return true;
+        }
+
+        private void Notify(Action<IMonitor> call)
+        {
+            foreach (var m in config._monitors) call(m);
+        }
+    }
+}

@@ -1,0 +1,70 @@
+namespace MlNetMedical.AutoML;
+
+/// <summary>A study as stored: its id, unique name and direction.</summary>
+public sealed record StudyInfo(long Id, string Name, Direction Direction);
+
+/// <summary>
+/// Persistent trials, after Optuna's RDB design: studies, trials (number, state, start/complete times),
+/// trial_params, trial_values, trial_intermediate_values, trial_heartbeats, and user/system attributes of
+/// studies and trials. Safe to share between threads and, for the relational stores, between processes.
+/// </summary>
+public interface IStudyStorage : IDisposable
+{
+    /// <summary>Where leaderboards and models go next to the study (null: no natural place, e.g. a server).</summary>
+    string? Directory { get; }
+
+    /// <summary>Creates the study, or loads it; an existing study with the other direction is an error.</summary>
+    StudyInfo CreateOrLoadStudy(string name, Direction direction);
+
+    /// <summary>
+    /// Under a lock on the study row, creates a trial with the next number, unless the study already counts
+    /// <paramref name="maxTrials"/> trials (failed trials that were re-queued do not count). Returns null then.
+    /// </summary>
+    TrialRecord? CreateTrial(long studyId, TrialState state, ParameterSet? parameters = null, IReadOnlyDictionary<string, string>? systemAttributes = null, int? maxTrials = null);
+
+    /// <summary>Claims the oldest WAITING trial (it becomes RUNNING), or returns null; a trial is claimed by one caller only.</summary>
+    TrialRecord? ClaimWaitingTrial(long studyId);
+
+    void SetTrialParameters(long trialId, ParameterSet parameters);
+
+    void ReportIntermediateValue(long trialId, int step, double value);
+
+    /// <summary>Moves a RUNNING trial to a finished state; false if it was no longer RUNNING (e.g. failed as stale).</summary>
+    bool FinishTrial(long trialId, TrialState state, double? value, string? failReason = null);
+
+    void RecordHeartbeat(long trialId);
+
+    /// <summary>
+    /// Marks RUNNING trials whose last heartbeat (or start) is older than <paramref name="grace"/> as FAIL and,
+    /// when they had parameters, re-queues a WAITING copy. Returns the failed trials. Each stale trial is
+    /// handled by exactly one caller.
+    /// </summary>
+    IReadOnlyList<TrialRecord> FailStaleTrials(long studyId, TimeSpan grace);
+
+    IReadOnlyList<TrialRecord> GetTrials(long studyId);
+
+    TrialRecord GetTrial(long trialId);
+
+    void SetTrialSystemAttribute(long trialId, string key, string value);
+    void SetTrialUserAttribute(long trialId, string key, string value);
+    void SetStudyUserAttribute(long studyId, string key, string value);
+    IReadOnlyDictionary<string, string> GetStudyUserAttributes(long studyId);
+}
+
+/// <summary>Opens storages from URLs: "sqlite:PATH", a path ending in .db, or "postgresql://…"/"Host=…" for PostgreSQL.</summary>
+public static class StudyStorage
+{
+    public static IStudyStorage Sqlite(string path) => new SqliteStudyStorage(path);
+
+    public static IStudyStorage Postgres(string connectionString) => new PostgresStudyStorage(connectionString);
+
+    public static IStudyStorage Open(string url)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(url);
+        if (url.StartsWith("sqlite:", StringComparison.OrdinalIgnoreCase)) return Sqlite(url["sqlite:".Length..]);
+        if (url.StartsWith("postgresql:", StringComparison.OrdinalIgnoreCase) || url.StartsWith("postgres:", StringComparison.OrdinalIgnoreCase)
+            || url.Contains("Host=", StringComparison.OrdinalIgnoreCase)) return Postgres(url);
+        if (url.EndsWith(".db", StringComparison.OrdinalIgnoreCase) || url.EndsWith(".sqlite", StringComparison.OrdinalIgnoreCase)) return Sqlite(url);
+        throw new ArgumentException($"Storage '{url}' is not understood: expected sqlite:PATH, a .db path, or a PostgreSQL URL/connection string.", nameof(url));
+    }
+}
