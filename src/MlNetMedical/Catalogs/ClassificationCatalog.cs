@@ -27,25 +27,10 @@ public sealed class ClassificationCatalog : CatalogBase
         new ColumnRequirement(scoreColumnName, "a vector of Single probabilities",
             c => c.Kind != SchemaShape.VectorKind.Scalar && c.ItemType.Equals(NumberDataViewType.Single)).Check(shape, "Classification.Evaluate");
         var keyType = (KeyDataViewType)data.Schema[labelColumnName].Type;
-        var labels = new List<int>();
-        var probabilities = new List<float[]>();
-        using (var cursor = data.GetRowCursor([data.Schema[labelColumnName], data.Schema[scoreColumnName]]))
-        {
-            var label = cursor.GetGetter<uint>(data.Schema[labelColumnName]);
-            var score = cursor.GetGetter<float[]>(data.Schema[scoreColumnName]);
-            while (cursor.MoveNext())
-            {
-                uint key = 0;
-                float[] p = [];
-                label(ref key);
-                score(ref p);
-                if (key == 0) throw new InvalidOperationException($"Classification.Evaluate: label column '{labelColumnName}' is missing (key 0) at row {cursor.Position}");
-                if (p.Length != keyType.Count)
-                    throw new InvalidOperationException($"Classification.Evaluate: score column '{scoreColumnName}' has {p.Length} values at row {cursor.Position}, label '{labelColumnName}' has {keyType.Count} classes");
-                labels.Add((int)key - 1);
-                probabilities.Add(p);
-            }
-        }
+        var (labels, probabilities) = LabelledVectors.Read(data, labelColumnName, scoreColumnName, "Classification.Evaluate");
+        var wrongLength = probabilities.FindIndex(p => p.Length != keyType.Count);
+        if (wrongLength >= 0)
+            throw new InvalidOperationException($"Classification.Evaluate: score column '{scoreColumnName}' has {probabilities[wrongLength].Length} values at row {wrongLength}, label '{labelColumnName}' has {keyType.Count} classes");
         try
         {
             return MulticlassClassificationMetrics.Compute(labels, probabilities, keyType.KeyNames, topKPredictionCount);

@@ -12,6 +12,10 @@ public sealed class DataOperationsCatalog : CatalogBase
     /// <see cref="VolumeColumnAttribute"/>, <see cref="NoColumnAttribute"/>).</summary>
     public IDataView LoadFromEnumerable<TRow>(IEnumerable<TRow> rows) where TRow : class => new EnumerableDataView<TRow>(rows);
 
+    /// <summary>Reads the rows of <paramref name="data"/> back as objects, lazily: each writable mapped property of
+    /// <typeparamref name="TRow"/> is set from the column of the same name (e.g. to read predictions).</summary>
+    public IEnumerable<TRow> CreateEnumerable<TRow>(IDataView data) where TRow : class, new() => RowObjects.Create<TRow>(data);
+
     /// <summary>The rows whose text column <paramref name="splitColumnName"/> equals <paramref name="split"/> (ordinal, case-sensitive).</summary>
     public IDataView FilterBySplit(IDataView data, string split, string splitColumnName = DefaultColumnNames.Split)
     {

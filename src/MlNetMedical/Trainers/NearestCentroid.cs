@@ -39,32 +39,20 @@ public sealed class NearestCentroidTrainer(string labelColumnName = DefaultColum
         var k = labelType.Count;
         var sums = new double[k * dimension];
         var counts = new long[k];
-        var rows = new List<(int Class, float[] Features)>();
-        using (var cursor = input.GetRowCursor([input.Schema[labelColumnName], input.Schema[featureColumnName]]))
+        var (classes, features) = LabelledVectors.Read(input, labelColumnName, featureColumnName, StageName);
+        for (var i = 0; i < classes.Count; i++)
         {
-            var label = cursor.GetGetter<uint>(input.Schema[labelColumnName]);
-            var features = cursor.GetGetter<float[]>(input.Schema[featureColumnName]);
-            while (cursor.MoveNext())
-            {
-                uint key = 0;
-                float[] x = [];
-                label(ref key);
-                features(ref x);
-                if (key == 0) throw new InvalidOperationException($"{StageName}: label column '{labelColumnName}' is missing (key 0) at row {cursor.Position}");
-                foreach (var v in x)
-                    if (!float.IsFinite(v)) throw new InvalidOperationException($"{StageName}: feature column '{featureColumnName}' has a non-finite value at row {cursor.Position}");
-                var c = (int)key - 1;
-                counts[c]++;
-                for (var j = 0; j < dimension; j++) sums[c * dimension + j] += x[j];
-                rows.Add((c, x));
-            }
+            var x = features[i];
+            if (!x.All(float.IsFinite)) throw new InvalidOperationException($"{StageName}: feature column '{featureColumnName}' has a non-finite value at row {i}");
+            counts[classes[i]]++;
+            for (var j = 0; j < dimension; j++) sums[classes[i] * dimension + j] += x[j];
         }
-        if (rows.Count == 0) throw new InvalidOperationException($"{StageName}: there are no training rows");
+        if (classes.Count == 0) throw new InvalidOperationException($"{StageName}: there are no training rows");
         var centroids = new float[k * dimension];
         for (var c = 0; c < k; c++)
             for (var j = 0; j < dimension; j++)
                 centroids[c * dimension + j] = counts[c] == 0 ? float.NaN : (float)(sums[c * dimension + j] / counts[c]);
-        var spread = rows.Average(r => NearestCentroidTransformer.SquaredDistance(r.Features, centroids.AsSpan(r.Class * dimension, dimension)));
+        var spread = classes.Select((c, i) => NearestCentroidTransformer.SquaredDistance(features[i], centroids.AsSpan(c * dimension, dimension))).Average();
         return new NearestCentroidTransformer(featureColumnName, labelType, dimension, centroids, spread > 0 ? spread : 1.0);
     }
 }

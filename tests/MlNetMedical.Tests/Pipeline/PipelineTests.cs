@@ -68,6 +68,25 @@ public class PipelineTests
         Assert.Equal(2, model.LastTransformer!.Dimension);
     }
 
+    public sealed class Prediction
+    {
+        public string Patient { get; set; } = "";
+        [KeyType("benign", "malignant")] public uint PredictedLabel { get; set; }
+        public float[] Score { get; set; } = [];
+    }
+
+    [Fact]
+    public void PredictionsReadBackAsObjects()
+    {
+        var data = _ml.Data.LoadFromEnumerable(PatientRow.Make());
+        var predictions = _ml.Data.CreateEnumerable<Prediction>(Pipeline().Fit(data).Transform(data)).ToList();
+        Assert.Equal(48, predictions.Count);
+        Assert.All(predictions.Where(p => p.Patient == "P20"), p => { Assert.Equal(2u, p.PredictedLabel); Assert.True(p.Score[1] > 0.5f); });
+        Assert.Equal(32, predictions.Count(p => p.PredictedLabel == 1));
+        var e = Assert.Throws<ArgumentException>(() => _ml.Data.CreateEnumerable<Prediction>(data));
+        Assert.Contains("Prediction.PredictedLabel needs column 'PredictedLabel', which the data lacks", e.Message);
+    }
+
     [Fact]
     public void MissingColumnIsReportedBeforeAnyStageIsFitted()
     {
