@@ -39,7 +39,7 @@ public sealed class DataOperationsCatalog : CatalogBase
     /// <param name="stratify">Keep the proportions of <paramref name="labelColumnName"/> in both sets.</param>
     /// <param name="seed">Shuffling seed; default the context's.</param>
     /// <param name="labelColumnName">The label column used when stratifying.</param>
-    public TrainTestData TrainTestSplit(IDataView data, double testFraction = 0.2, string? samplingKeyColumnName = null,
+    public TrainTestData TrainTestSplit(IDataView data, double testFraction = 0.1, string? samplingKeyColumnName = null,
         bool stratify = false, int? seed = null, string labelColumnName = DefaultColumnNames.Label)
     {
         var split = DataSplitter.TrainTest(data, testFraction, samplingKeyColumnName, stratify ? labelColumnName : null, SeedOr(seed));
