@@ -77,6 +77,43 @@ public class ContextTests
         Assert.Equal(2, m.PerCase.Count);
     }
 
+    /// <summary>A stand-in segmenter for the cross-validation plumbing: predicts the true mask with its last voxel cleared.</summary>
+    private sealed class MaskEcho : MlNetMedical.Pipeline.RowMappingTransformer
+    {
+        static MaskEcho() => MlNetMedical.Serialization.ModelRegistry.Register("Tests.MaskEcho", 1, _ => new MaskEcho());
+        protected override IReadOnlyList<MlNetMedical.Pipeline.ColumnRequirement> RequiredColumns => [MlNetMedical.Pipeline.ColumnRequirement.Volume("Mask", VolumeKind.Mask)];
+        protected override IReadOnlyList<DataViewSchema.DetachedColumn> GetOutputColumns(DataViewSchema inputSchema) => [new("PredictedMask", VolumeDataViewType.LabelMapMask)];
+        protected override void MapRow(DataViewRow input, object?[] outputs)
+        {
+            var truth = input.GetValue<LabelMap>("Mask");
+            var labels = (int[])truth.Labels.Clone();
+            labels[^1] = 0;
+            outputs[0] = new LabelMap([.. truth.Shape], labels, [.. truth.Spacing]);
+        }
+        public override void Save(MlNetMedical.Serialization.ModelSaveContext context) { }
+    }
+
+    private sealed class MaskEchoEstimator : MlNetMedical.Pipeline.EstimatorBase<MaskEcho>
+    {
+        protected override IReadOnlyList<MlNetMedical.Pipeline.ColumnRequirement> RequiredColumns => [MlNetMedical.Pipeline.ColumnRequirement.Volume("Mask", VolumeKind.Mask)];
+        protected override IReadOnlyList<MlNetMedical.Pipeline.SchemaShape.Column> GetOutputColumns(MlNetMedical.Pipeline.SchemaShape inputSchema) =>
+            [MlNetMedical.Pipeline.SchemaShape.Column.From("PredictedMask", VolumeDataViewType.LabelMapMask)];
+        protected override MaskEcho FitCore(IDataView input) => new();
+    }
+
+    public sealed class MaskOnlyRow { public LabelMap Mask { get; set; } = null!; }
+
+    [Fact]
+    public void SegmentationCrossValidateScoresEachFold()
+    {
+        var ml = new MedicalContext(seed: 1);
+        var data = ml.Data.LoadFromEnumerable(Enumerable.Range(0, 4).Select(_ => new MaskOnlyRow { Mask = Map(0, 0, 0, 1, 1, 1) }).ToArray());
+        var results = ml.Segmentation.CrossValidate(data, new MaskEchoEstimator(), numberOfFolds: 2);
+        Assert.Equal(2, results.Count);
+        Assert.All(results, r => Assert.Equal(4.0 / 5, r.Metrics.MeanDice, 12));   // 2 of 3 voxels kept: 2·2 / (3 + 2)
+        Assert.All(results, r => Assert.Equal(2, r.ScoredHoldOutSet.CountRows()));
+    }
+
     [Fact]
     public void SegmentationEvaluateUsesRegisteredMaskConverters()
     {

@@ -36,10 +36,10 @@ public sealed class SchemaShape : IReadOnlyList<SchemaShape.Column>
         /// <inheritdoc/>
         public override string ToString() => Kind switch
         {
-            VectorKind.Scalar => IsKey ? "Key" : ItemType.ToString(),
+            VectorKind.Scalar => IsKey ? "Key" : $"{ItemType}",
             VectorKind.Vector => $"Vector<{ItemType}>",
             _ => $"Vector<{ItemType}, variable length>",
-        } ?? "";
+        };
     }
 
     private readonly Column[] _columns;

@@ -35,6 +35,9 @@ public class SplitTests
         Assert.Equal(Test(3), Test(3));
         Assert.Equal(Test(3), new MedicalContext(seed: 3).Data.TrainTestSplit(data, 0.25, "Patient", stratify: true).TestSet.GetColumn<string>("Patient"));
         Assert.NotEqual(Test(3), Test(4));
+        string[][] Folds(int seed) => [.. _ml.Data.CrossValidationSplit(data, 3, "Patient", stratify: true, seed: seed).Select(f => f.TestSet.GetColumn<string>("Patient").ToArray())];
+        Assert.Equal(Folds(5), Folds(5));
+        Assert.NotEqual(Folds(5), Folds(6));
     }
 
     [Fact]
