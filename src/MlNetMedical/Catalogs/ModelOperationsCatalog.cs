@@ -18,6 +18,9 @@ public sealed class ModelOperationsCatalog : CatalogBase
         Context.WriteLog(LogKind.Info, "Model", $"saved model to {filePath}");
     }
 
+    /// <summary>Writes <paramref name="model"/> to a .zip file without an input schema.</summary>
+    public void Save(ITransformer model, string filePath) => Save(model, null, filePath);
+
     /// <summary>Writes <paramref name="model"/> to a stream.</summary>
     public void Save(ITransformer model, DataViewSchema? inputSchema, Stream stream) => ModelArchive.Save(model, inputSchema, stream);
 

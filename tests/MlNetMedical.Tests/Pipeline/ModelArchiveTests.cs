@@ -37,6 +37,7 @@ public class ModelArchiveTests
         {
             _ml.Model.Save(model, data.Schema, path);
             var loaded = _ml.Model.Load(path, out var schema);
+            Assert.Contains("does not exist", Assert.Throws<FileNotFoundException>(() => _ml.Model.Load(path + ".missing", out _)).Message);
             Assert.NotNull(schema);
             Assert.Equal(data.Schema.Select(c => (c.Name, c.Type)), schema!.Select(c => (c.Name, c.Type)));
             var before = model.Transform(data).GetColumn<float[]>("Score").ToList();
@@ -131,6 +132,15 @@ public class ModelArchiveTests
         Assert.Contains("does not list", LoadError(Rewrite(SavedBytes(), (n, d) => (n, d), ("model/extra.bin", [0]))));
         Assert.Contains("has no manifest.json", LoadError(Rewrite(SavedBytes(), (n, d) => n == "manifest.json" ? null : (n, d))));
         Assert.Contains("not a readable zip", LoadError([1, 2, 3, 4]));
+        var doubled = Rewrite(SavedBytes(), (n, d) =>
+        {
+            if (n != "manifest.json") return (n, d);
+            var manifest = System.Text.Json.Nodes.JsonNode.Parse(d)!;
+            var entries = manifest["entries"]!.AsArray();
+            entries.Add(entries[0]!.DeepClone());
+            return (n, Encoding.UTF8.GetBytes(manifest.ToJsonString()));
+        });
+        Assert.Contains("twice", LoadError(doubled));
     }
 
     [Fact]
