@@ -20,7 +20,7 @@ public abstract class DataViewType : IEquatable<DataViewType>
     public override int GetHashCode() => RawType.GetHashCode();
 }
 
-/// <summary>Scalars of a numeric CLR type: <c>float</c>, <c>double</c>, <c>int</c>, <c>long</c>.</summary>
+/// <summary>Scalars of a numeric CLR type: <c>float</c>, <c>double</c>, <c>int</c>, <c>long</c>, <c>uint</c>.</summary>
 public sealed class NumberDataViewType : DataViewType
 {
     private NumberDataViewType(Type rawType) : base(rawType) { }
@@ -33,10 +33,12 @@ public sealed class NumberDataViewType : DataViewType
     public static NumberDataViewType Int32 { get; } = new(typeof(int));
     /// <summary>64-bit integer (<c>long</c>).</summary>
     public static NumberDataViewType Int64 { get; } = new(typeof(long));
+    /// <summary>Unsigned 32-bit integer (<c>uint</c>): also the storage type of keys, as in ML.NET.</summary>
+    public static NumberDataViewType UInt32 { get; } = new(typeof(uint));
 
     /// <summary>The number type for a CLR type, or null.</summary>
     public static NumberDataViewType? FromClrType(Type type) =>
-        type == typeof(float) ? Single : type == typeof(double) ? Double : type == typeof(int) ? Int32 : type == typeof(long) ? Int64 : null;
+        type == typeof(float) ? Single : type == typeof(double) ? Double : type == typeof(int) ? Int32 : type == typeof(long) ? Int64 : type == typeof(uint) ? UInt32 : null;
 
     /// <inheritdoc/>
     public override bool Equals(DataViewType? other) => ReferenceEquals(this, other);

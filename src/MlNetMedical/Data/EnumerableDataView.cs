@@ -14,13 +14,10 @@ internal sealed class EnumerableDataView<TRow> : IDataView where TRow : class
     public EnumerableDataView(IEnumerable<TRow> rows)
     {
         _rows = rows ?? throw new ArgumentNullException(nameof(rows));
-        var properties = typeof(TRow).GetProperties(BindingFlags.Public | BindingFlags.Instance)
-            .Where(p => p.CanRead && p.GetIndexParameters().Length == 0 && p.GetCustomAttribute<NoColumnAttribute>() is null)
-            .ToArray();
+        var properties = ColumnProperties(typeof(TRow));
         if (properties.Length == 0) throw new ArgumentException($"row type {typeof(TRow).Name} has no public properties to use as columns", nameof(rows));
         _properties = properties;
-        Schema = new DataViewSchema(properties.Select(p => new DataViewSchema.DetachedColumn(
-            p.GetCustomAttribute<ColumnNameAttribute>()?.Name ?? p.Name, ColumnTypeOf(p))));
+        Schema = new DataViewSchema(properties.Select(p => new DataViewSchema.DetachedColumn(ColumnNameOf(p), ColumnTypeOf(p))));
         if (Schema.Count != properties.Length)
             throw new ArgumentException($"row type {typeof(TRow).Name} maps two properties to one column name", nameof(rows));
     }
@@ -58,6 +55,15 @@ internal sealed class EnumerableDataView<TRow> : IDataView where TRow : class
         }
         return value;
     }
+
+    /// <summary>The public instance properties of a row type that map to columns.</summary>
+    internal static PropertyInfo[] ColumnProperties(Type rowType) =>
+        rowType.GetProperties(BindingFlags.Public | BindingFlags.Instance)
+            .Where(p => p.CanRead && p.GetIndexParameters().Length == 0 && p.GetCustomAttribute<NoColumnAttribute>() is null)
+            .ToArray();
+
+    /// <summary>The column a property maps to.</summary>
+    internal static string ColumnNameOf(PropertyInfo p) => p.GetCustomAttribute<ColumnNameAttribute>()?.Name ?? p.Name;
 
     private static DataViewType ColumnTypeOf(PropertyInfo p)
     {

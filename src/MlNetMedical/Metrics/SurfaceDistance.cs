@@ -39,15 +39,8 @@ public static class SurfaceDistance
 
     /// <summary>Distances from each surface voxel of <paramref name="from"/> to the nearest surface voxel of
     /// <paramref name="to"/>. Empty when <paramref name="from"/> is empty; all +∞ when <paramref name="to"/> is.</summary>
-    public static double[] Directed(ReadOnlySpan<bool> from, ReadOnlySpan<bool> to, IReadOnlyList<int> shape, IReadOnlyList<double> spacing)
-    {
-        var fromSurface = Boundary(from, shape);
-        var squared = DistanceTransform.SquaredDistanceToSites(Boundary(to, shape), shape, spacing);
-        var distances = new List<double>();
-        for (var i = 0; i < fromSurface.Length; i++)
-            if (fromSurface[i]) distances.Add(Math.Sqrt(squared[i]));
-        return distances.ToArray();
-    }
+    public static double[] Directed(ReadOnlySpan<bool> from, ReadOnlySpan<bool> to, IReadOnlyList<int> shape, IReadOnlyList<double> spacing) =>
+        DirectedBetweenSurfaces(Boundary(from, shape), Boundary(to, shape), shape, spacing);
 
     /// <summary>The 95th-percentile Hausdorff distance and the average symmetric surface distance of two masks.</summary>
     public static (double Hausdorff95, double MeanSurfaceDistance) Compute(
@@ -57,11 +50,58 @@ public static class SurfaceDistance
         var bEmpty = !b.Contains(true);
         if (aEmpty && bEmpty) return (double.NaN, double.NaN);
         if (aEmpty || bEmpty) return (double.PositiveInfinity, double.PositiveInfinity);
-        var ab = Directed(a, b, shape, spacing);
-        var ba = Directed(b, a, shape, spacing);
+        var sa = Boundary(a, shape);
+        var sb = Boundary(b, shape);
+        var ab = DirectedBetweenSurfaces(sa, sb, shape, spacing);
+        var ba = DirectedBetweenSurfaces(sb, sa, shape, spacing);
         var hd95 = Math.Max(Percentile(ab, 95), Percentile(ba, 95));
         var mean = (ab.Sum() + ba.Sum()) / (ab.Length + ba.Length);
         return (hd95, mean);
+    }
+
+    /// <summary>
+    /// Distances from each voxel of surface <paramref name="from"/> to the nearest voxel of surface <paramref name="to"/>.
+    /// The distance transform runs only over the bounding box of both surfaces: every site and every query lies inside
+    /// it, so the distances are exact, and a small lesion in a large scan costs little.
+    /// </summary>
+    private static double[] DirectedBetweenSurfaces(bool[] from, bool[] to, IReadOnlyList<int> shape, IReadOnlyList<double> spacing)
+    {
+        if (!from.Contains(true)) return [];
+        var strides = Strides(shape);
+        var low = shape.ToArray();
+        var high = new int[shape.Count];
+        for (var i = 0; i < from.Length; i++)
+        {
+            if (!from[i] && !to[i]) continue;
+            var rest = (long)i;
+            for (var d = 0; d < shape.Count; d++)
+            {
+                var c = (int)(rest / strides[d]);
+                rest %= strides[d];
+                low[d] = Math.Min(low[d], c);
+                high[d] = Math.Max(high[d], c + 1);
+            }
+        }
+        var box = low.Select((l, d) => high[d] - l).ToArray();
+        var boxSites = new bool[box.Aggregate(1L, (p, s) => p * s)];
+        var boxFrom = new bool[boxSites.Length];
+        var boxStrides = Strides(box);
+        for (long j = 0; j < boxSites.Length; j++)
+        {
+            long full = 0, rest = j;
+            for (var d = 0; d < box.Length; d++)
+            {
+                full += (rest / boxStrides[d] + low[d]) * strides[d];
+                rest %= boxStrides[d];
+            }
+            boxSites[j] = to[full];
+            boxFrom[j] = from[full];
+        }
+        var squared = DistanceTransform.SquaredDistanceToSites(boxSites, box, spacing);
+        var distances = new List<double>();
+        for (var j = 0; j < boxFrom.Length; j++)
+            if (boxFrom[j]) distances.Add(Math.Sqrt(squared[j]));
+        return distances.ToArray();
     }
 
     /// <summary>The q-th percentile (0..100) with linear interpolation between order statistics (numpy's default).</summary>

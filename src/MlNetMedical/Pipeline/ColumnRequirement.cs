@@ -19,7 +19,7 @@ public sealed record ColumnRequirement(string Name, string Expected, Func<Schema
     /// <summary>A scalar column whose values can be grouped or compared: text, bool, number or key.</summary>
     public static ColumnRequirement Categorical(string name) =>
         new(name, "a scalar text, boolean, number or key column",
-            c => c.Kind == SchemaShape.VectorKind.Scalar && c.ItemType is TextDataViewType or BooleanDataViewType or NumberDataViewType or KeyDataViewType);
+            c => c.Kind == SchemaShape.VectorKind.Scalar && c.ItemType is TextDataViewType or BooleanDataViewType or NumberDataViewType);
 
     /// <summary>A volume column of the given kind.</summary>
     public static ColumnRequirement Volume(string name, VolumeKind kind) =>

@@ -72,7 +72,7 @@ public abstract class RowMappingTransformer : ITransformer
                     Array.Clear(values);
                     mapper.MapRow(inner, values);
                     for (var i = 0; i < outputs.Count; i++)
-                        if (values[i] is null || values[i]!.GetType() != outputs[i].Type.RawType)
+                        if (!outputs[i].Type.RawType.IsInstanceOfType(values[i]))
                             throw new InvalidOperationException(
                                 $"{mapper.StageName} wrote {values[i]?.GetType().Name ?? "null"} to column '{outputs[i].Name}' ({outputs[i].Type}) at row {inner.Position}");
                     computedAt = inner.Position;

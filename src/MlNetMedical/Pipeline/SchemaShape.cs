@@ -20,24 +20,26 @@ public sealed class SchemaShape : IReadOnlyList<SchemaShape.Column>
         VariableVector,
     }
 
-    /// <summary>One column's shape. <see cref="ItemType"/> is the scalar type, the item type of a vector, or the key type.</summary>
+    /// <summary>One column's shape. <see cref="ItemType"/> is the scalar type or the item type of a vector; for a key
+    /// column it is <see cref="NumberDataViewType.UInt32"/> (the key's storage type, as in ML.NET), since the categories
+    /// may not be known before fitting.</summary>
     public sealed record Column(string Name, VectorKind Kind, DataViewType ItemType, bool IsKey)
     {
         /// <summary>The shape of a schema column.</summary>
         public static Column From(string name, DataViewType type) => type switch
         {
             VectorDataViewType v => new(name, v.IsKnownSize ? VectorKind.Vector : VectorKind.VariableVector, v.ItemType, false),
-            KeyDataViewType => new(name, VectorKind.Scalar, type, true),
+            KeyDataViewType => new(name, VectorKind.Scalar, NumberDataViewType.UInt32, true),
             _ => new(name, VectorKind.Scalar, type, false),
         };
 
         /// <inheritdoc/>
         public override string ToString() => Kind switch
         {
-            VectorKind.Scalar => IsKey ? "Key" : ItemType.ToString(),
+            VectorKind.Scalar => IsKey ? "Key" : $"{ItemType}",
             VectorKind.Vector => $"Vector<{ItemType}>",
             _ => $"Vector<{ItemType}, variable length>",
-        } ?? "";
+        };
     }
 
     private readonly Column[] _columns;

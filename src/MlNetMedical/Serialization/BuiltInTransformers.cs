@@ -1,4 +1,6 @@
 using MlNetMedical.Pipeline;
+using MlNetMedical.Trainers;
+using MlNetMedical.Transforms;
 
 namespace MlNetMedical.Serialization;
 
@@ -8,5 +10,7 @@ internal static class BuiltInTransformers
     public static void Register()
     {
         ModelRegistry.RegisterGeneric(typeof(TransformerChain<>), "TransformerChain", 1, TransformerChain<ITransformer>.Load);
+        ModelRegistry.Register("MapValueToKey", 1, ValueToKeyMappingTransformer.Load);
+        ModelRegistry.Register("NearestCentroid", 1, NearestCentroidTransformer.Load);
     }
 }

@@ -39,6 +39,7 @@ public static class ColumnTypeCodec
             "Double" => NumberDataViewType.Double,
             "Int32" => NumberDataViewType.Int32,
             "Int64" => NumberDataViewType.Int64,
+            "UInt32" => NumberDataViewType.UInt32,
             _ => throw new InvalidDataException($"{where}: unknown number type '{name}'"),
         };
         return record.Kind switch

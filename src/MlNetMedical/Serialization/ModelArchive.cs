@@ -88,7 +88,10 @@ public static partial class ModelArchive
         }
 
         var manifest = ReadManifest(entries, archiveName);
-        var listed = manifest.Entries.ToDictionary(e => e.Path, StringComparer.Ordinal);
+        var listed = new Dictionary<string, EntryRecord>(StringComparer.Ordinal);
+        foreach (var e in manifest.Entries)
+            if (!listed.TryAdd(e.Path, e))
+                throw new InvalidDataException($"model archive '{archiveName}': manifest lists '{e.Path}' twice");
         foreach (var (path, data) in entries)
         {
             if (path == ManifestEntry) continue;

@@ -83,6 +83,39 @@ public class DistanceTransformTests
     }
 
     [Fact]
+    public void SmallObjectsInALargeImageMatchBruteForce()
+    {
+        // Sparse masks, so the distance transform runs on a bounding box much smaller than the image.
+        var shape = new[] { 9, 12, 10 };
+        var spacing = new[] { 2.5, 0.7, 1.1 };
+        var random = new Random(17);
+        for (var trial = 0; trial < 10; trial++)
+        {
+            var a = new bool[9 * 12 * 10];
+            var b = new bool[a.Length];
+            for (var k = 0; k < 4; k++)
+            {
+                a[(2 + random.Next(3)) * 120 + (3 + random.Next(4)) * 10 + 2 + random.Next(3)] = true;
+                b[(3 + random.Next(4)) * 120 + (5 + random.Next(3)) * 10 + 4 + random.Next(4)] = true;
+            }
+            var (hd95, msd) = SurfaceDistance.Compute(a, b, shape, spacing);
+            var toB = BruteForce(SurfaceDistance.Boundary(b, shape), shape, spacing);
+            var toA = BruteForce(SurfaceDistance.Boundary(a, shape), shape, spacing);
+            var ab = Enumerable.Range(0, a.Length).Where(i => a[i]).Select(i => Math.Sqrt(toB[i])).ToArray();   // isolated voxels: all surface
+            var ba = Enumerable.Range(0, a.Length).Where(i => b[i]).Select(i => Math.Sqrt(toA[i])).ToArray();
+            Assert.Equal(Math.Max(SurfaceDistance.Percentile(ab, 95), SurfaceDistance.Percentile(ba, 95)), hd95, 9);
+            Assert.Equal(ab.Concat(ba).Average(), msd, 9);
+            Assert.Equal(ab, SurfaceDistance.Directed(a, b, shape, spacing).Select(v => Math.Round(v, 9)), new RoundedComparer());
+        }
+    }
+
+    private sealed class RoundedComparer : IEqualityComparer<double>
+    {
+        public bool Equals(double x, double y) => Math.Abs(x - y) < 1e-9;
+        public int GetHashCode(double obj) => 0;
+    }
+
+    [Fact]
     public void NoSitesGivesInfinityEverywhere()
     {
         var d = DistanceTransform.SquaredDistanceToSites(new bool[12], [3, 4], [1, 1]);

@@ -1,0 +1,42 @@
+using MlNetMedical.Data;
+using MlNetMedical.Pipeline;
+using MlNetMedical.Serialization;
+
+namespace MlNetMedical.Catalogs;
+
+/// <summary>Saving and loading models (ML.NET's <c>ModelOperationsCatalog</c>). The file format is described on <see cref="ModelArchive"/>.</summary>
+public sealed class ModelOperationsCatalog : CatalogBase
+{
+    internal ModelOperationsCatalog(MedicalContext context) : base(context) { }
+
+    /// <summary>Writes <paramref name="model"/> and the schema it expects to a .zip file.</summary>
+    public void Save(ITransformer model, DataViewSchema? inputSchema, string filePath)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(filePath);
+        using var stream = File.Create(filePath);
+        ModelArchive.Save(model, inputSchema, stream);
+        Context.WriteLog(LogKind.Info, "Model", $"saved model to {filePath}");
+    }
+
+    /// <summary>Writes <paramref name="model"/> to a .zip file without an input schema.</summary>
+    public void Save(ITransformer model, string filePath) => Save(model, null, filePath);
+
+    /// <summary>Writes <paramref name="model"/> to a stream.</summary>
+    public void Save(ITransformer model, DataViewSchema? inputSchema, Stream stream) => ModelArchive.Save(model, inputSchema, stream);
+
+    /// <summary>Reads a model; <paramref name="inputSchema"/> is the schema saved with it (null if none was).</summary>
+    public ITransformer Load(string filePath, out DataViewSchema? inputSchema)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(filePath);
+        if (!File.Exists(filePath)) throw new FileNotFoundException($"model file '{filePath}' does not exist", filePath);
+        using var stream = File.OpenRead(filePath);
+        return ModelArchive.Load(stream, filePath, out inputSchema);
+    }
+
+    /// <summary>Reads a model from a stream.</summary>
+    public ITransformer Load(Stream stream, out DataViewSchema? inputSchema) => ModelArchive.Load(stream, "(stream)", out inputSchema);
+
+    /// <summary>Registers a custom transformer type so models containing it can be saved and loaded (see <see cref="ModelRegistry"/>).</summary>
+    public void RegisterTransformer<TTransformer>(string name, int version, Func<ModelLoadContext, TTransformer> load) where TTransformer : ITransformer =>
+        ModelRegistry.Register(name, version, load);
+}

@@ -1,0 +1,194 @@
+using System.IO.Compression;
+using System.Text;
+using MlNetMedical.Data;
+using MlNetMedical.Pipeline;
+using Xunit;
+
+namespace MlNetMedical.Tests.Pipeline;
+
+public class ModelArchiveTests
+{
+    private readonly MedicalContext _ml = new(seed: 4);
+
+    private (ITransformer Model, IDataView Data) Trained()
+    {
+        var data = _ml.Data.LoadFromEnumerable(PatientRow.Make());
+        var model = _ml.Transforms.Conversion.MapValueToKey("Label", "Diagnosis")
+            .Append(new VectorScalerEstimator("Features", 3f))
+            .Append(_ml.Classification.Trainers.NearestCentroid())
+            .Fit(data);
+        return (model, data);
+    }
+
+    private byte[] SavedBytes()
+    {
+        var (model, data) = Trained();
+        using var stream = new MemoryStream();
+        _ml.Model.Save(model, data.Schema, stream);
+        return stream.ToArray();
+    }
+
+    [Fact]
+    public void SaveLoadGivesIdenticalPredictionsAndSchema()
+    {
+        var (model, data) = Trained();
+        var path = Path.Combine(Path.GetTempPath(), $"mlnm-{Guid.NewGuid():N}.zip");
+        try
+        {
+            _ml.Model.Save(model, data.Schema, path);
+            var loaded = _ml.Model.Load(path, out var schema);
+            Assert.Contains("does not exist", Assert.Throws<FileNotFoundException>(() => _ml.Model.Load(path + ".missing", out _)).Message);
+            Assert.NotNull(schema);
+            Assert.Equal(data.Schema.Select(c => (c.Name, c.Type)), schema!.Select(c => (c.Name, c.Type)));
+            var before = model.Transform(data).GetColumn<float[]>("Score").ToList();
+            var after = loaded.Transform(data).GetColumn<float[]>("Score").ToList();
+            Assert.Equal(before.Count, after.Count);
+            for (var i = 0; i < before.Count; i++) Assert.Equal(before[i], after[i]);   // bit-identical floats
+            Assert.Equal(model.Transform(data).GetColumn<uint>("PredictedLabel"), loaded.Transform(data).GetColumn<uint>("PredictedLabel"));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void ArchiveLayoutIsManifestPlusOneFolderPerTransformer()
+    {
+        using var zip = new ZipArchive(new MemoryStream(SavedBytes()));
+        var names = zip.Entries.Select(e => e.FullName).ToList();
+        Assert.Equal("manifest.json", names[0]);
+        Assert.Contains("model/transformer.json", names);
+        Assert.Contains("model/children/2/blobs/centroids", names);
+        Assert.Contains("model/children/1/blobs/factor", names);
+        using var reader = new StreamReader(zip.GetEntry("model/children/2/transformer.json")!.Open());
+        Assert.Contains("\"NearestCentroid\"", reader.ReadToEnd());
+    }
+
+    private static byte[] Rewrite(byte[] archive, Func<string, byte[], (string Name, byte[] Data)?> change, params (string Name, byte[] Data)[] extra)
+    {
+        using var output = new MemoryStream();
+        using (var source = new ZipArchive(new MemoryStream(archive)))
+        using (var target = new ZipArchive(output, ZipArchiveMode.Create, leaveOpen: true))
+        {
+            foreach (var entry in source.Entries)
+            {
+                using var s = entry.Open();
+                using var copy = new MemoryStream();
+                s.CopyTo(copy);
+                if (change(entry.FullName, copy.ToArray()) is not { } kept) continue;
+                using var w = target.CreateEntry(kept.Name).Open();
+                w.Write(kept.Data);
+            }
+            foreach (var (name, data) in extra)
+            {
+                using var w = target.CreateEntry(name).Open();
+                w.Write(data);
+            }
+        }
+        return output.ToArray();
+    }
+
+    private string LoadError(byte[] archive) =>
+        Assert.Throws<InvalidDataException>(() => _ml.Model.Load(new MemoryStream(archive), out _)).Message;
+
+    [Theory]
+    [InlineData("../evil.txt")]
+    [InlineData("/etc/evil")]
+    [InlineData("model/../../evil")]
+    [InlineData("model\\evil")]
+    [InlineData("C:/evil")]
+    [InlineData("other/file")]
+    public void EntriesOutsideTheRootAreRejected(string entry)
+    {
+        var message = LoadError(Rewrite(SavedBytes(), (n, d) => (n, d), (entry, [1, 2, 3])));
+        Assert.Contains($"has entry '{entry}' outside its root", message);
+    }
+
+    [Fact]
+    public void UnknownFormatVersionIsRejected()
+    {
+        var message = LoadError(Rewrite(SavedBytes(), (n, d) =>
+            n == "manifest.json" ? (n, Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(d).Replace("\"formatVersion\": 1", "\"formatVersion\": 2"))) : (n, d)));
+        Assert.Contains("has format version 2; this MlNetMedical", message);
+        Assert.Contains("reads version 1", message);
+    }
+
+    [Fact]
+    public void TamperedWeightsAreRejected()
+    {
+        var message = LoadError(Rewrite(SavedBytes(), (n, d) =>
+        {
+            if (n.EndsWith("centroids", StringComparison.Ordinal)) d[0] ^= 1;
+            return (n, d);
+        }));
+        Assert.Contains("entry 'model/children/2/blobs/centroids' does not match its manifest", message);
+    }
+
+    [Fact]
+    public void MissingAndUnlistedEntriesAreRejected()
+    {
+        Assert.Contains("lacks it", LoadError(Rewrite(SavedBytes(), (n, d) => n.EndsWith("factor", StringComparison.Ordinal) ? null : (n, d))));
+        Assert.Contains("does not list", LoadError(Rewrite(SavedBytes(), (n, d) => (n, d), ("model/extra.bin", [0]))));
+        Assert.Contains("has no manifest.json", LoadError(Rewrite(SavedBytes(), (n, d) => n == "manifest.json" ? null : (n, d))));
+        Assert.Contains("not a readable zip", LoadError([1, 2, 3, 4]));
+        var doubled = Rewrite(SavedBytes(), (n, d) =>
+        {
+            if (n != "manifest.json") return (n, d);
+            var manifest = System.Text.Json.Nodes.JsonNode.Parse(d)!;
+            var entries = manifest["entries"]!.AsArray();
+            entries.Add(entries[0]!.DeepClone());
+            return (n, Encoding.UTF8.GetBytes(manifest.ToJsonString()));
+        });
+        Assert.Contains("twice", LoadError(doubled));
+    }
+
+    [Fact]
+    public void UnknownTransformerTypeIsNamed()
+    {
+        // Rename the type in a transformer.json and fix the manifest so only the name is wrong.
+        var bytes = SavedBytes();
+        string Patch(string s) => s.Replace("\"NearestCentroid\"", "\"Somebody.Unknown\"");
+        var renamed = Rewrite(bytes, (n, d) => n == "model/children/2/transformer.json" ? (n, Encoding.UTF8.GetBytes(Patch(Encoding.UTF8.GetString(d)))) : (n, d));
+        var fixedManifest = RehashManifest(renamed);
+        var message = LoadError(fixedManifest);
+        Assert.Contains("unknown transformer type 'Somebody.Unknown'", message);
+        Assert.Contains("folder 'model/children/2/'", message);
+    }
+
+    private static byte[] RehashManifest(byte[] archive)
+    {
+        var entries = new Dictionary<string, byte[]>();
+        using (var zip = new ZipArchive(new MemoryStream(archive)))
+            foreach (var e in zip.Entries)
+            {
+                using var s = e.Open();
+                using var m = new MemoryStream();
+                s.CopyTo(m);
+                entries[e.FullName] = m.ToArray();
+            }
+        var manifest = System.Text.Json.Nodes.JsonNode.Parse(entries["manifest.json"])!;
+        foreach (var entry in manifest["entries"]!.AsArray())
+        {
+            var data = entries[entry!["path"]!.GetValue<string>()];
+            entry["length"] = data.Length;
+            entry["sha256"] = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(data));
+        }
+        var text = Encoding.UTF8.GetBytes(manifest.ToJsonString());
+        return Rewrite(archive, (n, d) => n == "manifest.json" ? (n, text) : (n, d));
+    }
+
+    private sealed class Unregistered : ITransformer
+    {
+        public DataViewSchema GetOutputSchema(DataViewSchema inputSchema) => inputSchema;
+        public IDataView Transform(IDataView input) => input;
+        public void Save(MlNetMedical.Serialization.ModelSaveContext context) { }
+    }
+
+    [Fact]
+    public void SavingAnUnregisteredTransformerSaysHowToFixIt()
+    {
+        var e = Assert.Throws<InvalidOperationException>(() => _ml.Model.Save(new Unregistered(), null, new MemoryStream()));
+        Assert.Contains("is not registered; call ModelRegistry.Register", e.Message);
+    }
+}
