@@ -32,6 +32,7 @@ public static class CliApp
     public static IReadOnlyList<ICliCommand> Commands { get; } =
     [
         new InfoCommand(),
+        new InspectCommand(),
     ];
 
     public static RootCommand BuildRoot(CliContext context)

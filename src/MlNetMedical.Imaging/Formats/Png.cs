@@ -5,7 +5,7 @@ namespace MlNetMedical.Imaging.Formats;
 
 /// <summary>
 /// PNG reader and writer for 2D data. Reads grey, grey+alpha, RGB, RGBA and palette images at every
-/// bit depth (alpha is dropped and noted in metadata; palettes become RGB), non-interlaced or Adam7.
+/// bit depth (alpha is dropped and noted in metadata; palettes become RGB, or grey when every entry is grey), non-interlaced or Adam7.
 /// Grey gives uint8/uint16 [width, height]; 8-bit colour gives rgb24; 16-bit colour gives uint16
 /// [width, height, 3]. The affine is the identity (pixel units; PNG carries no orientation).
 /// </summary>
@@ -151,6 +151,20 @@ public static class Png
         int n = w * h;
         if (colorType == 3)
         {
+            bool greyPalette = true;
+            for (int e = 0; e + 2 < palette!.Length; e += 3) greyPalette &= palette[e] == palette[e + 1] && palette[e] == palette[e + 2];
+            if (greyPalette)
+            {
+                // A grey palette (as ITK writes) is a grey image: keep one channel.
+                var g = new byte[n];
+                for (int i = 0; i < n; i++)
+                {
+                    int idx = s[i];
+                    if (idx * 3 + 2 >= palette.Length) throw new ImageFormatException(path, $"palette index {idx} is beyond the {palette.Length / 3}-entry palette");
+                    g[i] = palette[idx * 3];
+                }
+                return new Volume(VoxelType.UInt8, [w, h], g, Affine.Identity, 2);
+            }
             var rgb = new byte[n * 3];
             for (int i = 0; i < n; i++)
             {
