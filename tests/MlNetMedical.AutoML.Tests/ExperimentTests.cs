@@ -261,4 +261,20 @@ public class ExperimentTests : IDisposable
         // Brackets differ across the study, so the filter really dropped trials.
         Assert.True(spy.Calls.Any(c => c.Seen.Length < c.Trial), "no proposal saw a filtered history");
     }
+
+    [Fact]
+    public void AnExhaustedGridEndsTheStudy()
+    {
+        var result = new AutoMLExperiment()
+            .SetSearchSpace(new SearchSpace().Int("a", 0, 2).Bool("b"))
+            .SetMetric("loss", Direction.Minimize).SetMaxTrials(20)
+            .SetTuner(new GridTuner(seed: 1))
+            .SetStudy(Path.Combine(_dir, "grid.db"), "grid")
+            .SetObjective(t => t.Parameters.GetInt("a"))
+            .Run();
+        Assert.Equal(6, result.Leaderboard.Count);
+        Assert.Equal(6, result.Leaderboard.Select(t => t.Parameters).Distinct().Count());
+        // The trial opened for a seventh configuration is closed with the reason.
+        Assert.Contains("no configuration left", Assert.Single(result.Trials, t => t.State == TrialState.Fail).Error);
+    }
 }
