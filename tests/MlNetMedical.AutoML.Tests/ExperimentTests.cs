@@ -188,12 +188,7 @@ public class ExperimentTests : IDisposable
 
         using var storage = StudyStorage.Sqlite(db);
         var trials = storage.GetTrials(storage.CreateOrLoadStudy("k", Direction.Minimize).Id);
-        var killed = trials.Single(t => t.Number == killedTrial);
-        Assert.Equal(TrialState.Fail, killed.State);
-        Assert.Contains("heartbeat", killed.Error);
-        var retry = trials.Single(t => t.Number == int.Parse(killed.SystemAttributes[TrialAttributes.RequeuedAs]));
-        Assert.Equal(TrialState.Complete, retry.State);
-        Assert.Equal(killed.Parameters, retry.Parameters);
+        Processes.AssertFailedByHeartbeatAndRedone(trials, killedTrial);
         Assert.All(completedBefore, n => Assert.Equal(TrialState.Complete, trials.Single(t => t.Number == n).State));
         Assert.Equal(6, trials.Count(t => t.State == TrialState.Complete));
         Assert.Equal(7, trials.Count);
