@@ -188,12 +188,7 @@ public class ExperimentTests : IDisposable
 
         using var storage = StudyStorage.Sqlite(db);
         var trials = storage.GetTrials(storage.CreateOrLoadStudy("k", Direction.Minimize).Id);
-        var killed = trials.Single(t => t.Number == killedTrial);
-        Assert.Equal(TrialState.Fail, killed.State);
-        Assert.Contains("heartbeat", killed.Error);
-        var retry = trials.Single(t => t.Number == int.Parse(killed.SystemAttributes[TrialAttributes.RequeuedAs]));
-        Assert.Equal(TrialState.Complete, retry.State);
-        Assert.Equal(killed.Parameters, retry.Parameters);
+        Processes.AssertFailedByHeartbeatAndRedone(trials, killedTrial);
         Assert.All(completedBefore, n => Assert.Equal(TrialState.Complete, trials.Single(t => t.Number == n).State));
         Assert.Equal(6, trials.Count(t => t.State == TrialState.Complete));
         Assert.Equal(7, trials.Count);
@@ -260,5 +255,21 @@ public class ExperimentTests : IDisposable
             Assert.All(seen, n => Assert.Equal(hb.BracketOf("hb", trial), hb.BracketOf("hb", n)));
         // Brackets differ across the study, so the filter really dropped trials.
         Assert.True(spy.Calls.Any(c => c.Seen.Length < c.Trial), "no proposal saw a filtered history");
+    }
+
+    [Fact]
+    public void AnExhaustedGridEndsTheStudy()
+    {
+        var result = new AutoMLExperiment()
+            .SetSearchSpace(new SearchSpace().Int("a", 0, 2).Bool("b"))
+            .SetMetric("loss", Direction.Minimize).SetMaxTrials(20)
+            .SetTuner(new GridTuner(seed: 1))
+            .SetStudy(Path.Combine(_dir, "grid.db"), "grid")
+            .SetObjective(t => t.Parameters.GetInt("a"))
+            .Run();
+        Assert.Equal(6, result.Leaderboard.Count);
+        Assert.Equal(6, result.Leaderboard.Select(t => t.Parameters).Distinct().Count());
+        // The trial opened for a seventh configuration is closed with the reason.
+        Assert.Contains("no configuration left", Assert.Single(result.Trials, t => t.State == TrialState.Fail).Error);
     }
 }

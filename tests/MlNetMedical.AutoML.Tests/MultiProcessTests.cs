@@ -57,12 +57,7 @@ public class MultiProcessTests : IDisposable
 
         using var storage = StudyStorage.Postgres(pg.ConnectionString);
         var trials = storage.GetTrials(storage.CreateOrLoadStudy("pgkill", Direction.Minimize).Id);
-        var killed = trials.Single(t => t.Number == killedNumber);
-        Assert.Equal(TrialState.Fail, killed.State);
-        Assert.Contains("heartbeat", killed.Error);
-        var retry = trials.Single(t => t.Number == int.Parse(killed.SystemAttributes[TrialAttributes.RequeuedAs]));
-        Assert.Equal(TrialState.Complete, retry.State);
-        Assert.Equal(killed.Parameters, retry.Parameters);
+        Processes.AssertFailedByHeartbeatAndRedone(trials, killedNumber);
         Assert.Equal(12, trials.Count(t => t.State == TrialState.Complete));
         Assert.Equal(13, trials.Count);
         var runs = Events(log).Where(e => e.Kind == "start").GroupBy(e => e.Number).ToList();

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using MlNetMedical.AutoML;
+using Xunit;
 
 namespace MlNetMedical.AutoML.Tests;
 
@@ -45,6 +47,17 @@ internal static class Processes
     /// <summary>All lines the workers wrote under a log prefix (one file per worker process).</summary>
     public static string[] WorkerLog(string prefix) =>
         Directory.GetFiles(Path.GetDirectoryName(prefix)!, Path.GetFileName(prefix) + ".*").SelectMany(File.ReadAllLines).ToArray();
+
+    /// <summary>The trial a killed worker was running is FAIL by heartbeat, and its re-queued copy completed with the same parameters.</summary>
+    public static void AssertFailedByHeartbeatAndRedone(IReadOnlyList<TrialRecord> trials, int killedNumber)
+    {
+        var killed = trials.Single(t => t.Number == killedNumber);
+        Assert.Equal(TrialState.Fail, killed.State);
+        Assert.Contains("heartbeat", killed.Error);
+        var retry = trials.Single(t => t.Number == int.Parse(killed.SystemAttributes[TrialAttributes.RequeuedAs]));
+        Assert.Equal(TrialState.Complete, retry.State);
+        Assert.Equal(killed.Parameters, retry.Parameters);
+    }
 
     public static int FreePort()
     {

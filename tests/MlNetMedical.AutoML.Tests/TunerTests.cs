@@ -175,4 +175,23 @@ public class TunerTests
         int tpe = Median(s => new TpeTuner(s)), random = Median(s => new RandomTuner(s));
         Assert.True(tpe < random, $"TPE median {tpe} trials vs random {random}");
     }
+
+    [Fact]
+    public void CfoWarmStartsFromHistoryAtTheBestTrial()
+    {
+        var space = new SearchSpace().Float("x", 0, 1).Float("y", 0, 1);
+        var rng = new Random(4);
+        var h = new List<TrialRecord>();
+        for (int i = 0; i < 20; i++)
+        {
+            var p = space.Sample(rng);
+            h.Add(Done(i, p, Math.Abs(p.GetDouble("x") - 0.8) + Math.Abs(p.GetDouble("y") - 0.2)));
+        }
+        var best = h.MinBy(t => t.Value)!;
+        var cfo = new CfoTuner(seed: 2);
+        foreach (var t in h) cfo.Observe(t, space, Direction.Minimize); // as the runner does on resume
+        var next = cfo.Propose(new TuningContext(space, Direction.Minimize, 20, h))!;
+        double d = Math.Sqrt(Math.Pow(next.GetDouble("x") - best.Parameters.GetDouble("x"), 2) + Math.Pow(next.GetDouble("y") - best.Parameters.GetDouble("y"), 2));
+        Assert.True(d <= cfo.Step + 1e-9, $"first proposal after warm start is {d} from the best trial, step {cfo.Step}");
+    }
 }
