@@ -21,14 +21,15 @@ internal static class DicomPreflight
         "1.2.840.10008.5.1.4.1.1.7", "1.2.840.10008.5.1.4.1.1.6.1",
     ];
 
-    public static void Check(string path)
+    /// <summary>Validates the file; returns its SOP class and transfer syntax UIDs from the file meta.</summary>
+    public static (string? SopClass, string? TransferSyntax) Check(string path)
     {
         var head = new byte[Math.Min(new FileInfo(path).Length, 1 << 16)];
         using (var fs = File.OpenRead(path)) fs.ReadExactly(head);
         if (head.Length < 132 || !head.AsSpan(128, 4).SequenceEqual("DICM"u8))
             throw new ImageFormatException(path, "no 'DICM' preamble: not a DICOM Part-10 file (bare datasets without file meta information are not supported)");
         string? sopClass = null;
-        bool sawTransferSyntax = false;
+        string? transferSyntax = null;
         int pos = 132;
         // File meta elements are explicit VR little endian, group 0002.
         while (pos + 8 <= head.Length)
@@ -48,12 +49,12 @@ internal static class DicomPreflight
             if (length == 0xFFFFFFFF || valueStart + length > head.Length)
                 throw new ImageFormatException(path, $"corrupt file meta element (0002,{element:X4}): length {length} runs past the header");
             if (element == 0x0002) sopClass = Encoding.ASCII.GetString(head, valueStart, (int)length).Trim('\0', ' ');
-            if (element == 0x0010) sawTransferSyntax = true;
+            if (element == 0x0010) transferSyntax = Encoding.ASCII.GetString(head, valueStart, (int)length).Trim('\0', ' ');
             pos = valueStart + (int)length;
         }
         if (sopClass == MediaDirectoryClass) throw new ImageFormatException(path, "a DICOMDIR (media directory), not an image");
-        if (!sawTransferSyntax) throw new ImageFormatException(path, "file meta information lacks TransferSyntaxUID (0002,0010)");
-        if (sopClass != null && SingleFrameClasses.Contains(sopClass)) return; // the common case: no second parse
+        if (transferSyntax is null) throw new ImageFormatException(path, "file meta information lacks TransferSyntaxUID (0002,0010)");
+        if (sopClass != null && SingleFrameClasses.Contains(sopClass)) return (sopClass, transferSyntax); // the common case: no second parse
 
         using var reader = new gdcm.Reader();
         reader.SetFileName(path);
@@ -64,5 +65,6 @@ internal static class DicomPreflight
         using var frames = new gdcm.Tag(0x0028, 0x0008);
         if (ds.FindDataElement(frameIncrement) && !ds.FindDataElement(frames))
             throw new ImageFormatException(path, "FrameIncrementPointer (0028,0009) is present but NumberOfFrames (0028,0008) is missing");
+        return (sopClass, transferSyntax);
     }
 }
