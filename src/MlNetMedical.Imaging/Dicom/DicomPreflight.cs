@@ -21,11 +21,20 @@ internal static class DicomPreflight
         "1.2.840.10008.5.1.4.1.1.7", "1.2.840.10008.5.1.4.1.1.6.1",
     ];
 
+    private static byte[] ReadHead(string path, long length)
+    {
+        var head = new byte[length];
+        using var fs = File.OpenRead(path);
+        fs.ReadExactly(head);
+        return head;
+    }
+
     /// <summary>Validates the file; returns its SOP class and transfer syntax UIDs from the file meta.</summary>
     public static (string? SopClass, string? TransferSyntax) Check(string path)
     {
-        var head = new byte[Math.Min(new FileInfo(path).Length, 1 << 16)];
-        using (var fs = File.OpenRead(path)) fs.ReadExactly(head);
+        long fileLength = new FileInfo(path).Length;
+        // The file meta group nearly always fits in 8 KiB; a longer one is read again with room to spare.
+        var head = ReadHead(path, Math.Min(fileLength, 1 << 13));
         if (head.Length < 132 || !head.AsSpan(128, 4).SequenceEqual("DICM"u8))
             throw new ImageFormatException(path, "no 'DICM' preamble: not a DICOM Part-10 file (bare datasets without file meta information are not supported)");
         string? sopClass = null;
@@ -46,6 +55,11 @@ internal static class DicomPreflight
                 valueStart = pos + 12;
             }
             else { length = BinaryPrimitives.ReadUInt16LittleEndian(head.AsSpan(pos + 6)); valueStart = pos + 8; }
+            if (valueStart + length > head.Length && length != 0xFFFFFFFF && head.Length < fileLength && head.Length < 1 << 20)
+            {
+                head = ReadHead(path, Math.Min(fileLength, 1 << 20));
+                continue;
+            }
             if (length == 0xFFFFFFFF || valueStart + length > head.Length)
                 throw new ImageFormatException(path, $"corrupt file meta element (0002,{element:X4}): length {length} runs past the header");
             if (element == 0x0002) sopClass = Encoding.ASCII.GetString(head, valueStart, (int)length).Trim('\0', ' ');
