@@ -5,7 +5,7 @@ namespace MlNetMedical.Models;
 
 /// <summary>
 /// An encoder that returns one feature map per level (smp's encoder contract). Level 0 is at full resolution,
-/// level i at 1/2^i (floor division per pooling). Each level's parameters live under one name prefix
+/// level i at 1/2^i (each halving floors odd sizes with max pooling, ceils them with strided convs). Each level's parameters live under one name prefix
 /// (<see cref="LevelName"/>), which is what level-wise freezing and per-level parameter groups use.
 /// </summary>
 public abstract class FeatureEncoder : Module
@@ -48,7 +48,7 @@ public abstract class FeatureEncoder : Module
                 throw new ArgumentException($"{GetType().Name} with {Levels} levels needs every spatial dim >= {MinimumInputSize}, got [{string.Join(", ", shape)}]", nameof(input));
     }
 
-    /// <summary>Channel count at <paramref name="level"/>: base · multiplier^level, rounded, capped at <paramref name="maxChannels"/>.</summary>
+    /// <summary>Channel count at <paramref name="level"/>: base · multiplier^level, rounded half away from zero, capped at <paramref name="maxChannels"/>.</summary>
     internal static long LevelChannels(int baseChannels, double multiplier, int maxChannels, int level) =>
-        Math.Min(maxChannels, (long)Math.Round(baseChannels * Math.Pow(multiplier, level)));
+        Math.Min(maxChannels, (long)Math.Round(baseChannels * Math.Pow(multiplier, level), MidpointRounding.AwayFromZero));
 }

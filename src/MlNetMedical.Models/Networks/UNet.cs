@@ -69,8 +69,9 @@ public abstract class UNetBase : EncoderNetwork, ISegmentationNetwork
 /// <summary>
 /// U-Net for 2D or 3D segmentation (see <see cref="UNetConfig"/>). <see cref="Module.Forward(Tensor)"/> returns the
 /// logits at input resolution; <see cref="UNetBase.ForwardSegmentation"/> adds deep-supervision outputs. Any input size
-/// works when each spatial dim is at least 2^(Depth-1): odd sizes are floored by pooling and zero-padded after each
-/// upsampling, so the output always matches the input size.
+/// works when each spatial dim is at least 2^(Depth-1): an odd size is floored by max pooling (ceiled by a strided conv),
+/// and the upsampled map is zero-padded (cropped) at the far end to the skip's size, so the output always matches the
+/// input size. Sizes divisible by 2^(Depth-1) need no padding or cropping.
 /// </summary>
 public sealed class UNet(UNetConfig config) : UNetBase(config, config)
 {

@@ -39,7 +39,8 @@ public sealed class DecoderStage : Module
         return scope.MoveToOuter(Block.Forward(Tensor.Cat([up, skip], 1)));
     }
 
-    // Floor pooling of an odd size s gives 2·floor(s/2) = s-1 after the 2× up: pad the far end with zeros.
+    // After a 2× up an odd skip size s is missed by one: max pooling floors (2·floor(s/2) = s-1: zero-pad the far end),
+    // strided convs ceil (2·ceil(s/2) = s+1: crop the far end).
     private static Tensor MatchSize(Tensor x, long[] size)
     {
         var have = x.Shape[2..];
@@ -47,11 +48,10 @@ public sealed class DecoderStage : Module
         var pads = new long[2 * size.Length];
         for (int d = 0; d < size.Length; d++)
         {
-            var missing = size[d] - have[d];
-            if (missing < 0) throw new InvalidOperationException($"upsampled map [{string.Join(", ", have)}] is larger than the skip [{string.Join(", ", size)}]");
-            pads[2 * (size.Length - 1 - d) + 1] = missing;
+            if (have[d] > size[d]) x = x.Narrow(d + 2, 0, size[d]);
+            else pads[2 * (size.Length - 1 - d) + 1] = size[d] - have[d];
         }
-        return x.Pad(pads);
+        return pads.Any(p => p != 0) ? x.Pad(pads) : x;
     }
 }
 
