@@ -56,7 +56,7 @@ public abstract class SyntheticTask
     public abstract SyntheticSample Generate(SyntheticCase item, SyntheticOptions options);
 
     public static IReadOnlyList<SyntheticTask> All { get; } =
-        [new BrainTumor3D(), new FashionMnist()];
+        [new BrainTumor3D(), new CardiacLevel2D(), new LiverLesion2D(), new FashionMnist()];
 
     public static SyntheticTask Get(string name) =>
         All.FirstOrDefault(t => t.Name == name)
