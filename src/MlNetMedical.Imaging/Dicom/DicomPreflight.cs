@@ -13,6 +13,14 @@ internal static class DicomPreflight
 {
     private const string MediaDirectoryClass = "1.2.840.10008.1.3.10";
 
+    /// <summary>Storage classes that are single-frame by definition (CT, MR, CR, DX, MG, PET, secondary capture, US image).</summary>
+    private static readonly HashSet<string> SingleFrameClasses =
+    [
+        "1.2.840.10008.5.1.4.1.1.2", "1.2.840.10008.5.1.4.1.1.4", "1.2.840.10008.5.1.4.1.1.1", "1.2.840.10008.5.1.4.1.1.1.1",
+        "1.2.840.10008.5.1.4.1.1.1.1.1", "1.2.840.10008.5.1.4.1.1.1.2", "1.2.840.10008.5.1.4.1.1.1.2.1", "1.2.840.10008.5.1.4.1.1.128",
+        "1.2.840.10008.5.1.4.1.1.7", "1.2.840.10008.5.1.4.1.1.6.1",
+    ];
+
     public static void Check(string path)
     {
         var head = new byte[Math.Min(new FileInfo(path).Length, 1 << 16)];
@@ -45,6 +53,7 @@ internal static class DicomPreflight
         }
         if (sopClass == MediaDirectoryClass) throw new ImageFormatException(path, "a DICOMDIR (media directory), not an image");
         if (!sawTransferSyntax) throw new ImageFormatException(path, "file meta information lacks TransferSyntaxUID (0002,0010)");
+        if (sopClass != null && SingleFrameClasses.Contains(sopClass)) return; // the common case: no second parse
 
         using var reader = new gdcm.Reader();
         reader.SetFileName(path);

@@ -34,15 +34,18 @@ public static class DicomSeries
     public static Volume ReadFolder(string folder, string? seriesInstanceUid = null)
     {
         if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"'{folder}': folder not found");
-        var slices = new List<DicomSlice>();
-        int skipped = 0;
-        foreach (var file in Directory.EnumerateFiles(folder).OrderBy(f => f, StringComparer.Ordinal))
+        var files = Directory.EnumerateFiles(folder)
+            .Where(f => !Path.GetFileName(f).StartsWith('.') && !Path.GetFileName(f).StartsWith("DICOMDIR", StringComparison.OrdinalIgnoreCase))
+            .OrderBy(f => f, StringComparer.Ordinal).ToArray();
+        // Files are decoded in parallel (one GDCM reader per file); results keep the file order.
+        var read = new DicomSlice?[files.Length];
+        Parallel.For(0, files.Length, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i =>
         {
-            var name = Path.GetFileName(file);
-            if (name.StartsWith('.') || name.Equals("DICOMDIR", StringComparison.OrdinalIgnoreCase)) continue;
-            try { slices.Add(DicomSlice.Read(file)); }
-            catch (ImageFormatException) { skipped++; }
-        }
+            try { read[i] = DicomSlice.Read(files[i]); }
+            catch (ImageFormatException) { read[i] = null; }
+        });
+        var slices = read.Where(s => s != null).Select(s => s!).ToList();
+        int skipped = files.Length - slices.Count;
         if (slices.Count == 0) throw new ImageFormatException(folder, $"no readable DICOM image in the folder ({skipped} other files)");
         var groups = slices.GroupBy(s => s.SeriesUid).ToList();
         List<DicomSlice> series;

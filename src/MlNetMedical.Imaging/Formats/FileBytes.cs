@@ -27,6 +27,34 @@ internal static class FileBytes
             throw new ImageFormatException(path, $"truncated: {what} needs {buffer.Length} bytes but only {got} are left");
     }
 
+    /// <summary>
+    /// Reads exactly <paramref name="count"/> bytes. Seekable streams were checked for length already, so
+    /// one array is allocated up front; a gzip stream whose header claims more than it holds (corrupt or
+    /// fuzzed dims) is read in growing chunks, so a lying header cannot make us allocate gigabytes.
+    /// </summary>
+    public static byte[] ReadVoxels(Stream s, int count, string path, string what)
+    {
+        const int upfront = 64 << 20;
+        if (s.CanSeek || count <= upfront)
+        {
+            var data = GC.AllocateUninitializedArray<byte>(count);
+            ReadExactly(s, data, path, what);
+            return data;
+        }
+        var buffer = GC.AllocateUninitializedArray<byte>(upfront);
+        int filled = 0;
+        while (filled < count)
+        {
+            if (filled == buffer.Length) Array.Resize(ref buffer, (int)Math.Min(count, (long)buffer.Length * 2));
+            int got;
+            try { got = s.Read(buffer, filled, buffer.Length - filled); }
+            catch (InvalidDataException e) { throw new ImageFormatException(path, $"corrupt compressed data while reading {what}: {e.Message}", e); }
+            if (got == 0) throw new ImageFormatException(path, $"truncated: {what} needs {count} bytes but only {filled} are left");
+            filled += got;
+        }
+        return buffer;
+    }
+
     /// <summary>Skips forward by reading (works on gzip streams).</summary>
     public static void Skip(Stream s, long count, string path, string what)
     {

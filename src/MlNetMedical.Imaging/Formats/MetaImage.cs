@@ -95,6 +95,9 @@ public static class MetaImage
         }
         if (compressed)
         {
+            // zlib cannot expand more than about 1032:1; a larger claim is a corrupt header, not a reason to allocate.
+            if (nbytes > raw.LongLength * 1100 + 1024)
+                throw new ImageFormatException(where, $"DimSize needs {nbytes} bytes but the {raw.LongLength}-byte zlib payload cannot hold that many");
             var data = GC.AllocateUninitializedArray<byte>((int)nbytes);
             try
             {

@@ -90,8 +90,7 @@ public static class Nifti
                     throw new ImageFormatException(dataPath, $"truncated or wrong dims: header dims [{string.Join(", ", shape)}] of {type.Name()} need {bytes} bytes after offset {offset}, the file has {Math.Max(0, s.Length - offset)}");
                 FileBytes.Skip(s, offset, dataPath, "the bytes before the voxels");
             }
-            var data = GC.AllocateUninitializedArray<byte>((int)bytes);
-            FileBytes.ReadExactly(s, data, h.SingleFile ? headerPath : dataPath, $"voxel data for dims [{string.Join(", ", shape)}] of {type.Name()}");
+            var data = FileBytes.ReadVoxels(s, (int)bytes, h.SingleFile ? headerPath : dataPath, $"voxel data for dims [{string.Join(", ", shape)}] of {type.Name()}");
             if (h.BigEndian) type.SwapBytes(data);
             var v = new Volume(type, shape, data, BestAffine(h, headerPath)) { SourcePath = path };
             if (h.SclSlope != 0 && double.IsFinite(h.SclSlope) && type != VoxelType.Rgb24)

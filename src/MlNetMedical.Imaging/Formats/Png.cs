@@ -64,12 +64,24 @@ public static class Png
             idat.Position = 0;
             using var z = new ZLibStream(idat, CompressionMode.Decompress);
             using var ms = new MemoryStream();
-            z.CopyTo(ms);
+            var chunk = new byte[1 << 16];
+            long limit = (((long)width * channels * depth + 7) / 8 + 1) * height + 1;
+            int n;
+            while ((n = z.Read(chunk)) > 0)
+            {
+                ms.Write(chunk, 0, n);
+                if (ms.Length > limit) break; // more than the image needs: the rest is ignored
+            }
             inflated = ms.ToArray();
         }
         catch (InvalidDataException e) { throw new ImageFormatException(path, $"corrupt IDAT zlib data: {e.Message}", e); }
 
         int bitsPerPixel = channels * depth;
+        long needed = interlace == 0 ? ((long)width * bitsPerPixel + 7) / 8 * height + height : 0;
+        if (needed > inflated.LongLength)
+            throw new ImageFormatException(path, $"truncated: decompressed data has {inflated.Length} bytes, a {width}x{height} image needs {needed}");
+        if (interlace == 1 && (long)width * height > inflated.LongLength * 8 + 64)
+            throw new ImageFormatException(path, $"truncated: decompressed data has {inflated.Length} bytes, too few for {width}x{height} pixels");
         // Samples unpacked to one ushort per channel.
         var samples = new ushort[(long)width * height * channels];
         int offset = 0;

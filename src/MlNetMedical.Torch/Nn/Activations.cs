@@ -21,7 +21,7 @@ public sealed class PReLU : Module
 {
     public PReLU(long numParameters = 1, double init = 0.25)
     {
-        Weight = RegisterParameter("weight", Init.Constant(Tensor.Zeros([numParameters]), init))!;
+        Weight = RegisterParameter("weight", Tensor.Full([numParameters], init))!;
     }
 
     public Tensor Weight { get; }

@@ -1,0 +1,124 @@
+// Times one training step (forward, cross-entropy, backward, Adam) of a 2D and a 3D U-Net through
+// MlNetMedical.Torch and prints one JSON object per model. unet.py is the identical PyTorch side.
+// Usage: TorchStep MODEL(2d|3d) WARMUP STEPS
+using System.Diagnostics;
+using System.Globalization;
+using MlNetMedical.Torch;
+using MlNetMedical.Torch.Nn;
+using MlNetMedical.Torch.Optim;
+using TorchSettings = MlNetMedical.Torch.Torch;
+
+var model = args.Length > 0 ? args[0] : "2d";
+int warmup = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 3;
+int steps = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 10;
+var spec = UNetSpec.For(model);
+
+TorchSettings.ManualSeed(0);
+using var net = new UNet(spec.Dims, 1, 2, spec.Width, spec.Levels);
+using var opt = new Adam(net.Parameters(), lr: 1e-3);
+using var x = Tensor.Randn([spec.Batch, 1, .. Enumerable.Repeat(spec.Size, spec.Dims)]);
+using var y = Tensor.RandInt(0, 2, [spec.Batch, .. Enumerable.Repeat(spec.Size, spec.Dims)]);
+
+var times = new List<double>();
+var cpuTimes = new List<double>();
+var process = Process.GetCurrentProcess();
+for (int i = 0; i < warmup + steps; i++)
+{
+    process.Refresh();
+    var cpu0 = process.TotalProcessorTime;
+    var sw = Stopwatch.StartNew();
+    using (TorchSettings.NewDisposeScope())
+    {
+        opt.ZeroGrad(setToNone: true);
+        var loss = Losses.CrossEntropy(net.Forward(x), y);
+        loss.Backward();
+        opt.Step();
+    }
+    sw.Stop();
+    process.Refresh();
+    if (i >= warmup)
+    {
+        times.Add(sw.Elapsed.TotalSeconds);
+        cpuTimes.Add((process.TotalProcessorTime - cpu0).TotalSeconds);
+    }
+}
+Console.WriteLine(FormattableString.Invariant(
+    $"{{\"side\":\"csharp\",\"model\":\"{model}\",\"threads\":{TorchSettings.NumThreads},\"gflop_per_step\":{spec.TrainingGflop():F3},\"times\":[{Join(times)}],\"cpu_times\":[{Join(cpuTimes)}]}}"));
+
+static string Join(List<double> values) => string.Join(",", values.Select(t => t.ToString("F6", CultureInfo.InvariantCulture)));
+
+/// <summary>Benchmark shapes from the issue: 2D batch 16, 1×128², width 16; 3D batch 2, 1×64³, width 8; 4 levels.</summary>
+internal sealed record UNetSpec(int Dims, long Batch, long Size, long Width, int Levels)
+{
+    public static UNetSpec For(string model) => model switch
+    {
+        "2d" => new UNetSpec(2, 16, 128, 16, 4),
+        "3d" => new UNetSpec(3, 2, 64, 8, 4),
+        _ => throw new ArgumentException($"model must be 2d or 3d, got '{model}'"),
+    };
+
+    /// <summary>Multiply-adds of every conv and transposed conv ×2 (FLOPs) ×3 (forward, input grads, weight grads).</summary>
+    public double TrainingGflop()
+    {
+        double k3 = Math.Pow(3, Dims), k2 = Math.Pow(2, Dims), flops = 0;
+        double Voxels(int level) => Batch * Math.Pow(Size >> level, Dims);
+        long C(int level) => Width << level;
+        for (int l = 0; l < Levels; l++)
+        {
+            long cin = l == 0 ? 1 : C(l - 1);
+            flops += 2 * Voxels(l) * k3 * (cin * C(l) + C(l) * C(l));                    // encoder double conv
+            if (l < Levels - 1)
+            {
+                flops += 2 * Voxels(l + 1) * k2 * C(l + 1) * C(l);                       // transposed conv up to level l
+                flops += 2 * Voxels(l) * k3 * (2 * C(l) * C(l) + C(l) * C(l));         // decoder double conv
+            }
+        }
+        flops += 2 * Voxels(0) * C(0) * 2;                                              // 1×1 head
+        return 3 * flops / 1e9;
+    }
+}
+
+/// <summary>Plain U-Net: per level two (conv3 → BN → ReLU), max-pool down, transposed conv up, concat skip.</summary>
+internal sealed class UNet : Module
+{
+    private readonly ModuleList down = new(), up = new(), decode = new();
+    private readonly MaxPool pool;
+    private readonly Conv head;
+
+    public UNet(int dims, long inChannels, long classes, long width, int levels)
+    {
+        RegisterModule("down", down);
+        RegisterModule("up", up);
+        RegisterModule("decode", decode);
+        for (int l = 0; l < levels; l++) down.Add(Block(dims, l == 0 ? inChannels : width << (l - 1), width << l));
+        for (int l = levels - 2; l >= 0; l--)
+        {
+            up.Add(new ConvTranspose(dims, width << (l + 1), width << l, 2, stride: 2));
+            decode.Add(Block(dims, 2 * (width << l), width << l));
+        }
+        pool = RegisterModule("pool", new MaxPool(dims, 2));
+        head = RegisterModule("head", new Conv(dims, width, classes, 1));
+    }
+
+    private static Sequential Block(int dims, long cin, long cout) => new(
+        new Conv(dims, cin, cout, 3, padding: 1, bias: false), new BatchNorm(dims, cout), new ReLU(),
+        new Conv(dims, cout, cout, 3, padding: 1, bias: false), new BatchNorm(dims, cout), new ReLU());
+
+    public override Tensor Forward(Tensor input)
+    {
+        var skips = new List<Tensor>();
+        var h = input;
+        for (int l = 0; l < down.Count; l++)
+        {
+            if (l > 0) h = pool.Forward(h);
+            h = down[l].Forward(h);
+            skips.Add(h);
+        }
+        for (int i = 0; i < up.Count; i++)
+        {
+            var u = up[i].Forward(h);
+            h = decode[i].Forward(Tensor.Cat([u, skips[skips.Count - 2 - i]], 1));
+        }
+        return head.Forward(h);
+    }
+}
