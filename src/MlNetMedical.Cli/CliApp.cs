@@ -33,6 +33,7 @@ public static class CliApp
     [
         new InfoCommand(),
         new InspectCommand(),
+        new DatasetsCommand(),
     ];
 
     public static RootCommand BuildRoot(CliContext context)

@@ -152,7 +152,14 @@ public class ContextTests
             new JointRow { Label = 2, Score = [0.2f, 0.8f], Mask = Map(0, 1, 0, 0, 0, 0), PredictedMask = Map(0, 1, 0, 0, 0, 0) },
             new JointRow { Label = 1, Score = [0.4f, 0.6f], Mask = Map(0, 0, 0, 0, 0, 0), PredictedMask = Map(0, 0, 0, 0, 1, 0) },
         });
-        var m = ml.MultiTask.Evaluate(data);
+        var reads = 0;
+        var m = ml.MultiTask.Evaluate(ml.Data.LoadFromEnumerable(Rows()));
+        Assert.Equal(1, reads);   // one pass for both evaluations
+        IEnumerable<JointRow> Rows()
+        {
+            reads++;
+            foreach (var r in ml.Data.CreateEnumerable<JointRow>(data)) yield return r;
+        }
         Assert.Equal(0.5, m.Classification.MicroAccuracy, 12);
         Assert.Equal(1.0, m.Classification.MacroRocAuc, 12);
         Assert.Equal((1.0 + 0.0) / 2, m.Segmentation.MeanDice, 12);

@@ -76,6 +76,17 @@ public sealed class AutogradTests : IDisposable
     }
 
     [Fact]
+    public void GradScopeMustCloseOnItsOwnThread()
+    {
+        var scope = Torch.NoGrad();
+        var e = Task.Factory.StartNew(() => Record.Exception(scope.Dispose), TaskCreationOptions.LongRunning).Result;
+        Assert.IsType<InvalidOperationException>(e);
+        Assert.False(Torch.IsGradEnabled);
+        scope.Dispose();
+        Assert.True(Torch.IsGradEnabled);
+    }
+
+    [Fact]
     public void InPlaceUpdateOfLeafNeedsNoGrad()
     {
         var w = D([1, 2]);

@@ -6,7 +6,11 @@
 //  - Every function returns an mlnm_status: 0 on success, non-zero on failure. On failure the
 //    thread-local message from mlnm_last_error() holds libtorch's explanation. No C++ exception
 //    ever crosses the ABI.
-//  - Results come back through out-parameters, which are written only on success.
+//  - Results come back through out-parameters, which are written only on success. Where a function says
+//    so, a null result pointer selects the in-place form (e.g. mlnm_addcmul, mlnm_clamp, mlnm_scatter).
+//  - Families of ops with one signature share one function and an op code (enums below), which keeps the
+//    ABI small: mlnm_unary(MLNM_EXP, x, &out), mlnm_binary_scalar(MLNM_MUL, x, 2.0, 0, &out).
+//  - Scalars are passed as (double value, int32 integral): integral scalars keep integer tensors integral.
 //  - Enums are plain int32: dtype codes are c10::ScalarType values, device types c10::DeviceType.
 #pragma once
 #include <stdint.h>

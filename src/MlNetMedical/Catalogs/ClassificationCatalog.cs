@@ -22,23 +22,9 @@ public sealed class ClassificationCatalog : CatalogBase
         string scoreColumnName = DefaultColumnNames.Score, int topKPredictionCount = 0)
     {
         ArgumentNullException.ThrowIfNull(data);
-        var shape = SchemaShape.Create(data.Schema);
-        ColumnRequirement.Key(labelColumnName).Check(shape, "Classification.Evaluate");
-        new ColumnRequirement(scoreColumnName, "a vector of Single probabilities",
-            c => c.Kind != SchemaShape.VectorKind.Scalar && c.ItemType.Equals(NumberDataViewType.Single)).Check(shape, "Classification.Evaluate");
-        var keyType = (KeyDataViewType)data.Schema[labelColumnName].Type;
-        var (labels, probabilities) = LabelledVectors.Read(data, labelColumnName, scoreColumnName, "Classification.Evaluate");
-        var wrongLength = probabilities.FindIndex(p => p.Length != keyType.Count);
-        if (wrongLength >= 0)
-            throw new InvalidOperationException($"Classification.Evaluate: score column '{scoreColumnName}' has {probabilities[wrongLength].Length} values at row {wrongLength}, label '{labelColumnName}' has {keyType.Count} classes");
-        try
-        {
-            return MulticlassClassificationMetrics.Compute(labels, probabilities, keyType.KeyNames, topKPredictionCount);
-        }
-        catch (ArgumentException e) when (e.ParamName == "probabilities")
-        {
-            throw new InvalidOperationException($"Classification.Evaluate: score column '{scoreColumnName}': {e.Message}", e);
-        }
+        var evaluator = new ClassificationEvaluator(data.Schema, labelColumnName, scoreColumnName);
+        Evaluation.Run(data, evaluator);
+        return evaluator.Finish(topKPredictionCount);
     }
 
     /// <summary>

@@ -16,6 +16,10 @@ public sealed class DataOperationsCatalog : CatalogBase
     /// <typeparamref name="TRow"/> is set from the column of the same name (e.g. to read predictions).</summary>
     public IEnumerable<TRow> CreateEnumerable<TRow>(IDataView data) where TRow : class, new() => RowObjects.Create<TRow>(data);
 
+    /// <summary>A view that reads <paramref name="data"/> once, on first use, and then serves every row from memory
+    /// (all columns), so repeated passes do not recompute upstream transforms.</summary>
+    public IDataView Cache(IDataView data) => new CachedDataView(data ?? throw new ArgumentNullException(nameof(data)));
+
     /// <summary>The rows whose text column <paramref name="splitColumnName"/> equals <paramref name="split"/> (ordinal, case-sensitive).</summary>
     public IDataView FilterBySplit(IDataView data, string split, string splitColumnName = DefaultColumnNames.Split)
     {

@@ -11,9 +11,16 @@ public sealed class MultiTaskCatalog : CatalogBase
 {
     internal MultiTaskCatalog(MedicalContext context) : base(context) { }
 
-    /// <summary>Evaluates the classification and segmentation outputs of a joint model on the same rows.</summary>
+    /// <summary>Evaluates the classification and segmentation outputs of a joint model on the same rows, in one pass
+    /// over <paramref name="data"/> (so a lazily scored view runs the model once).</summary>
     public MultiTaskMetrics Evaluate(IDataView data, string labelColumnName = DefaultColumnNames.Label, string scoreColumnName = DefaultColumnNames.Score,
-        string maskColumnName = DefaultColumnNames.Mask, string predictedMaskColumnName = DefaultColumnNames.PredictedMask) =>
-        new(Context.Classification.Evaluate(data, labelColumnName, scoreColumnName),
-            Context.Segmentation.Evaluate(data, maskColumnName, predictedMaskColumnName));
+        string maskColumnName = DefaultColumnNames.Mask, string predictedMaskColumnName = DefaultColumnNames.PredictedMask,
+        IReadOnlyList<int>? classes = null, IReadOnlyList<string>? classNames = null)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        var classification = new ClassificationEvaluator(data.Schema, labelColumnName, scoreColumnName);
+        var segmentation = new SegmentationEvaluator(data.Schema, maskColumnName, predictedMaskColumnName, classes);
+        Evaluation.Run(data, classification, segmentation);
+        return new MultiTaskMetrics(classification.Finish(topKPredictionCount: 0), segmentation.Finish(classNames));
+    }
 }

@@ -22,31 +22,9 @@ public sealed class SegmentationCatalog : CatalogBase
         string predictedMaskColumnName = DefaultColumnNames.PredictedMask, IReadOnlyList<int>? classes = null, IReadOnlyList<string>? classNames = null)
     {
         ArgumentNullException.ThrowIfNull(data);
-        var shape = SchemaShape.Create(data.Schema);
-        ColumnRequirement.Volume(labelColumnName, VolumeKind.Mask).Check(shape, "Segmentation.Evaluate");
-        ColumnRequirement.Volume(predictedMaskColumnName, VolumeKind.Mask).Check(shape, "Segmentation.Evaluate");
-        if (classes is null)
-        {
-            var max = 0;
-            foreach (var (truth, predicted, _) in Cases(data, labelColumnName, predictedMaskColumnName))
-                max = Math.Max(max, Math.Max(truth.MaxLabel, predicted.MaxLabel));
-            if (max == 0) throw new InvalidOperationException($"Segmentation.Evaluate: masks '{labelColumnName}' and '{predictedMaskColumnName}' hold only background; pass the classes to score");
-            classes = Enumerable.Range(1, max).ToArray();
-        }
-        var perCase = new List<IReadOnlyList<SegmentationClassScores>>();
-        foreach (var (truth, predicted, row) in Cases(data, labelColumnName, predictedMaskColumnName))
-        {
-            try
-            {
-                perCase.Add(SegmentationMetrics.ComputeCase(truth, predicted, classes));
-            }
-            catch (ArgumentException e)
-            {
-                throw new InvalidOperationException($"Segmentation.Evaluate: row {row}, columns '{labelColumnName}' and '{predictedMaskColumnName}': {e.Message}", e);
-            }
-        }
-        if (perCase.Count == 0) throw new InvalidOperationException("Segmentation.Evaluate: there are no rows to evaluate");
-        return SegmentationMetrics.Aggregate(perCase, classNames);
+        var evaluator = new SegmentationEvaluator(data.Schema, labelColumnName, predictedMaskColumnName, classes);
+        Evaluation.Run(data, evaluator);
+        return evaluator.Finish(classNames);
     }
 
     /// <summary>Cross-validates a segmentation estimator, scoring each held-out fold with <see cref="Evaluate"/>.</summary>
@@ -56,14 +34,5 @@ public sealed class SegmentationCatalog : CatalogBase
     {
         var folds = Context.Data.CrossValidationSplit(data, numberOfFolds, samplingKeyColumnName, stratify: false, seed);
         return CrossValidation.Run(Context, folds, estimator, scored => Evaluate(scored, labelColumnName, predictedMaskColumnName));
-    }
-
-    private static IEnumerable<(LabelMap Truth, LabelMap Predicted, long Row)> Cases(IDataView data, string truthColumn, string predictedColumn)
-    {
-        using var cursor = data.GetRowCursor([data.Schema[truthColumn], data.Schema[predictedColumn]]);
-        var truth = cursor.GetBoxedGetter(data.Schema[truthColumn]);
-        var predicted = cursor.GetBoxedGetter(data.Schema[predictedColumn]);
-        while (cursor.MoveNext())
-            yield return (MaskConverters.ToLabelMap(truth()!), MaskConverters.ToLabelMap(predicted()!), cursor.Position);
     }
 }

@@ -9,6 +9,10 @@ public sealed class TransformsCatalog : CatalogBase
 
     /// <summary>Type conversions.</summary>
     public ConversionTransforms Conversion { get; }
+
+    /// <summary>Joins float scalars and known-length float vectors into one vector column, in order.</summary>
+    public ColumnConcatenatingTransformer Concatenate(string outputColumnName, params string[] inputColumnNames) =>
+        new(outputColumnName, inputColumnNames);
 }
 
 /// <summary>Type conversions (ML.NET's <c>Transforms.Conversion</c>).</summary>

@@ -12,8 +12,13 @@ public sealed class EstimatorChain<TLastTransformer> : IEstimator<TransformerCha
     where TLastTransformer : class, ITransformer
 {
     private readonly IEstimator<ITransformer>[] _estimators;
+    private readonly bool[] _cacheAfter;
 
-    internal EstimatorChain(IEstimator<ITransformer>[] estimators) => _estimators = estimators;
+    internal EstimatorChain(IEstimator<ITransformer>[] estimators, bool[]? cacheAfter = null)
+    {
+        _estimators = estimators;
+        _cacheAfter = cacheAfter ?? new bool[estimators.Length];
+    }
 
     /// <summary>An empty chain to <see cref="Append{TNew}"/> to.</summary>
     public static EstimatorChain<ITransformer> Empty { get; } = new([]);
@@ -25,7 +30,20 @@ public sealed class EstimatorChain<TLastTransformer> : IEstimator<TransformerCha
     public EstimatorChain<TNew> Append<TNew>(IEstimator<TNew> estimator) where TNew : class, ITransformer
     {
         ArgumentNullException.ThrowIfNull(estimator);
-        return new EstimatorChain<TNew>([.. _estimators, (IEstimator<ITransformer>)estimator]);
+        return new EstimatorChain<TNew>([.. _estimators, (IEstimator<ITransformer>)estimator], [.. _cacheAfter, false]);
+    }
+
+    /// <summary>
+    /// A new chain that, while fitting, keeps the output of the stages so far in memory, so the later stages'
+    /// passes over the data do not recompute them (ML.NET's <c>AppendCacheCheckpoint</c>). Fitting only: the
+    /// fitted model does not cache.
+    /// </summary>
+    public EstimatorChain<TLastTransformer> AppendCacheCheckpoint()
+    {
+        if (_estimators.Length == 0) throw new InvalidOperationException("a cache checkpoint needs at least one stage before it");
+        var cacheAfter = (bool[])_cacheAfter.Clone();
+        cacheAfter[^1] = true;
+        return new EstimatorChain<TLastTransformer>(_estimators, cacheAfter);
     }
 
     /// <inheritdoc/>
@@ -49,7 +67,11 @@ public sealed class EstimatorChain<TLastTransformer> : IEstimator<TransformerCha
         {
             var current = data;
             fitted[i] = Stage(i, () => _estimators[i].Fit(current));
-            if (i + 1 < _estimators.Length) data = fitted[i].Transform(data);
+            if (i + 1 < _estimators.Length)
+            {
+                data = fitted[i].Transform(data);
+                if (_cacheAfter[i]) data = new CachedDataView(data);
+            }
         }
         return new TransformerChain<TLastTransformer>(fitted);
     }

@@ -54,7 +54,7 @@ public abstract class RowMappingTransformer : ITransformer
 
         public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded)
         {
-            var needed = columnsNeeded.Select(c => schema[c.Name]).ToArray();
+            var needed = columnsNeeded.Select(c => schema[c.Name]).DistinctBy(c => c.Index).ToArray();
             var outputIndex = needed.ToDictionary(c => c.Index, c => outputs.ToList().FindIndex(o => o.Name == c.Name));
             var anyOutput = outputIndex.Values.Any(i => i >= 0);
             var inputNeeded = needed.Where(c => outputIndex[c.Index] < 0).Select(c => input.Schema[c.Name])

@@ -12,5 +12,6 @@ internal static class BuiltInTransformers
         ModelRegistry.RegisterGeneric(typeof(TransformerChain<>), "TransformerChain", 1, TransformerChain<ITransformer>.Load);
         ModelRegistry.Register("MapValueToKey", 1, ValueToKeyMappingTransformer.Load);
         ModelRegistry.Register("NearestCentroid", 1, NearestCentroidTransformer.Load);
+        ModelRegistry.Register("Concatenate", 1, ColumnConcatenatingTransformer.Load);
     }
 }

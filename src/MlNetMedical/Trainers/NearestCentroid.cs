@@ -39,7 +39,7 @@ public sealed class NearestCentroidTrainer(string labelColumnName = DefaultColum
         var k = labelType.Count;
         var sums = new double[k * dimension];
         var counts = new long[k];
-        var (classes, features) = LabelledVectors.Read(input, labelColumnName, featureColumnName, StageName);
+        var (classes, features) = LabelledVectors.ReadAll(input, labelColumnName, featureColumnName, StageName);
         for (var i = 0; i < classes.Count; i++)
         {
             var x = features[i];

@@ -1,0 +1,104 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using MlNetMedical.Imaging.Synthetic;
+using Spectre.Console;
+
+namespace MlNetMedical.Cli.Commands;
+
+/// <summary>`mlnm datasets list` and `mlnm datasets make NAME --out DIR ...`: synthetic tasks that mirror the papers' data, written as NIfTI plus manifest.csv.</summary>
+public sealed class DatasetsCommand : ICliCommand
+{
+    public Command Build(CliContext context)
+    {
+        var list = new Command("list", "List the synthetic datasets with their defaults.");
+        list.SetAction(_ =>
+        {
+            foreach (var t in SyntheticTask.All)
+            {
+                var (train, test, pretrain) = t.DefaultCounts;
+                context.Output.WriteLine($"{t.Name,-16} {t.Summary}");
+                context.Output.WriteLine($"{"",-16} classes: {string.Join(", ", t.ClassNames)}; defaults train {train}, test {test}, pretrain {pretrain}, size {t.DefaultSize}");
+            }
+            return ExitCodes.Success;
+        });
+
+        var name = new Argument<string>("NAME") { Description = $"The dataset: {string.Join(", ", SyntheticTask.All.Select(t => t.Name))}." };
+        var output = new Option<string>("--out") { Description = "Output folder (images/, masks/, manifest.csv).", Required = true };
+        var seed = new Option<long>("--seed") { Description = "Seed; the same seed gives byte-identical files.", DefaultValueFactory = _ => 1 };
+        var train = new Option<int?>("--train") { Description = "Training cases (default: the paper's size)." };
+        var test = new Option<int?>("--test") { Description = "Test cases (default: the paper's size)." };
+        var pretrain = new Option<int?>("--pretrain") { Description = "Pretraining cases with masks and no labels." };
+        var size = new Option<int?>("--size") { Description = "Edge length in voxels (the field of view is fixed, the spacing follows)." };
+        var channels = new Option<int>("--channels") { Description = "brain-tumor-3d: 1 (T1c-like) or 4 (T1, T1c, T2, FLAIR-like).", DefaultValueFactory = _ => 1 };
+        var source = new Option<string?>("--source") { Description = $"fashion-mnist: folder with the IDX files (default {FashionMnist.DebianFolder})." };
+        var threads = new Option<int>("--threads") { Description = "Cases generated in parallel.", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var quiet = new Option<bool>("--quiet") { Description = "Plain log lines instead of a progress bar." };
+        var make = new Command("make", "Generate a synthetic dataset.") { name, output, seed, train, test, pretrain, size, channels, source, threads, quiet };
+        make.SetAction(parse =>
+        {
+            var options = new SyntheticOptions
+            {
+                Seed = parse.GetValue(seed), Train = parse.GetValue(train), Test = parse.GetValue(test), Pretrain = parse.GetValue(pretrain),
+                Size = parse.GetValue(size), Channels = parse.GetValue(channels), SourceDir = parse.GetValue(source), Threads = parse.GetValue(threads),
+            };
+            Make(context, parse.GetValue(name)!, parse.GetValue(output)!, options, parse.GetValue(quiet));
+            return ExitCodes.Success;
+        });
+
+        return new Command("datasets", "Synthetic datasets that mirror the papers' tasks (NIfTI + manifest.csv).") { list, make };
+    }
+
+    public static void Make(CliContext context, string name, string outDir, SyntheticOptions options, bool quiet)
+    {
+        var watch = Stopwatch.StartNew();
+        IReadOnlyList<Imaging.Datasets.ManifestRow> rows;
+        try
+        {
+            var task = SyntheticTask.Get(name);
+            task.Plan(options); // validates the options before any file is written
+            bool terminal = !quiet && !Console.IsOutputRedirected && !Console.IsErrorRedirected && ReferenceEquals(context.Error, Console.Error);
+            rows = terminal ? WithProgressBar(task, options, outDir) : WithLogLines(context, task, options, outDir, quiet);
+        }
+        catch (SyntheticOptionException e) { throw new CliUserException(e.Message); }
+        catch (FileNotFoundException e) { throw new CliUserException(e.Message); }
+        catch (DirectoryNotFoundException e) { throw new CliUserException(e.Message); }
+        catch (Imaging.ImageFormatException e) { throw new CliUserException(e.Message); }
+        var counts = string.Join(", ", rows.GroupBy(r => r.Split).Select(g => $"{g.Key} {g.Count()}"));
+        context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{name}: wrote {rows.Count} cases ({counts}) to {Path.Combine(outDir, "manifest.csv")} in {watch.Elapsed.TotalSeconds:F1} s"));
+    }
+
+    private static IReadOnlyList<Imaging.Datasets.ManifestRow> WithProgressBar(SyntheticTask task, SyntheticOptions options, string outDir)
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        IReadOnlyList<Imaging.Datasets.ManifestRow> rows = [];
+        console.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+            .Start(ctx =>
+            {
+                var bar = ctx.AddTask(task.Name, maxValue: task.Plan(options).Count);
+                rows = SyntheticDatasetWriter.Write(task, options, outDir, (_, _) => bar.Increment(1));
+            });
+        return rows;
+    }
+
+    private static IReadOnlyList<Imaging.Datasets.ManifestRow> WithLogLines(CliContext context, SyntheticTask task, SyntheticOptions options, string outDir, bool quiet)
+    {
+        var watch = Stopwatch.StartNew();
+        var gate = new object();
+        int nextReport = 0;
+        return SyntheticDatasetWriter.Write(task, options, outDir, (done, total) =>
+        {
+            if (quiet && done != total) return;
+            lock (gate)
+            {
+                // About every tenth of the run, plus the last case.
+                if (done < nextReport && done != total) return;
+                nextReport = done + Math.Max(1, total / 10);
+                double elapsed = watch.Elapsed.TotalSeconds, eta = elapsed / done * (total - done);
+                context.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{task.Name}: {done}/{total} cases, {elapsed:F1} s elapsed, ETA {eta:F0} s"));
+            }
+        });
+    }
+}

@@ -1,0 +1,55 @@
+using MlNetMedical.Torch;
+using MlNetMedical.Torch.Nn;
+
+namespace MlNetMedical.Models;
+
+/// <summary>
+/// The unit every network here is built from: <c>ConvsPerBlock</c> × (3×3[×3] conv → norm → act), members named
+/// <c>conv1, norm1, conv2, norm2, ...</c>. The first conv may stride 2 (downsampling). A residual block adds its input
+/// before the last activation, through <c>shortcut.conv</c>/<c>shortcut.norm</c> (1×1 projection) when the channel
+/// count or resolution changes, else directly (ResNet's basic block).
+/// </summary>
+public sealed class ConvBlock : Module
+{
+    private readonly List<(Conv Conv, Module Norm)> layers = [];
+    private readonly Sequential? shortcut;
+    private readonly BlockSettings settings;
+
+    public ConvBlock(BlockSettings settings, long inChannels, long outChannels, long stride = 1)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        if (settings.ConvsPerBlock < 1) throw new ArgumentOutOfRangeException(nameof(settings), settings.ConvsPerBlock, "ConvsPerBlock must be at least 1");
+        this.settings = settings;
+        InChannels = inChannels;
+        OutChannels = outChannels;
+        var bias = settings.Norm == NormKind.None;
+        for (int i = 1; i <= settings.ConvsPerBlock; i++)
+        {
+            var conv = RegisterModule($"conv{i}", Layers.Conv(settings.SpatialDims, i == 1 ? inChannels : outChannels, outChannels, 3, i == 1 ? stride : 1, bias));
+            var norm = RegisterModule($"norm{i}", Layers.Norm(settings.Norm, settings.SpatialDims, outChannels, settings.NormGroups));
+            layers.Add((conv, norm));
+        }
+        if (settings.Block == BlockKind.Residual && (inChannels != outChannels || stride != 1))
+            shortcut = RegisterModule("shortcut", new Sequential()
+                .Add("conv", Layers.Conv(settings.SpatialDims, inChannels, outChannels, 1, stride, bias))
+                .Add("norm", Layers.Norm(settings.Norm, settings.SpatialDims, outChannels, settings.NormGroups)));
+    }
+
+    public long InChannels { get; }
+    public long OutChannels { get; }
+
+    public override Tensor Forward(Tensor input)
+    {
+        using var scope = global::MlNetMedical.Torch.Torch.NewDisposeScope();
+        var x = input;
+        for (int i = 0; i < layers.Count; i++)
+        {
+            x = layers[i].Norm.Forward(layers[i].Conv.Forward(x));
+            bool last = i == layers.Count - 1;
+            if (!(last && settings.Block == BlockKind.Residual)) x = Layers.Activate(settings.Activation, x);
+        }
+        if (settings.Block == BlockKind.Residual)
+            x = Layers.Activate(settings.Activation, x + (shortcut?.Forward(input) ?? input));
+        return scope.MoveToOuter(x);
+    }
+}

@@ -1,0 +1,119 @@
+using System.Text.Json.Serialization;
+
+namespace MlNetMedical.Models;
+
+/// <summary>Settings shared by every encoder; the concrete record says which encoder to build.</summary>
+[JsonPolymorphic(TypeDiscriminatorPropertyName = "kind")]
+[JsonDerivedType(typeof(UNetEncoderConfig), "unet")]
+[JsonDerivedType(typeof(ResNetEncoderConfig), "resnet")]
+public abstract record EncoderConfig
+{
+    /// <summary>2 for images, 3 for volumes (1 also works).</summary>
+    public int SpatialDims { get; init; } = 2;
+    public int InChannels { get; init; } = 1;
+    public NormKind Norm { get; init; } = NormKind.Batch;
+    /// <summary>Group count for <see cref="NormKind.Group"/> (reduced to a divisor of each width).</summary>
+    public int NormGroups { get; init; } = 8;
+    public ActivationKind Activation { get; init; } = ActivationKind.Relu;
+
+    public abstract FeatureEncoder Build();
+
+    /// <summary>Channels of each level's feature map.</summary>
+    public abstract long[] LevelChannels();
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first setting out of range.</summary>
+    public virtual void Validate()
+    {
+        Check.Range(SpatialDims, 1, 3, nameof(SpatialDims));
+        Check.Range(InChannels, 1, int.MaxValue, nameof(InChannels));
+        Check.Range(NormGroups, 1, int.MaxValue, nameof(NormGroups));
+        Check.Defined(Norm, nameof(Norm));
+        Check.Defined(Activation, nameof(Activation));
+    }
+}
+
+/// <summary>
+/// The U-Net encoder. Level i has round(BaseChannels · ChannelMultiplier^i) channels, capped at MaxChannels
+/// (default 512 in 2D, 320 in 3D, nnU-Net's caps). Defaults: 5 levels of 32, 64, 128, 256, 512 (2D) / 320 (3D),
+/// two conv-BN-ReLU per level, 2× max pooling.
+/// </summary>
+public sealed record UNetEncoderConfig : EncoderConfig
+{
+    /// <summary>Number of levels, bottleneck included (4 poolings at depth 5).</summary>
+    public int Depth { get; init; } = 5;
+    public int BaseChannels { get; init; } = 32;
+    public double ChannelMultiplier { get; init; } = 2.0;
+    /// <summary>Cap on any level's width; null means 512 in 2D and 320 in 3D.</summary>
+    public int? MaxChannels { get; init; }
+    public BlockKind Block { get; init; } = BlockKind.Plain;
+    public int ConvsPerBlock { get; init; } = 2;
+    public DownsamplingKind Downsampling { get; init; } = DownsamplingKind.MaxPool;
+
+    [JsonIgnore]
+    public int EffectiveMaxChannels => MaxChannels ?? (SpatialDims == 3 ? 320 : 512);
+
+    public override FeatureEncoder Build() => new UNetEncoder(this);
+
+    public override long[] LevelChannels() =>
+        Enumerable.Range(0, Depth).Select(l => FeatureEncoder.LevelChannels(BaseChannels, ChannelMultiplier, EffectiveMaxChannels, l)).ToArray();
+
+    public BlockSettings BlockSettings() => new(SpatialDims, Norm, NormGroups, Activation, Block, ConvsPerBlock);
+
+    public override void Validate()
+    {
+        base.Validate();
+        Check.Range(Depth, 1, 10, nameof(Depth));
+        Check.Range(BaseChannels, 1, 4096, nameof(BaseChannels));
+        if (!(ChannelMultiplier >= 1 && ChannelMultiplier <= 4))
+            throw new ArgumentOutOfRangeException(nameof(ChannelMultiplier), ChannelMultiplier, "ChannelMultiplier must be in [1, 4]");
+        if (MaxChannels is { } m) Check.Range(m, 1, 8192, nameof(MaxChannels));
+        Check.Range(ConvsPerBlock, 1, 8, nameof(ConvsPerBlock));
+        Check.Defined(Block, nameof(Block));
+        Check.Defined(Downsampling, nameof(Downsampling));
+    }
+}
+
+/// <summary>
+/// A small ResNet: a 3×3 stem of BaseChannels, then one stage per entry of BlocksPerStage, each halving the
+/// resolution and doubling the width (capped at MaxChannels). Default [1, 1, 1, 1]: 5 levels of 32..512 channels.
+/// </summary>
+public sealed record ResNetEncoderConfig : EncoderConfig
+{
+    public int BaseChannels { get; init; } = 32;
+    public int[] BlocksPerStage { get; init; } = [1, 1, 1, 1];
+    public int MaxChannels { get; init; } = 512;
+
+    public override FeatureEncoder Build() => new ResNetEncoder(this);
+
+    public override long[] LevelChannels() =>
+        Enumerable.Range(0, BlocksPerStage.Length + 1).Select(l => FeatureEncoder.LevelChannels(BaseChannels, 2.0, MaxChannels, l)).ToArray();
+
+    public override void Validate()
+    {
+        base.Validate();
+        Check.Range(BaseChannels, 1, 4096, nameof(BaseChannels));
+        Check.Range(MaxChannels, 1, 8192, nameof(MaxChannels));
+        ArgumentNullException.ThrowIfNull(BlocksPerStage, nameof(BlocksPerStage));
+        Check.Range(BlocksPerStage.Length, 1, 9, nameof(BlocksPerStage) + ".Length");
+        foreach (var b in BlocksPerStage) Check.Range(b, 1, 64, nameof(BlocksPerStage) + "[]");
+    }
+}
+
+internal static class Check
+{
+    public static void Range(long value, long min, long max, string name)
+    {
+        if (value < min || value > max)
+            throw new ArgumentOutOfRangeException(name, value, $"{name} must be in [{min}, {max}]");
+    }
+
+    public static void Defined<T>(T value, string name) where T : struct, Enum
+    {
+        if (!Enum.IsDefined(value)) throw new ArgumentOutOfRangeException(name, value, $"{name} must be one of {string.Join(", ", Enum.GetNames<T>())}");
+    }
+
+    public static void Probability(double value, string name)
+    {
+        if (!(value >= 0 && value < 1)) throw new ArgumentOutOfRangeException(name, value, $"{name} must be in [0, 1)");
+    }
+}

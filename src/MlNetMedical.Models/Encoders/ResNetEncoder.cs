@@ -1,0 +1,53 @@
+using MlNetMedical.Torch;
+using MlNetMedical.Torch.Nn;
+
+namespace MlNetMedical.Models;
+
+/// <summary>
+/// A small ResNet (basic residual blocks, as ResNet-18/34) for natural-image pretraining. Level 0 is the stem
+/// (<c>stem.conv1</c>, <c>stem.norm1</c>: one 3×3 conv at full resolution); level i ≥ 1 is <c>stages.{i-1}</c>, a list of
+/// residual blocks whose first block strides 2 (<c>stages.{i-1}.{block}.conv1.weight</c>, <c>...shortcut.conv.weight</c>).
+/// </summary>
+public sealed class ResNetEncoder : FeatureEncoder
+{
+    private readonly long[] channels;
+    private readonly ResNetEncoderConfig config;
+
+    public ResNetEncoder(ResNetEncoderConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        config.Validate();
+        this.config = config;
+        channels = config.LevelChannels();
+        var plain = new BlockSettings(config.SpatialDims, config.Norm, config.NormGroups, config.Activation, BlockKind.Plain, 1);
+        var residual = plain with { Block = BlockKind.Residual, ConvsPerBlock = 2 };
+        Stem = RegisterModule("stem", new ConvBlock(plain, config.InChannels, channels[0]));
+        Stages = RegisterModule("stages", new ModuleList());
+        for (int s = 0; s < config.BlocksPerStage.Length; s++)
+        {
+            var blocks = new Sequential();
+            for (int b = 0; b < config.BlocksPerStage[s]; b++)
+                blocks.Add(new ConvBlock(residual, b == 0 ? channels[s] : channels[s + 1], channels[s + 1], b == 0 ? 2 : 1));
+            Stages.Add(blocks);
+        }
+    }
+
+    public ConvBlock Stem { get; }
+    public ModuleList Stages { get; }
+    public override IReadOnlyList<long> Channels => channels;
+    public override int SpatialDims => config.SpatialDims;
+
+    public override string LevelName(int level)
+    {
+        if (level < 0 || level >= Levels) throw new ArgumentOutOfRangeException(nameof(level), level, $"encoder has levels 0..{Levels - 1}");
+        return level == 0 ? "stem" : $"stages.{level - 1}";
+    }
+
+    public override IReadOnlyList<Tensor> Features(Tensor input)
+    {
+        CheckInput(input, config.InChannels);
+        var features = new List<Tensor> { Stem.Forward(input) };
+        foreach (var stage in Stages) features.Add(stage.Forward(features[^1]));
+        return features;
+    }
+}

@@ -1,0 +1,58 @@
+using MlNetMedical.Torch;
+using MlNetMedical.Torch.Nn;
+
+namespace MlNetMedical.Models;
+
+/// <summary>
+/// The U-Net contracting path as a stand-alone module. Level i is <c>stages.i</c>, one <see cref="ConvBlock"/>;
+/// levels after the first are preceded by a 2× max pool, or their first conv strides 2. Parameter names:
+/// <c>stages.{level}.conv{k}.weight</c>, <c>stages.{level}.norm{k}.weight|bias|running_mean|running_var|num_batches_tracked</c>,
+/// <c>stages.{level}.shortcut.conv|norm.*</c> (residual blocks whose width or resolution changes).
+/// A plain CNN is this encoder with one conv per block.
+/// </summary>
+public sealed class UNetEncoder : FeatureEncoder
+{
+    private readonly long[] channels;
+    private readonly UNetEncoderConfig config;
+
+    public UNetEncoder(UNetEncoderConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        config.Validate();
+        this.config = config;
+        channels = config.LevelChannels();
+        var settings = config.BlockSettings();
+        Stages = RegisterModule("stages", new ModuleList());
+        for (int level = 0; level < config.Depth; level++)
+        {
+            long stride = level > 0 && config.Downsampling == DownsamplingKind.StridedConv ? 2 : 1;
+            Stages.Add(new ConvBlock(settings, level == 0 ? config.InChannels : channels[level - 1], channels[level], stride));
+        }
+    }
+
+    public ModuleList Stages { get; }
+    public override IReadOnlyList<long> Channels => channels;
+    public override int SpatialDims => config.SpatialDims;
+    public override string LevelName(int level) => $"stages.{CheckLevel(level)}";
+
+    private int CheckLevel(int level) =>
+        level >= 0 && level < Levels ? level : throw new ArgumentOutOfRangeException(nameof(level), level, $"encoder has levels 0..{Levels - 1}");
+
+    public override IReadOnlyList<Tensor> Features(Tensor input)
+    {
+        CheckInput(input, config.InChannels);
+        var features = new List<Tensor>(Levels);
+        var x = input;
+        for (int level = 0; level < Levels; level++)
+        {
+            if (level > 0 && config.Downsampling == DownsamplingKind.MaxPool)
+            {
+                using var pooled = Functional.MaxPool(x, [2]);
+                x = Stages[level].Forward(pooled);
+            }
+            else x = Stages[level].Forward(x);
+            features.Add(x);
+        }
+        return features;
+    }
+}

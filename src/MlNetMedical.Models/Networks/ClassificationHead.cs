@@ -1,0 +1,73 @@
+using MlNetMedical.Torch;
+using MlNetMedical.Torch.Nn;
+
+namespace MlNetMedical.Models;
+
+/// <summary>
+/// Image-level classifier over feature maps: global pooling (average, max or both) of the chosen levels,
+/// concatenated with optional extra per-image features, then dropout before every linear layer of an MLP
+/// (<c>hidden.{i}</c> with ReLU, then <c>output</c>). With no hidden layers it is smp's pool → dropout → linear head.
+/// </summary>
+public sealed class ClassificationHead : Module
+{
+    private readonly int[] levels;
+    private readonly PoolingKind pooling;
+    private readonly double dropout;
+
+    /// <param name="featureChannels">Channels of every feature map the head will be given.</param>
+    /// <param name="config">Levels (negative counts from the deepest), pooling, dropout, hidden units, classes.</param>
+    /// <param name="extraFeatures">Width of per-image features appended after pooling (0 for none).</param>
+    public ClassificationHead(IReadOnlyList<long> featureChannels, ClassificationHeadConfig config, long extraFeatures = 0)
+    {
+        ArgumentNullException.ThrowIfNull(featureChannels);
+        ArgumentNullException.ThrowIfNull(config);
+        config.Validate();
+        levels = config.ResolveLevels(featureChannels.Count);
+        pooling = config.Pooling;
+        dropout = config.Dropout;
+        ExtraFeatures = extraFeatures;
+        PooledWidth = levels.Sum(l => Layers.PooledWidth(featureChannels[l], pooling));
+        Hidden = RegisterModule("hidden", new ModuleList());
+        long width = PooledWidth + extraFeatures;
+        foreach (var units in config.HiddenUnits)
+        {
+            Hidden.Add(new Linear(width, units));
+            width = units;
+        }
+        Output = RegisterModule("output", new Linear(width, config.NumClasses));
+    }
+
+    public ModuleList Hidden { get; }
+    public Linear Output { get; }
+
+    /// <summary>The feature levels this head reads (resolved to non-negative indices).</summary>
+    public IReadOnlyList<int> Levels => levels;
+
+    /// <summary>Width of the pooled feature vector (before extra features).</summary>
+    public long PooledWidth { get; }
+
+    public long ExtraFeatures { get; }
+
+    /// <summary>Pooled, concatenated features of the chosen levels: (N, <see cref="PooledWidth"/>).</summary>
+    public Tensor PooledFeatures(IReadOnlyList<Tensor> features)
+    {
+        using var scope = global::MlNetMedical.Torch.Torch.NewDisposeScope();
+        var pooled = levels.Select(l => Layers.GlobalPool(features[l], pooling)).ToArray();
+        return scope.MoveToOuter(pooled.Length == 1 ? pooled[0] : Tensor.Cat(pooled, 1));
+    }
+
+    /// <summary>Class logits (N, classes) from the feature maps and, when the head has them, extra features (N, extra).</summary>
+    public Tensor Forward(IReadOnlyList<Tensor> features, Tensor? extra = null)
+    {
+        if ((extra == null) != (ExtraFeatures == 0))
+            throw new ArgumentException($"this head expects {ExtraFeatures} extra feature(s) per image", nameof(extra));
+        using var scope = global::MlNetMedical.Torch.Torch.NewDisposeScope();
+        var x = PooledFeatures(features);
+        if (extra != null) x = Tensor.Cat([x, extra], 1);
+        foreach (var layer in Hidden)
+            x = Functional.Relu(layer.Forward(Functional.Dropout(x, dropout, Training)));
+        return scope.MoveToOuter(Output.Forward(Functional.Dropout(x, dropout, Training)));
+    }
+
+    public override Tensor Forward(Tensor input) => Forward([input]);
+}

@@ -1,0 +1,84 @@
+using MlNetMedical.Torch;
+using MlNetMedical.Torch.Nn;
+
+namespace MlNetMedical.Models;
+
+/// <summary>
+/// Encoder, decoder and 1×1 segmentation heads of a U-Net, shared by <see cref="UNet"/>, <see cref="YNet"/> and
+/// <see cref="SimpleJointNet"/> so all of them carry the same parameter names (<c>encoder.*</c>, <c>decoder.*</c>,
+/// <c>segmentation_head.*</c>, <c>deep_supervision_heads.level{k}.*</c>): a pretrained U-Net's state dict loads into
+/// the joint networks non-strictly, leaving only their classification parts missing.
+/// </summary>
+public abstract class UNetBase : EncoderNetwork, ISegmentationNetwork
+{
+    protected UNetBase(NetworkConfig config, UNetConfig unet) : base(config, new UNetEncoder(Validated(unet).Encoder))
+    {
+        UNetConfig = unet;
+        var settings = unet.Encoder.BlockSettings();
+        Decoder = RegisterModule("decoder", new UNetDecoder(settings, Encoder.Channels, unet.Upsampling));
+        SegmentationHead = RegisterModule("segmentation_head", Layers.Conv(settings.SpatialDims, Decoder.Channels[0], unet.NumClasses, 1));
+        if (unet.DeepSupervisionOutputs > 0)
+        {
+            DeepSupervisionHeads = RegisterModule("deep_supervision_heads", new ModuleDict());
+            for (int level = 1; level <= unet.DeepSupervisionOutputs; level++)
+                DeepSupervisionHeads.Add($"level{level}", Layers.Conv(settings.SpatialDims, Decoder.Channels[level], unet.NumClasses, 1));
+        }
+    }
+
+    private static UNetConfig Validated(UNetConfig unet)
+    {
+        ArgumentNullException.ThrowIfNull(unet);
+        unet.Validate();
+        return unet;
+    }
+
+    public UNetConfig UNetConfig { get; }
+    public UNetDecoder Decoder { get; }
+    public Conv SegmentationHead { get; }
+    public ModuleDict? DeepSupervisionHeads { get; }
+    public int SegmentationClasses => UNetConfig.NumClasses;
+
+    public SegmentationOutput ForwardSegmentation(Tensor input)
+    {
+        using var scope = global::MlNetMedical.Torch.Torch.NewDisposeScope();
+        var (_, decoded) = EncodeDecode(input);
+        return Keep(scope, SegmentationLogits(decoded));
+    }
+
+    /// <summary>Encoder features (levels 0..L-1) and decoder maps (levels 0..L-2). Call inside a dispose scope.</summary>
+    protected (IReadOnlyList<Tensor> Encoded, IReadOnlyList<Tensor> Decoded) EncodeDecode(Tensor input)
+    {
+        var encoded = Encoder.Features(input);
+        return (encoded, Decoder.Forward(encoded));
+    }
+
+    /// <summary>Main and deep-supervision logits from the decoder maps. Call inside a dispose scope.</summary>
+    protected SegmentationOutput SegmentationLogits(IReadOnlyList<Tensor> decoded)
+    {
+        var deep = new List<Tensor>();
+        if (DeepSupervisionHeads != null)
+            for (int level = 1; level <= UNetConfig.DeepSupervisionOutputs; level++)
+                deep.Add(DeepSupervisionHeads[$"level{level}"].Forward(decoded[level]));
+        return new SegmentationOutput(SegmentationHead.Forward(decoded[0]), deep);
+    }
+
+    private static SegmentationOutput Keep(DisposeScope scope, SegmentationOutput output) =>
+        new(scope.MoveToOuter(output.Logits), output.DeepSupervision.Select(scope.MoveToOuter).ToArray());
+}
+
+/// <summary>
+/// U-Net for 2D or 3D segmentation (see <see cref="UNetConfig"/>). <see cref="Module.Forward(Tensor)"/> returns the
+/// logits at input resolution; <see cref="UNetBase.ForwardSegmentation"/> adds deep-supervision outputs. Any input size
+/// works when each spatial dim is at least 2^(Depth-1): an odd size is floored by max pooling (ceiled by a strided conv),
+/// and the upsampled map is zero-padded (cropped) at the far end to the skip's size, so the output always matches the
+/// input size. Sizes divisible by 2^(Depth-1) need no padding or cropping.
+/// </summary>
+public sealed class UNet(UNetConfig config) : UNetBase(config, config)
+{
+    public override Tensor Forward(Tensor input)
+    {
+        using var scope = global::MlNetMedical.Torch.Torch.NewDisposeScope();
+        var (_, decoded) = EncodeDecode(input);
+        return scope.MoveToOuter(SegmentationHead.Forward(decoded[0]));
+    }
+}
