@@ -40,7 +40,7 @@ public sealed class ClassificationCatalog : CatalogBase
 }
 
 /// <summary>Classification trainers. Network trainers (softmax regression, MLP, fine-tuning) arrive with the engine.</summary>
-public sealed class ClassificationTrainers : CatalogBase
+public sealed partial class ClassificationTrainers : CatalogBase
 {
     internal ClassificationTrainers(MedicalContext context) : base(context) { }
 

@@ -3,7 +3,7 @@ using MlNetMedical.Data;
 namespace MlNetMedical.Catalogs;
 
 /// <summary>Loading, filtering and splitting data (ML.NET's <c>DataOperationsCatalog</c>).</summary>
-public sealed class DataOperationsCatalog : CatalogBase
+public sealed partial class DataOperationsCatalog : CatalogBase
 {
     internal DataOperationsCatalog(MedicalContext context) : base(context) { }
 

@@ -5,7 +5,7 @@ using MlNetMedical.Serialization;
 namespace MlNetMedical.Catalogs;
 
 /// <summary>Saving and loading models (ML.NET's <c>ModelOperationsCatalog</c>). The file format is described on <see cref="ModelArchive"/>.</summary>
-public sealed class ModelOperationsCatalog : CatalogBase
+public sealed partial class ModelOperationsCatalog : CatalogBase
 {
     internal ModelOperationsCatalog(MedicalContext context) : base(context) { }
 

@@ -7,7 +7,7 @@ namespace MlNetMedical.Catalogs;
 public sealed record MultiTaskMetrics(MulticlassClassificationMetrics Classification, SegmentationMetrics Segmentation);
 
 /// <summary>Joint segmentation + classification. The joint trainers (simple joint U-Net, Y-Net) arrive with the engine and models.</summary>
-public sealed class MultiTaskCatalog : CatalogBase
+public sealed partial class MultiTaskCatalog : CatalogBase
 {
     internal MultiTaskCatalog(MedicalContext context) : base(context) { }
 

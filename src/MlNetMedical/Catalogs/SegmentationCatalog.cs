@@ -5,7 +5,7 @@ using MlNetMedical.Pipeline;
 namespace MlNetMedical.Catalogs;
 
 /// <summary>Segmentation: evaluation and cross-validation now; U-Net trainers arrive with the engine and models.</summary>
-public sealed class SegmentationCatalog : CatalogBase
+public sealed partial class SegmentationCatalog : CatalogBase
 {
     internal SegmentationCatalog(MedicalContext context) : base(context) { }
 

@@ -3,7 +3,7 @@ using MlNetMedical.Transforms;
 namespace MlNetMedical.Catalogs;
 
 /// <summary>Data transforms (ML.NET's <c>TransformsCatalog</c>). Image preprocessing and encoder-feature transforms arrive with the imaging layer and the engine.</summary>
-public sealed class TransformsCatalog : CatalogBase
+public sealed partial class TransformsCatalog : CatalogBase
 {
     internal TransformsCatalog(MedicalContext context) : base(context) => Conversion = new ConversionTransforms(context);
 

@@ -13,5 +13,7 @@ internal static class BuiltInTransformers
         ModelRegistry.Register("MapValueToKey", 1, ValueToKeyMappingTransformer.Load);
         ModelRegistry.Register("NearestCentroid", 1, NearestCentroidTransformer.Load);
         ModelRegistry.Register("Concatenate", 1, ColumnConcatenatingTransformer.Load);
+        ModelRegistry.Register(ImageNetworkTransformer.RegisteredName, 1, ImageNetworkTransformer.Load);
+        ModelRegistry.Register(VectorClassifierTransformer.RegisteredName, 1, VectorClassifierTransformer.Load);
     }
 }

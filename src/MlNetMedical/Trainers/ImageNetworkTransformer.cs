@@ -1,0 +1,170 @@
+using MlNetMedical.Data;
+using MlNetMedical.Models;
+using MlNetMedical.Pipeline;
+using MlNetMedical.Serialization;
+using MlNetMedical.Torch;
+using MlNetMedical.Torch.Nn;
+using MlNetMedical.Training;
+using TorchApi = MlNetMedical.Torch.Torch;
+
+namespace MlNetMedical.Trainers;
+
+/// <summary>What an <see cref="ImageNetworkTransformer"/> writes.</summary>
+public enum NetworkOutput
+{
+    /// <summary><c>Score</c> (class probabilities) and <c>PredictedLabel</c>.</summary>
+    Classification,
+    /// <summary><c>PredictedMask</c> (arg-max label map).</summary>
+    Segmentation,
+    /// <summary>Both.</summary>
+    Joint,
+    /// <summary><c>Features</c>: pooled encoder levels (the network is an <see cref="EncoderClassifier"/> whose head is not used).</summary>
+    Features,
+}
+
+/// <summary>
+/// A trained network applied to an image column, one row at a time, in eval mode under no-grad and a dispose scope
+/// (deterministic; safe to call from several threads, calls are serialised). Saved as its network config (JSON) plus
+/// safetensors weights, so predictions after reload are bit-identical.
+/// </summary>
+public sealed class ImageNetworkTransformer : RowMappingTransformer, IDisposable
+{
+    internal const string RegisteredName = "ImageNetwork";
+    private readonly object _gate = new();
+
+    internal ImageNetworkTransformer(Network network, NetworkOutput output, string imageColumnName, KeyDataViewType? labelType,
+        string outputColumnName = DefaultColumnNames.Features)
+    {
+        Network = network;
+        Output = output;
+        ImageColumnName = imageColumnName;
+        LabelType = labelType;
+        OutputColumnName = outputColumnName;
+        if (output is NetworkOutput.Classification or NetworkOutput.Joint && labelType is null)
+            throw new ArgumentException("a classifying network needs the label key type (class names)", nameof(labelType));
+        network.Eval();
+    }
+
+    /// <summary>The network (eval mode). Do not train it in place.</summary>
+    public Network Network { get; }
+
+    /// <summary>What the transformer writes.</summary>
+    public NetworkOutput Output { get; }
+
+    /// <summary>The image column read.</summary>
+    public string ImageColumnName { get; }
+
+    /// <summary>Class names of <c>PredictedLabel</c> (classification outputs).</summary>
+    public KeyDataViewType? LabelType { get; }
+
+    /// <summary>The features column written (<see cref="NetworkOutput.Features"/>).</summary>
+    public string OutputColumnName { get; }
+
+    /// <summary>Length of the features vector.</summary>
+    public int FeatureCount => Network is EncoderClassifier c ? (int)c.Head.PooledWidth : 0;
+
+    /// <inheritdoc/>
+    public override string StageName => $"ImageNetwork({Output})";
+
+    /// <inheritdoc/>
+    protected override IReadOnlyList<ColumnRequirement> RequiredColumns => [ColumnRequirement.Volume(ImageColumnName, VolumeKind.Image)];
+
+    /// <inheritdoc/>
+    protected override IReadOnlyList<DataViewSchema.DetachedColumn> GetOutputColumns(DataViewSchema inputSchema) => Output switch
+    {
+        NetworkOutput.Features => [new(OutputColumnName, new VectorDataViewType(NumberDataViewType.Single, FeatureCount))],
+        NetworkOutput.Segmentation => [new(DefaultColumnNames.PredictedMask, VolumeDataViewType.LabelMapMask)],
+        NetworkOutput.Classification => ClassificationColumns(),
+        _ => [.. ClassificationColumns(), new(DefaultColumnNames.PredictedMask, VolumeDataViewType.LabelMapMask)],
+    };
+
+    private DataViewSchema.DetachedColumn[] ClassificationColumns() =>
+    [
+        new(DefaultColumnNames.Score, new VectorDataViewType(NumberDataViewType.Single, LabelType!.Count)),
+        new(DefaultColumnNames.PredictedLabel, LabelType),
+    ];
+
+    /// <inheritdoc/>
+    protected override void MapRow(DataViewRow input, object?[] outputs)
+    {
+        var (voxels, shape) = TrainingSamples.ImageValue(input.GetBoxedGetter(input.Schema[ImageColumnName])(), ImageColumnName, input.Position, StageName);
+        lock (_gate)
+        {
+            using var noGrad = TorchApi.NoGrad();
+            using var scope = TorchApi.NewDisposeScope();
+            using var image = Tensor.FromArray(voxels, [1, .. shape]);
+            switch (Output)
+            {
+                case NetworkOutput.Features:
+                    outputs[0] = ((EncoderClassifier)Network).PooledFeatures(image).ToArray<float>();
+                    break;
+                case NetworkOutput.Segmentation:
+                    using (var seg = ((ISegmentationNetwork)Network).ForwardSegmentation(image))
+                        outputs[0] = ToLabelMap(seg.Logits);
+                    break;
+                case NetworkOutput.Classification:
+                    (outputs[0], outputs[1]) = Probabilities(((IClassificationNetwork)Network).Classify(image));
+                    break;
+                default:
+                    using (var joint = ((IJointNetwork)Network).ForwardJoint(image))
+                    {
+                        (outputs[0], outputs[1]) = Probabilities(joint.ClassLogits);
+                        outputs[2] = ToLabelMap(joint.SegmentationLogits);
+                    }
+                    break;
+            }
+        }
+    }
+
+    private static (float[], uint) Probabilities(Tensor logits)
+    {
+        var p = logits.Softmax(1).ToArray<float>();
+        var best = 0;
+        for (var c = 1; c < p.Length; c++) if (p[c] > p[best]) best = c;
+        return (p, (uint)(best + 1));
+    }
+
+    private static LabelMap ToLabelMap(Tensor logits)
+    {
+        var labels = logits.Shape[1] == 1
+            ? logits.ToArray<float>().Select(v => v > 0 ? 1 : 0).ToArray()
+            : logits.Argmax(1).ToArray<long>().Select(v => (int)v).ToArray();
+        return new LabelMap(logits.Shape[2..].Select(s => (int)s).ToArray(), labels);
+    }
+
+    /// <inheritdoc/>
+    public override void Save(ModelSaveContext context)
+    {
+        context.WriteConfig(new Config(Output, ImageColumnName, LabelType?.KeyNames, OutputColumnName, Network.Config.ToJson()));
+        context.WriteBlob("weights.safetensors", TrainingLoop.Serialize(Network));
+    }
+
+    internal static ImageNetworkTransformer Load(ModelLoadContext context)
+    {
+        var c = context.ReadConfig<Config>();
+        Network network;
+        try
+        {
+            network = NetworkFactory.FromJson(c.Network);
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or ArgumentException)
+        {
+            throw new InvalidDataException($"{context.Where}: network config is not valid: {e.Message}", e);
+        }
+        try
+        {
+            TrainingLoop.Restore(network, context.ReadBlob("weights.safetensors"), "weights.safetensors");
+        }
+        catch (Exception e) when (e is StateDictMismatchException or FormatException)
+        {
+            network.Dispose();
+            throw new InvalidDataException($"{context.Where}: weights.safetensors does not match the network config: {e.Message}", e);
+        }
+        return new ImageNetworkTransformer(network, c.Output, c.ImageColumnName, c.ClassNames is null ? null : new KeyDataViewType(c.ClassNames), c.OutputColumnName);
+    }
+
+    /// <summary>Frees the network's tensors.</summary>
+    public void Dispose() => Network.Dispose();
+
+    private sealed record Config(NetworkOutput Output, string ImageColumnName, IReadOnlyList<string>? ClassNames, string OutputColumnName, string Network);
+}

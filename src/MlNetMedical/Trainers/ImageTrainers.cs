@@ -1,0 +1,277 @@
+using MlNetMedical.Data;
+using MlNetMedical.Models;
+using MlNetMedical.Pipeline;
+using MlNetMedical.Torch;
+using MlNetMedical.Torch.Nn;
+using MlNetMedical.Torch.Optim;
+using MlNetMedical.Training;
+using TorchApi = MlNetMedical.Torch.Torch;
+
+namespace MlNetMedical.Trainers;
+
+/// <summary>Column names read by image network trainers.</summary>
+public sealed record ImageColumns
+{
+    /// <summary>Image volume column.</summary>
+    public string Image { get; init; } = DefaultColumnNames.Image;
+    /// <summary>Mask column (segmentation and joint trainers).</summary>
+    public string Mask { get; init; } = DefaultColumnNames.Mask;
+    /// <summary>Label key column (classification and joint trainers).</summary>
+    public string Label { get; init; } = DefaultColumnNames.Label;
+}
+
+/// <summary>
+/// Base of the image network trainers: reads the rows into memory, seeds libtorch, builds the network, runs the shared
+/// <see cref="TrainingLoop"/> with the strategy's <see cref="ITrainingTask"/>, and wraps the result as an <see cref="ImageNetworkTransformer"/>.
+/// </summary>
+public abstract class ImageNetworkTrainer(ImageColumns columns, TrainingOptions training, int seed) : EstimatorBase<ImageNetworkTransformer>
+{
+    /// <summary>Columns read.</summary>
+    public ImageColumns Columns { get; } = columns;
+
+    /// <summary>Loop settings.</summary>
+    public TrainingOptions Training { get; } = training;
+
+    /// <summary>What the last <see cref="EstimatorBase{T}.Fit"/> did, per epoch.</summary>
+    public TrainingHistory? LastHistory { get; private set; }
+
+    private protected int Seed => Training.Seed ?? seed;
+
+    private protected abstract bool ReadsMask { get; }
+    private protected abstract bool ReadsLabel { get; }
+    private protected abstract NetworkOutput Output { get; }
+
+    /// <summary>Builds the network (called after seeding) and its training task.</summary>
+    private protected abstract (Network, ITrainingTask) Create(KeyDataViewType? labelType);
+
+    /// <inheritdoc/>
+    protected override IReadOnlyList<ColumnRequirement> RequiredColumns
+    {
+        get
+        {
+            var required = new List<ColumnRequirement> { ColumnRequirement.Volume(Columns.Image, VolumeKind.Image) };
+            if (ReadsMask) required.Add(ColumnRequirement.Volume(Columns.Mask, VolumeKind.Mask));
+            if (ReadsLabel) required.Add(ColumnRequirement.Key(Columns.Label));
+            return required;
+        }
+    }
+
+    /// <inheritdoc/>
+    protected override IReadOnlyList<SchemaShape.Column> GetOutputColumns(SchemaShape inputSchema)
+    {
+        var mask = new SchemaShape.Column(DefaultColumnNames.PredictedMask, SchemaShape.VectorKind.Scalar, VolumeDataViewType.LabelMapMask, false);
+        var score = new SchemaShape.Column(DefaultColumnNames.Score, SchemaShape.VectorKind.Vector, NumberDataViewType.Single, false);
+        var predicted = ReadsLabel ? inputSchema.Find(Columns.Label)! with { Name = DefaultColumnNames.PredictedLabel } : null;
+        return Output switch
+        {
+            NetworkOutput.Segmentation => [mask],
+            NetworkOutput.Classification => [score, predicted!],
+            _ => [score, predicted!, mask],
+        };
+    }
+
+    /// <inheritdoc/>
+    protected override ImageNetworkTransformer FitCore(IDataView input)
+    {
+        var labelType = ReadsLabel ? (KeyDataViewType)input.Schema[Columns.Label].Type : null;
+        var samples = TrainingSamples.Read(input, Columns.Image, ReadsMask ? Columns.Mask : null, ReadsLabel ? Columns.Label : null,
+            Training.GroupColumnName, StageName);
+        TorchApi.ManualSeed((ulong)Seed);
+        var (network, task) = Create(labelType);
+        try
+        {
+            LastHistory = new TrainingLoop(Training, Seed, StageName).Run(task, samples);
+        }
+        catch
+        {
+            network.Dispose();
+            throw;
+        }
+        return new ImageNetworkTransformer(network, Output, Columns.Image, labelType);
+    }
+
+    /// <summary>The network of a pretrained transformer as an <see cref="EncoderNetwork"/>, or an error naming what it is.</summary>
+    private protected static EncoderNetwork EncoderOf(ImageNetworkTransformer pretrained, string stage) =>
+        pretrained.Network as EncoderNetwork ?? throw new ArgumentException($"{stage}: the pretrained model's network ({pretrained.Network.GetType().Name}) has no encoder", nameof(pretrained));
+}
+
+/// <summary>Segmentation pretraining: a U-Net trained with Dice + cross-entropy; validation Dice picks the best epoch.</summary>
+public sealed class UNetSegmentationTrainer(UNetConfig network, ImageColumns columns, TrainingOptions training, int seed)
+    : ImageNetworkTrainer(columns, training, seed)
+{
+    /// <inheritdoc/>
+    public override string StageName => "Segmentation.UNet";
+    private protected override bool ReadsMask => true;
+    private protected override bool ReadsLabel => false;
+    private protected override NetworkOutput Output => NetworkOutput.Segmentation;
+
+    private protected override (Network, ITrainingTask) Create(KeyDataViewType? labelType)
+    {
+        var unet = new UNet(network);
+        return (unet, new SegmentationTask(unet));
+    }
+
+    private sealed class SegmentationTask(UNet unet) : ITrainingTask
+    {
+        public Module Network => unet;
+        public string DefaultMetric => "dice";
+        public IReadOnlyList<ParamGroup> ParameterGroups(double learningRate) => [new ParamGroup(unet.Parameters())];
+
+        public Tensor Loss(IReadOnlyList<TrainingSample> batch, Tensor? classWeights)
+        {
+            using var output = unet.ForwardSegmentation(TrainingBatches.Images(batch));
+            return SegmentationLoss(output.Logits, TrainingBatches.Masks(batch));
+        }
+
+        public IReadOnlyDictionary<string, double> Evaluate(IReadOnlyList<TrainingSample> samples) => SegmentationMetricsOf(unet, samples, x =>
+        {
+            using var output = unet.ForwardSegmentation(x);
+            return output.Logits.Clone();
+        });
+    }
+
+    /// <summary>Dice + cross-entropy (or BCE-free Dice with one sigmoid channel).</summary>
+    internal static Tensor SegmentationLoss(Tensor logits, Tensor masks) => logits.Shape[1] == 1
+        ? Losses.Dice(logits, masks.Unsqueeze(1).To(DType.Float32), DiceActivation.Sigmoid)
+        : Losses.DiceCrossEntropy(logits, masks);
+
+    internal static IReadOnlyDictionary<string, double> SegmentationMetricsOf(ISegmentationNetwork network, IReadOnlyList<TrainingSample> samples, Func<Tensor, Tensor> forward)
+    {
+        var logits = TrainingBatches.MapBatches(samples, 8, forward);
+        double loss = 0;
+        for (var start = 0; start < samples.Count; start += 8)
+        {
+            using var scope = TorchApi.NewDisposeScope();
+            var batch = samples.Skip(start).Take(8).ToList();
+            loss += SegmentationLoss(forward(TrainingBatches.Images(batch)), TrainingBatches.Masks(batch)).ToDouble() * batch.Count;
+        }
+        return new Dictionary<string, double>
+        {
+            ["loss"] = loss / samples.Count,
+            ["dice"] = TaskMetrics.ForegroundDice(logits, samples.Select(s => s.Mask!).ToList(), network.SegmentationClasses),
+        };
+    }
+}
+
+/// <summary>
+/// Image classification by fine-tuning: an <see cref="EncoderClassifierConfig"/> network whose encoder comes from a pretrained
+/// model (a segmentation U-Net, a natural-image classifier) or from scratch, with freeze modes and per-group learning rates.
+/// </summary>
+public sealed class ImageClassificationTrainer(EncoderClassifierConfig network, ImageNetworkTransformer? pretrainedEncoder, FineTuneSettings transfer,
+    ImageColumns columns, TrainingOptions training, int seed) : ImageNetworkTrainer(columns, training, seed)
+{
+    /// <inheritdoc/>
+    public override string StageName => "Classification.ImageClassifier";
+    private protected override bool ReadsMask => false;
+    private protected override bool ReadsLabel => true;
+    private protected override NetworkOutput Output => NetworkOutput.Classification;
+
+    private protected override (Network, ITrainingTask) Create(KeyDataViewType? labelType)
+    {
+        var classifier = new EncoderClassifier(network with { Head = network.Head with { NumClasses = labelType!.Count } });
+        if (pretrainedEncoder is not null) classifier.LoadEncoder(EncoderOf(pretrainedEncoder, StageName).StateDict(), strict: true);
+        return (classifier, new ClassificationTask(classifier, transfer));
+    }
+
+    private sealed class ClassificationTask(EncoderClassifier classifier, FineTuneSettings transfer) : ITrainingTask
+    {
+        public Module Network => classifier;
+        public string DefaultMetric => "accuracy";
+        public IReadOnlyList<ParamGroup> ParameterGroups(double learningRate) => transfer.Groups(classifier, learningRate);
+        public void OnEpochStart(int epoch, int epochs) => transfer.Apply(classifier, epoch);
+
+        public Tensor Loss(IReadOnlyList<TrainingSample> batch, Tensor? classWeights) =>
+            Losses.CrossEntropy(classifier.Classify(TrainingBatches.Images(batch)), TrainingBatches.Labels(batch), classWeights);
+
+        public IReadOnlyDictionary<string, double> Evaluate(IReadOnlyList<TrainingSample> samples) =>
+            ClassificationMetricsOf(TrainingBatches.MapBatches(samples, 8, classifier.Classify), samples);
+    }
+
+    internal static Dictionary<string, double> ClassificationMetricsOf(IReadOnlyList<float[]> logits, IReadOnlyList<TrainingSample> samples)
+    {
+        var labels = samples.Select(s => s.Label).ToList();
+        return new() { ["loss"] = TaskMetrics.CrossEntropy(logits, labels), ["accuracy"] = TaskMetrics.Accuracy(logits, labels) };
+    }
+}
+
+/// <summary>Joint network topology.</summary>
+public enum JointTopology
+{
+    /// <summary>One U-Net whose decoder gives the mask and a per-pixel lesion-type map read out into the class (<see cref="SimpleJointNet"/>).</summary>
+    Simple,
+    /// <summary>Y-Net: a classification branch off the encoder bottleneck.</summary>
+    YNet,
+}
+
+/// <summary>
+/// Joint segmentation + classification: loss = segmentation Dice+CE (rows with a mask) + λ · cross-entropy (rows with a label);
+/// a row with only one of them contributes only that loss. Optionally starts from a pretrained U-Net (all matching weights),
+/// with the same freeze modes as fine-tuning.
+/// </summary>
+public sealed class JointTrainer(JointTopology topology, UNetConfig unet, double classificationWeight, ImageNetworkTransformer? pretrainedUNet,
+    FineTuneSettings transfer, ImageColumns columns, TrainingOptions training, int seed) : ImageNetworkTrainer(columns, training, seed)
+{
+    /// <inheritdoc/>
+    public override string StageName => $"MultiTask.Joint({topology})";
+    private protected override bool ReadsMask => true;
+    private protected override bool ReadsLabel => true;
+    private protected override NetworkOutput Output => NetworkOutput.Joint;
+
+    private protected override (Network, ITrainingTask) Create(KeyDataViewType? labelType)
+    {
+        if (!(classificationWeight >= 0)) throw new ArgumentOutOfRangeException(nameof(classificationWeight), classificationWeight, $"{StageName}: λ must be ≥ 0");
+        var config = pretrainedUNet?.Network.Config as UNetConfig ?? unet;
+        UNetBase network = topology == JointTopology.YNet
+            ? new YNet(new YNetConfig { UNet = config, NumClasses = labelType!.Count })
+            : new SimpleJointNet(new SimpleJointConfig { UNet = config, NumClasses = labelType!.Count });
+        if (pretrainedUNet is not null)
+        {
+            var result = network.LoadStateDict(EncoderOf(pretrainedUNet, StageName).StateDict(), strict: false);
+            if (result.Loaded.Count == 0) throw new ArgumentException($"{StageName}: no weight of the pretrained model fits the joint network", nameof(pretrainedUNet));
+        }
+        return (network, new JointTask(network, (IJointNetwork)network, classificationWeight, transfer));
+    }
+
+    private sealed class JointTask(UNetBase network, IJointNetwork joint, double lambda, FineTuneSettings transfer) : ITrainingTask
+    {
+        public Module Network => network;
+        public string DefaultMetric => "accuracy";
+        public IReadOnlyList<ParamGroup> ParameterGroups(double learningRate) => transfer.Groups(network, learningRate);
+        public void OnEpochStart(int epoch, int epochs) => transfer.Apply(network, epoch);
+
+        public Tensor Loss(IReadOnlyList<TrainingSample> batch, Tensor? classWeights)
+        {
+            using var output = joint.ForwardJoint(TrainingBatches.Images(batch));
+            Tensor? loss = null;
+            if (TrainingBatches.RowsWhere(batch, s => s.HasMask) is { } masked)
+                loss = UNetSegmentationTrainer.SegmentationLoss(output.SegmentationLogits.IndexSelect(0, masked),
+                    TrainingBatches.Masks(batch.Where(s => s.HasMask).ToList()));
+            if (TrainingBatches.RowsWhere(batch, s => s.HasLabel) is { } labelled)
+            {
+                var ce = Losses.CrossEntropy(output.ClassLogits.IndexSelect(0, labelled), TrainingBatches.Labels(batch.Where(s => s.HasLabel).ToList()), classWeights) * lambda;
+                loss = loss is null ? ce : loss + ce;
+            }
+            return loss ?? throw new InvalidOperationException("a training batch has neither masks nor labels");
+        }
+
+        public IReadOnlyDictionary<string, double> Evaluate(IReadOnlyList<TrainingSample> samples)
+        {
+            var labelled = samples.Where(s => s.HasLabel).ToList();
+            var masked = samples.Where(s => s.HasMask).ToList();
+            var metrics = labelled.Count > 0
+                ? ImageClassificationTrainer.ClassificationMetricsOf(TrainingBatches.MapBatches(labelled, 8, joint.Classify), labelled)
+                : new Dictionary<string, double> { ["loss"] = 0 };
+            if (masked.Count > 0)
+            {
+                var seg = UNetSegmentationTrainer.SegmentationMetricsOf(joint, masked, x =>
+                {
+                    using var o = joint.ForwardSegmentation(x);
+                    return o.Logits.Clone();
+                });
+                metrics["dice"] = seg["dice"];
+                metrics["loss"] += seg["loss"];
+            }
+            return metrics;
+        }
+    }
+}

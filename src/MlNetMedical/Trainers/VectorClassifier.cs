@@ -1,0 +1,209 @@
+using MlNetMedical.Data;
+using MlNetMedical.Pipeline;
+using MlNetMedical.Serialization;
+using MlNetMedical.Torch;
+using MlNetMedical.Torch.Nn;
+using MlNetMedical.Torch.Optim;
+using MlNetMedical.Training;
+using TorchApi = MlNetMedical.Torch.Torch;
+
+namespace MlNetMedical.Trainers;
+
+/// <summary>
+/// A classifier on a feature vector: standardisation (train mean/sd), then an MLP with <see cref="HiddenUnits"/> (ReLU, dropout)
+/// and a linear output. No hidden units = multinomial logistic (softmax) regression.
+/// </summary>
+public sealed class VectorClassifierNetwork : Module
+{
+    /// <summary>Builds the network for <paramref name="inputs"/> features and <paramref name="classes"/> classes.</summary>
+    public VectorClassifierNetwork(int inputs, int classes, int[] hiddenUnits, double dropout, float[] mean, float[] scale)
+    {
+        HiddenUnits = hiddenUnits;
+        Dropout = dropout;
+        RegisterBuffer("mean", Tensor.FromArray(mean, inputs));
+        RegisterBuffer("scale", Tensor.FromArray(scale, inputs));
+        var layers = new Sequential();
+        var width = (long)inputs;
+        foreach (var h in hiddenUnits)
+        {
+            layers.Add(new Linear(width, h));
+            layers.Add(new ReLU());
+            if (dropout > 0) layers.Add(new Dropout(dropout));
+            width = h;
+        }
+        layers.Add(new Linear(width, classes));
+        Layers = RegisterModule("layers", layers);
+    }
+
+    /// <summary>Hidden layer widths.</summary>
+    public int[] HiddenUnits { get; }
+
+    /// <summary>Dropout after each hidden layer.</summary>
+    public double Dropout { get; }
+
+    /// <summary>The linear layers.</summary>
+    public Sequential Layers { get; }
+
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input)
+    {
+        var buffers = NamedBuffers().ToDictionary(b => b.Name, b => b.Buffer);
+        using var centred = input - buffers["mean"];
+        using var scaled = centred / buffers["scale"];
+        return Layers.Forward(scaled);
+    }
+}
+
+/// <summary>
+/// Trains a <see cref="VectorClassifierNetwork"/> on a features column with the shared loop: softmax regression (L2 through
+/// weight decay, full batch by default) or an MLP.
+/// </summary>
+public sealed class VectorClassifierTrainer(string name, int[] hiddenUnits, double dropout, string labelColumnName, string featureColumnName,
+    TrainingOptions training, int seed) : EstimatorBase<VectorClassifierTransformer>
+{
+    /// <inheritdoc/>
+    public override string StageName => $"Classification.{name}";
+
+    /// <summary>What the last fit did, per epoch.</summary>
+    public TrainingHistory? LastHistory { get; private set; }
+
+    /// <inheritdoc/>
+    protected override IReadOnlyList<ColumnRequirement> RequiredColumns => [ColumnRequirement.Key(labelColumnName), ColumnRequirement.SingleVector(featureColumnName)];
+
+    /// <inheritdoc/>
+    protected override IReadOnlyList<SchemaShape.Column> GetOutputColumns(SchemaShape inputSchema) =>
+    [
+        new(DefaultColumnNames.Score, SchemaShape.VectorKind.Vector, NumberDataViewType.Single, false),
+        inputSchema.Find(labelColumnName)! with { Name = DefaultColumnNames.PredictedLabel },
+    ];
+
+    /// <inheritdoc/>
+    protected override VectorClassifierTransformer FitCore(IDataView input)
+    {
+        var labelType = (KeyDataViewType)input.Schema[labelColumnName].Type;
+        var samples = TrainingSamples.Read(input, featureColumnName, null, labelColumnName, training.GroupColumnName, StageName);
+        var dims = samples[0].Image.Length;
+        if (samples.Any(s => s.Image.Length != dims)) throw new InvalidOperationException($"{StageName}: feature column '{featureColumnName}' has vectors of different lengths");
+        if (samples.Any(s => !s.Image.All(float.IsFinite))) throw new InvalidOperationException($"{StageName}: feature column '{featureColumnName}' has non-finite values");
+        var mean = new float[dims];
+        var scale = new float[dims];
+        for (var j = 0; j < dims; j++)
+        {
+            var m = samples.Average(x => (double)x.Image[j]);
+            var sd = Math.Sqrt(samples.Average(x => (x.Image[j] - m) * (x.Image[j] - m)));
+            mean[j] = (float)m;
+            scale[j] = sd > 1e-8 ? (float)sd : 1f;
+        }
+        var runSeed = training.Seed ?? seed;
+        TorchApi.ManualSeed((ulong)runSeed);
+        var network = new VectorClassifierNetwork(dims, labelType.Count, hiddenUnits, dropout, mean, scale);
+        try
+        {
+            LastHistory = new TrainingLoop(training, runSeed, StageName).Run(new VectorTask(network), samples);
+        }
+        catch
+        {
+            network.Dispose();
+            throw;
+        }
+        return new VectorClassifierTransformer(network, featureColumnName, labelType);
+    }
+
+    private sealed class VectorTask(VectorClassifierNetwork network) : ITrainingTask
+    {
+        public Module Network => network;
+        public string DefaultMetric => "accuracy";
+        public IReadOnlyList<ParamGroup> ParameterGroups(double learningRate) => [new ParamGroup(network.Parameters())];
+
+        public Tensor Loss(IReadOnlyList<TrainingSample> batch, Tensor? classWeights) =>
+            Losses.CrossEntropy(network.Forward(TrainingBatches.Images(batch)), TrainingBatches.Labels(batch), classWeights);
+
+        public IReadOnlyDictionary<string, double> Evaluate(IReadOnlyList<TrainingSample> samples) =>
+            ImageClassificationTrainer.ClassificationMetricsOf(TrainingBatches.MapBatches(samples, 256, network.Forward), samples);
+    }
+}
+
+/// <summary>A fitted vector classifier: writes <c>Score</c> and <c>PredictedLabel</c>; saved as config plus safetensors weights.</summary>
+public sealed class VectorClassifierTransformer : RowMappingTransformer, IDisposable
+{
+    internal const string RegisteredName = "VectorClassifier";
+    private readonly object _gate = new();
+
+    internal VectorClassifierTransformer(VectorClassifierNetwork network, string featureColumnName, KeyDataViewType labelType)
+    {
+        Network = network;
+        FeatureColumnName = featureColumnName;
+        LabelType = labelType;
+        network.Eval();
+    }
+
+    /// <summary>The network (eval mode).</summary>
+    public VectorClassifierNetwork Network { get; }
+
+    /// <summary>The feature column read.</summary>
+    public string FeatureColumnName { get; }
+
+    /// <summary>Class names.</summary>
+    public KeyDataViewType LabelType { get; }
+
+    private int Inputs => (int)Network.NamedBuffers().First(b => b.Name == "mean").Buffer.Shape[0];
+
+    /// <inheritdoc/>
+    public override string StageName => "VectorClassifier";
+
+    /// <inheritdoc/>
+    protected override IReadOnlyList<ColumnRequirement> RequiredColumns => [ColumnRequirement.SingleVector(FeatureColumnName)];
+
+    /// <inheritdoc/>
+    protected override IReadOnlyList<DataViewSchema.DetachedColumn> GetOutputColumns(DataViewSchema inputSchema)
+    {
+        var size = ((VectorDataViewType)inputSchema[FeatureColumnName].Type).Size;
+        if (size != Inputs) throw new SchemaMismatchException(StageName, FeatureColumnName, $"a vector of {Inputs} Single", $"Vector<Single, {size}>", inputSchema.Describe());
+        return [new(DefaultColumnNames.Score, new VectorDataViewType(NumberDataViewType.Single, LabelType.Count)), new(DefaultColumnNames.PredictedLabel, LabelType)];
+    }
+
+    /// <inheritdoc/>
+    protected override void MapRow(DataViewRow input, object?[] outputs)
+    {
+        var x = input.GetValue<float[]>(FeatureColumnName);
+        float[] p;
+        lock (_gate)
+        {
+            using var noGrad = TorchApi.NoGrad();
+            using var scope = TorchApi.NewDisposeScope();
+            p = Network.Forward(Tensor.FromArray(x, 1, x.Length)).Softmax(1).ToArray<float>();
+        }
+        outputs[0] = p;
+        outputs[1] = (uint)(TaskMetrics.ArgMax(p) + 1);
+    }
+
+    /// <inheritdoc/>
+    public override void Save(ModelSaveContext context)
+    {
+        context.WriteConfig(new Config(FeatureColumnName, LabelType.KeyNames, Inputs, Network.HiddenUnits, Network.Dropout));
+        context.WriteBlob("weights.safetensors", TrainingLoop.Serialize(Network));
+    }
+
+    internal static VectorClassifierTransformer Load(ModelLoadContext context)
+    {
+        var c = context.ReadConfig<Config>();
+        if (c.Inputs < 1 || c.ClassNames.Count < 1 || c.HiddenUnits.Any(h => h < 1))
+            throw new InvalidDataException($"{context.Where}: config has {c.Inputs} inputs, {c.ClassNames.Count} classes, hidden [{string.Join(", ", c.HiddenUnits)}]");
+        var network = new VectorClassifierNetwork(c.Inputs, c.ClassNames.Count, c.HiddenUnits, c.Dropout, new float[c.Inputs], new float[c.Inputs]);
+        try
+        {
+            TrainingLoop.Restore(network, context.ReadBlob("weights.safetensors"), "weights.safetensors");
+        }
+        catch (Exception e) when (e is StateDictMismatchException or FormatException)
+        {
+            network.Dispose();
+            throw new InvalidDataException($"{context.Where}: weights.safetensors does not match the config: {e.Message}", e);
+        }
+        return new VectorClassifierTransformer(network, c.FeatureColumnName, new KeyDataViewType(c.ClassNames));
+    }
+
+    /// <summary>Frees the network's tensors.</summary>
+    public void Dispose() => Network.Dispose();
+
+    private sealed record Config(string FeatureColumnName, IReadOnlyList<string> ClassNames, int Inputs, int[] HiddenUnits, double Dropout);
+}

@@ -1,0 +1,245 @@
+using System.Diagnostics;
+using System.Text.Json;
+using MlNetMedical.Torch;
+using MlNetMedical.Torch.Nn;
+using MlNetMedical.Torch.Optim;
+using MlNetMedical.Torch.Serialization;
+using TorchApi = MlNetMedical.Torch.Torch;
+
+namespace MlNetMedical.Training;
+
+/// <summary>
+/// The one training loop every network trainer configures: seeded epochs of shuffled (or class-balanced) mini-batches,
+/// augmentation, Adam with per-group rates, LR schedule, gradient clipping, validation on held-out groups, early stopping
+/// with the best epoch restored, an atomic checkpoint per epoch with resume, progress, cancellation and a per-epoch callback.
+/// </summary>
+/// <remarks>
+/// Each epoch re-seeds libtorch and the sampler from (seed, epoch), so a run resumed from a checkpoint continues exactly as
+/// the uninterrupted run would, and the same seed gives bit-identical metrics on CPU.
+/// </remarks>
+public sealed class TrainingLoop(TrainingOptions options, int seed, string stage)
+{
+    private const string CheckpointFile = "checkpoint.json";
+
+    /// <summary>Trains <paramref name="task"/>'s network on <paramref name="samples"/>; on return it holds the best epoch's weights.</summary>
+    public TrainingHistory Run(ITrainingTask task, IReadOnlyList<TrainingSample> samples)
+    {
+        options.Validate(stage);
+        if (samples.Count == 0) throw new InvalidOperationException($"{stage}: there are no training rows");
+        var (train, validation) = SplitByGroup(samples);
+        var metric = options.EarlyStoppingMetric ?? task.DefaultMetric;
+        var minimise = metric == "loss";
+        var batchSize = options.BatchSize == 0 ? train.Count : Math.Min(options.BatchSize, train.Count);
+        var stepsPerEpoch = (train.Count + batchSize - 1) / batchSize;
+        using var classWeights = ClassWeights(train);
+        var network = task.Network;
+        using var optimizer = new Adam(task.ParameterGroups(options.LearningRate).Where(g => g.Parameters.Count > 0), options.LearningRate, weightDecay: options.WeightDecay);
+        var scheduler = CreateScheduler(optimizer);
+        var state = new LoopState();
+        if (options.CheckpointDirectory is { } dir && options.ResumeFromCheckpoint) TryResume(dir, network, optimizer, scheduler, state);
+        var clock = Stopwatch.StartNew();
+        var stepsDone = 0;
+        var stoppedEarly = false;
+        try
+        {
+            for (var epoch = state.NextEpoch; epoch < options.Epochs; epoch++)
+            {
+                TorchApi.ManualSeed((ulong)seed * 1_000_003UL + (ulong)epoch);
+                var random = new Random(HashCode.Combine(seed, epoch, 0x5eed));
+                task.OnEpochStart(epoch, options.Epochs);
+                network.Train();
+                var order = EpochOrder(train, random);
+                var lossSum = 0.0;
+                for (var step = 0; step < stepsPerEpoch; step++)
+                {
+                    options.CancellationToken.ThrowIfCancellationRequested();
+                    var batch = order.Skip(step * batchSize).Take(batchSize)
+                        .Select(s => options.Augmentation is { } augment ? augment(s, random) : s).ToList();
+                    double loss;
+                    using (var scope = TorchApi.NewDisposeScope())
+                    {
+                        optimizer.ZeroGrad();
+                        var lossTensor = task.Loss(batch, classWeights);
+                        lossTensor.Backward();
+                        if (options.GradientClipNorm is { } clip) GradClip.ByNorm(network.Parameters().Where(p => p.RequiresGrad), clip);
+                        optimizer.Step();
+                        loss = lossTensor.ToDouble();
+                    }
+                    if (!double.IsFinite(loss)) throw new InvalidOperationException($"{stage}: the training loss became {loss} at epoch {epoch + 1}, step {step + 1}; lower the learning rate or clip gradients");
+                    lossSum += loss;
+                    stepsDone++;
+                    Report(epoch, step + 1, stepsPerEpoch, loss, new Dictionary<string, double>(), optimizer, clock, stepsDone, false);
+                }
+                scheduler?.Step();
+                var metrics = new Dictionary<string, double> { ["train_loss"] = lossSum / stepsPerEpoch };
+                if (validation.Count > 0)
+                {
+                    network.Eval();
+                    using var noGrad = TorchApi.NoGrad();
+                    using var scope = TorchApi.NewDisposeScope();
+                    foreach (var (k, v) in task.Evaluate(validation)) metrics[k] = v;
+                }
+                state.History.Add(metrics);
+                var value = validation.Count > 0
+                    ? metrics.TryGetValue(metric, out var m) ? m : throw new InvalidOperationException($"{stage}: early-stopping metric '{metric}' is not among the validation metrics ({string.Join(", ", metrics.Keys)})")
+                    : -epoch; // no validation: the last epoch is the best
+                if (state.BestEpoch < 0 || (minimise || validation.Count == 0 ? value < state.BestValue : value > state.BestValue))
+                {
+                    state.BestEpoch = epoch;
+                    state.BestValue = validation.Count > 0 ? value : -epoch;
+                    state.BestWeights = Serialize(network);
+                }
+                state.NextEpoch = epoch + 1;
+                if (options.CheckpointDirectory is { } checkpointDir) WriteCheckpoint(checkpointDir, network, optimizer, state);
+                Report(epoch, stepsPerEpoch, stepsPerEpoch, metrics["train_loss"], metrics, optimizer, clock, stepsDone, true);
+                var keepGoing = options.EpochCallback?.OnEpoch(epoch, metrics) ?? true;
+                if (!keepGoing || (options.EarlyStoppingPatience > 0 && validation.Count > 0 && epoch - state.BestEpoch >= options.EarlyStoppingPatience))
+                {
+                    stoppedEarly = true;
+                    break;
+                }
+            }
+        }
+        finally
+        {
+            network.Eval();
+        }
+        if (state.BestWeights is { } best) Restore(network, best);
+        return new TrainingHistory(state.History, state.BestEpoch, validation.Count > 0 ? metric : "last epoch", stoppedEarly);
+    }
+
+    private void Report(int epoch, int step, int stepsPerEpoch, double loss, IReadOnlyDictionary<string, double> metrics, Optimizer optimizer,
+        Stopwatch clock, int stepsDone, bool epochEnd)
+    {
+        if (options.Progress is null) return;
+        var totalSteps = (long)options.Epochs * stepsPerEpoch;
+        var doneSoFar = (long)epoch * stepsPerEpoch + step;
+        TimeSpan? remaining = stepsDone > 0 ? clock.Elapsed / stepsDone * (totalSteps - doneSoFar) : null;
+        options.Progress.Report(new TrainingProgress(stage, epoch + 1, options.Epochs, step, stepsPerEpoch, loss, metrics,
+            optimizer.GetLearningRate(optimizer.Groups.Count - 1), clock.Elapsed, remaining, epochEnd));
+    }
+
+    /// <summary>Holds out about <see cref="TrainingOptions.ValidationFraction"/> of the groups (seeded), at least one row on each side.</summary>
+    private (List<TrainingSample> Train, List<TrainingSample> Validation) SplitByGroup(IReadOnlyList<TrainingSample> samples)
+    {
+        if (options.ValidationFraction == 0) return (samples.ToList(), []);
+        var groups = samples.Select(s => s.Group).Distinct().OrderBy(g => g, StringComparer.Ordinal).ToList();
+        if (groups.Count < 2) throw new InvalidOperationException($"{stage}: a validation fraction needs at least 2 groups, the data has {groups.Count}");
+        var random = new Random(HashCode.Combine(seed, 0x7a11d));
+        var shuffled = groups.OrderBy(_ => random.Next()).ToList();
+        var count = Math.Clamp((int)Math.Round(groups.Count * options.ValidationFraction), 1, groups.Count - 1);
+        var held = shuffled.Take(count).ToHashSet(StringComparer.Ordinal);
+        return (samples.Where(s => !held.Contains(s.Group)).ToList(), samples.Where(s => held.Contains(s.Group)).ToList());
+    }
+
+    private List<TrainingSample> EpochOrder(List<TrainingSample> train, Random random)
+    {
+        if (options.ClassBalancing != ClassBalancing.BalancedSampler || !train.Any(s => s.HasLabel))
+            return train.OrderBy(_ => random.Next()).ToList();
+        var byClass = train.Where(s => s.HasLabel).GroupBy(s => s.Label).OrderBy(g => g.Key).Select(g => g.ToList()).ToList();
+        return Enumerable.Range(0, train.Count).Select(_ =>
+        {
+            var cls = byClass[random.Next(byClass.Count)];
+            return cls[random.Next(cls.Count)];
+        }).ToList();
+    }
+
+    private Tensor? ClassWeights(List<TrainingSample> train)
+    {
+        if (options.ClassBalancing != ClassBalancing.InverseFrequencyWeights) return null;
+        var labelled = train.Where(s => s.HasLabel).ToList();
+        if (labelled.Count == 0) return null;
+        var classes = labelled.Max(s => s.Label) + 1;
+        var counts = new double[classes];
+        foreach (var s in labelled) counts[s.Label]++;
+        var present = counts.Count(c => c > 0);
+        var weights = counts.Select(c => c > 0 ? (float)(labelled.Count / (present * c)) : 0f).ToArray();
+        return Tensor.FromArray(weights, classes);
+    }
+
+    private LrScheduler? CreateScheduler(Optimizer optimizer) => options.Schedule switch
+    {
+        LearningRateSchedule.Cosine => new CosineAnnealingLr(optimizer, options.Epochs),
+        LearningRateSchedule.Step => new StepLr(optimizer, Math.Max(1, options.Epochs / 3)),
+        _ => null,
+    };
+
+    internal static byte[] Serialize(Module network)
+    {
+        using var stream = new MemoryStream();
+        Safetensors.Write(stream, network.StateDict());
+        return stream.ToArray();
+    }
+
+    internal static void Restore(Module network, byte[] weights, string source = "weights")
+    {
+        var tensors = Safetensors.Load(new MemoryStream(weights), source, out _);
+        try
+        {
+            network.LoadStateDict(tensors, strict: true);
+        }
+        finally
+        {
+            foreach (var t in tensors.Values) t.Dispose();
+        }
+    }
+
+    private sealed class LoopState
+    {
+        public int NextEpoch { get; set; }
+        public int BestEpoch { get; set; } = -1;
+        public double BestValue { get; set; }
+        public byte[]? BestWeights { get; set; }
+        public List<IReadOnlyDictionary<string, double>> History { get; } = [];
+    }
+
+    private sealed record CheckpointRecord(int NextEpoch, int BestEpoch, double BestValue, string Weights, string BestWeights, string Optimizer,
+        List<Dictionary<string, double>> History, int Seed);
+
+    /// <summary>Writes this epoch's files under new names, then the JSON that names them (atomically), then removes older epochs' files.</summary>
+    private void WriteCheckpoint(string dir, Module network, Optimizer optimizer, LoopState state)
+    {
+        Directory.CreateDirectory(dir);
+        var tag = $"epoch-{state.NextEpoch:D4}";
+        WriteAtomic(Path.Combine(dir, tag + ".weights.safetensors"), Serialize(network));
+        WriteAtomic(Path.Combine(dir, tag + ".best.safetensors"), state.BestWeights!);
+        WriteAtomic(Path.Combine(dir, tag + ".optimizer.bin"), optimizer.SaveState());
+        var record = new CheckpointRecord(state.NextEpoch, state.BestEpoch, state.BestValue, tag + ".weights.safetensors", tag + ".best.safetensors",
+            tag + ".optimizer.bin", state.History.Select(h => h.ToDictionary()).ToList(), seed);
+        WriteAtomic(Path.Combine(dir, CheckpointFile), JsonSerializer.SerializeToUtf8Bytes(record));
+        foreach (var old in Directory.EnumerateFiles(dir, "epoch-*"))
+            if (!Path.GetFileName(old).StartsWith(tag, StringComparison.Ordinal)) File.Delete(old);
+    }
+
+    private static void WriteAtomic(string path, byte[] bytes)
+    {
+        var temp = path + ".tmp";
+        File.WriteAllBytes(temp, bytes);
+        File.Move(temp, path, overwrite: true);
+    }
+
+    private void TryResume(string dir, Module network, Optimizer optimizer, LrScheduler? scheduler, LoopState state)
+    {
+        var path = Path.Combine(dir, CheckpointFile);
+        if (!File.Exists(path)) return;
+        CheckpointRecord record;
+        try
+        {
+            record = JsonSerializer.Deserialize<CheckpointRecord>(File.ReadAllBytes(path)) ?? throw new JsonException("null");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{stage}: checkpoint '{path}' is not valid: {e.Message}", e);
+        }
+        if (record.Seed != seed)
+            throw new InvalidOperationException($"{stage}: checkpoint '{path}' was written with seed {record.Seed}, this run uses seed {seed}");
+        Restore(network, File.ReadAllBytes(Path.Combine(dir, record.Weights)), record.Weights);
+        optimizer.LoadState(File.ReadAllBytes(Path.Combine(dir, record.Optimizer)));
+        scheduler?.SetStep(record.NextEpoch);
+        state.NextEpoch = record.NextEpoch;
+        state.BestEpoch = record.BestEpoch;
+        state.BestValue = record.BestValue;
+        state.BestWeights = File.ReadAllBytes(Path.Combine(dir, record.BestWeights));
+        state.History.AddRange(record.History);
+    }
+}

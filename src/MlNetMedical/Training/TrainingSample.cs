@@ -1,0 +1,100 @@
+using MlNetMedical.Data;
+using MlNetMedical.Imaging;
+
+namespace MlNetMedical.Training;
+
+/// <summary>
+/// One training example held in memory: the image as channels-first float voxels (<see cref="Shape"/> = C, spatial…),
+/// an optional per-voxel class mask (spatial shape), an optional class index (−1 = no label) and a group key
+/// (patient) used to keep groups on one side of the validation split.
+/// </summary>
+public sealed record TrainingSample(float[] Image, long[] Shape, long[]? Mask, int Label, string Group)
+{
+    /// <summary>Whether the sample carries an image-level label.</summary>
+    public bool HasLabel => Label >= 0;
+
+    /// <summary>Whether the sample carries a mask.</summary>
+    public bool HasMask => Mask is not null;
+}
+
+/// <summary>Returns an augmented copy of a sample (the training loop's augmentation hook); must only use <paramref name="random"/> for randomness.</summary>
+public delegate TrainingSample SampleAugmenter(TrainingSample sample, Random random);
+
+/// <summary>Reads image, mask, label and group columns of a data view into <see cref="TrainingSample"/>s.</summary>
+public static class TrainingSamples
+{
+    /// <summary>
+    /// Reads every row. <paramref name="imageColumnName"/> holds imaging-layer <see cref="Volume"/>s or float vectors;
+    /// <paramref name="maskColumnName"/> (optional) <see cref="LabelMap"/>s or <see cref="Volume"/>s (null value = no mask);
+    /// <paramref name="labelColumnName"/> (optional) a key column (0 = no label).
+    /// </summary>
+    public static IReadOnlyList<TrainingSample> Read(IDataView data, string imageColumnName, string? maskColumnName, string? labelColumnName,
+        string? groupColumnName, string stage)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        var columns = new List<DataViewSchema.Column> { Column(data, imageColumnName, stage) };
+        if (maskColumnName is not null) columns.Add(Column(data, maskColumnName, stage));
+        if (labelColumnName is not null) columns.Add(Column(data, labelColumnName, stage));
+        if (groupColumnName is not null) columns.Add(Column(data, groupColumnName, stage));
+        var result = new List<TrainingSample>();
+        using var cursor = data.GetRowCursor(columns.DistinctBy(c => c.Name));
+        var image = cursor.GetBoxedGetter(data.Schema[imageColumnName]);
+        var mask = maskColumnName is null ? null : cursor.GetBoxedGetter(data.Schema[maskColumnName]);
+        var label = labelColumnName is null ? null : cursor.GetBoxedGetter(data.Schema[labelColumnName]);
+        var group = groupColumnName is null ? null : cursor.GetBoxedGetter(data.Schema[groupColumnName]);
+        while (cursor.MoveNext())
+        {
+            var row = cursor.Position;
+            var (voxels, shape) = ImageValue(image(), imageColumnName, row, stage);
+            var maskValue = mask is null ? null : MaskValue(mask(), maskColumnName!, shape, row, stage);
+            var key = label?.Invoke() switch { null => 0u, uint k => k, var v => throw new InvalidOperationException($"{stage}: label column '{labelColumnName}' holds {v.GetType().Name}, expected a key (uint)") };
+            var groupKey = group?.Invoke()?.ToString() ?? $"row{row}";
+            result.Add(new TrainingSample(voxels, shape, maskValue, (int)key - 1, groupKey));
+        }
+        return result;
+    }
+
+    private static DataViewSchema.Column Column(IDataView data, string name, string stage) =>
+        data.Schema.GetColumnOrNull(name) ?? throw new InvalidOperationException($"{stage}: the data has no column '{name}'; columns: {data.Schema.Describe()}");
+
+    /// <summary>Channels-first float voxels and their shape from a column value.</summary>
+    public static (float[] Voxels, long[] Shape) ImageValue(object? value, string column, long row, string stage) => value switch
+    {
+        Volume v => VolumeVoxels(v),
+        float[] f => (f, [f.Length]),
+        null => throw new InvalidOperationException($"{stage}: image column '{column}' is empty at row {row}"),
+        _ => throw new InvalidOperationException($"{stage}: image column '{column}' holds {value.GetType().Name} at row {row}, expected a Volume or float[]"),
+    };
+
+    private static (float[], long[]) VolumeVoxels(Volume v)
+    {
+        using var t = v.ToTensor(asFloat32: true);
+        return (t.ToArray<float>(), t.Shape);
+    }
+
+    private static long[]? MaskValue(object? value, string column, long[] imageShape, long row, string stage)
+    {
+        long[] labels;
+        long[] shape;
+        switch (value)
+        {
+            case null: return null;
+            case LabelMap m:
+                labels = m.Labels.Select(l => (long)l).ToArray();
+                shape = m.Shape.Select(s => (long)s).ToArray();
+                break;
+            case Volume v:
+                using (var t = v.ToTensor(asFloat32: true))
+                {
+                    labels = t.ToArray<float>().Select(x => (long)Math.Round(x)).ToArray();
+                    shape = t.Shape[1..];
+                }
+                break;
+            default:
+                throw new InvalidOperationException($"{stage}: mask column '{column}' holds {value.GetType().Name} at row {row}, expected a LabelMap or Volume");
+        }
+        if (!shape.SequenceEqual(imageShape[1..]))
+            throw new InvalidOperationException($"{stage}: mask column '{column}' at row {row} has shape [{string.Join(", ", shape)}], the image's spatial shape is [{string.Join(", ", imageShape[1..])}]");
+        return labels;
+    }
+}

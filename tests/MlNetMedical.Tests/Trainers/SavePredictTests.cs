@@ -1,0 +1,113 @@
+using System.IO.Compression;
+using System.Security.Cryptography;
+using System.Text.Json.Nodes;
+using MlNetMedical.Data;
+using MlNetMedical.Models;
+using MlNetMedical.Pipeline;
+using MlNetMedical.Trainers;
+using Xunit;
+
+namespace MlNetMedical.Tests.Trainers;
+
+[Collection("Torch")]
+public sealed class SavePredictTests : IDisposable
+{
+    private readonly MedicalContext _ml = new(seed: 5);
+    private readonly string _dir = Directory.CreateTempSubdirectory("mlnm-save-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private ITransformer FeaturesPipeline(IDataView train)
+    {
+        var seg = _ml.Segmentation.Trainers.UNet(SyntheticImages.TinyUNet, SyntheticImages.Quick(2)).Fit(train);
+        return _ml.Transforms.SegmentationEncoderFeatures(seg, levels: [-1]).Append(_ml.Classification.Trainers.SoftmaxRegression()).Fit(train);
+    }
+
+    [Fact]
+    public void SaveLoadPredictGivesIdenticalOutputs()
+    {
+        var train = _ml.Data.LoadFromEnumerable(SyntheticImages.Disks(24, 1));
+        var test = _ml.Data.LoadFromEnumerable(SyntheticImages.Disks(10, 2));
+        var model = FeaturesPipeline(train);
+        var path = Path.Combine(_dir, "model.zip");
+        _ml.Model.Save(model, train.Schema, path);
+        var loaded = _ml.Model.Load(path, out _);
+        var before = model.Transform(test).GetColumn<float[]>("Score").ToList();
+        var after = loaded.Transform(test).GetColumn<float[]>("Score").ToList();
+        for (var i = 0; i < before.Count; i++) Assert.Equal(before[i], after[i]);
+    }
+
+    [Fact]
+    public void FineTunedAndJointModelsRoundTrip()
+    {
+        var train = _ml.Data.LoadFromEnumerable(SyntheticImages.Disks(16, 1));
+        var test = _ml.Data.LoadFromEnumerable(SyntheticImages.Disks(6, 2));
+        ITransformer[] models =
+        [
+            _ml.Classification.Trainers.ImageClassifier(EncoderClassifierConfig.PlainCnn(2, 1, 2, depth: 3, baseChannels: 4), training: SyntheticImages.Quick(1)).Fit(train),
+            _ml.MultiTask.Trainers.Joint(JointTopology.YNet, unet: SyntheticImages.TinyUNet, training: SyntheticImages.Quick(1)).Fit(train),
+        ];
+        foreach (var model in models)
+        {
+            var path = Path.Combine(_dir, "m.zip");
+            _ml.Model.Save(model, path);
+            var loaded = _ml.Model.Load(path, out _);
+            Assert.Equal(model.Transform(test).GetColumn<float[]>("Score").ToList(), loaded.Transform(test).GetColumn<float[]>("Score").ToList());
+        }
+    }
+
+    [Fact]
+    public void LoadRejectsWeightsThatDoNotMatchTheNetwork()
+    {
+        var train = _ml.Data.LoadFromEnumerable(SyntheticImages.Disks(16, 1));
+        using var small = _ml.Segmentation.Trainers.UNet(SyntheticImages.TinyUNet, SyntheticImages.Quick(1)).Fit(train);
+        var path = Path.Combine(_dir, "seg.zip");
+        _ml.Model.Save(small, path);
+        // Swap in the config of a wider network and re-seal the manifest, so only the weights disagree.
+        var entries = new Dictionary<string, byte[]>();
+        using (var zip = ZipFile.OpenRead(path))
+            foreach (var e in zip.Entries)
+            {
+                using var s = e.Open();
+                using var m = new MemoryStream();
+                s.CopyTo(m);
+                entries[e.FullName] = m.ToArray();
+            }
+        var configNode = JsonNode.Parse(entries["model/config.json"])!;
+        var network = JsonNode.Parse(configNode["network"]!.GetValue<string>())!;
+        network["encoder"]!["baseChannels"] = 8;
+        configNode["network"] = network.ToJsonString();
+        entries["model/config.json"] = System.Text.Encoding.UTF8.GetBytes(configNode.ToJsonString());
+        var manifest = JsonNode.Parse(entries["manifest.json"])!;
+        foreach (var entry in manifest["entries"]!.AsArray())
+        {
+            var bytes = entries[entry!["path"]!.GetValue<string>()];
+            entry["length"] = bytes.Length;
+            entry["sha256"] = Convert.ToHexString(SHA256.HashData(bytes)).ToLowerInvariant();
+        }
+        entries["manifest.json"] = System.Text.Encoding.UTF8.GetBytes(manifest.ToJsonString());
+        var tampered = Path.Combine(_dir, "tampered.zip");
+        using (var zip = ZipFile.Open(tampered, ZipArchiveMode.Create))
+            foreach (var (name, bytes) in entries)
+            {
+                using var s = zip.CreateEntry(name).Open();
+                s.Write(bytes);
+            }
+        var error = Assert.Throws<InvalidDataException>(() => _ml.Model.Load(tampered, out _));
+        Assert.Contains("weights.safetensors does not match", error.Message);
+    }
+
+    [Fact]
+    public void PredictionEnginePoolIsSafeFromManyThreads()
+    {
+        var train = _ml.Data.LoadFromEnumerable(SyntheticImages.Disks(16, 1));
+        var model = FeaturesPipeline(train);
+        var rows = SyntheticImages.Disks(8, 9);
+        var engine = _ml.Model.CreatePredictionEngine<DiskRow, ScoredRow>(model);
+        var expected = rows.Select(r => engine.Predict(r).Score).ToList();
+        var pool = _ml.Model.CreatePredictionEnginePool<DiskRow, ScoredRow>(model);
+        var results = new float[rows.Count * 4][];
+        Parallel.For(0, results.Length, new ParallelOptions { MaxDegreeOfParallelism = 4 }, i => results[i] = pool.Predict(rows[i % rows.Count]).Score);
+        for (var i = 0; i < results.Length; i++) Assert.Equal(expected[i % rows.Count], results[i]);
+    }
+}

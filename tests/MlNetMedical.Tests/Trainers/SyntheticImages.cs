@@ -1,0 +1,69 @@
+using MlNetMedical.Data;
+using MlNetMedical.Imaging;
+using MlNetMedical.Models;
+using MlNetMedical.Training;
+
+namespace MlNetMedical.Tests.Trainers;
+
+/// <summary>A row of the tiny synthetic task: a noisy 16×16 image with a bright disk in the left (class "left") or right half.</summary>
+public sealed class DiskRow
+{
+    [VolumeColumn(VolumeKind.Image)] public Volume Image { get; set; } = null!;
+    [VolumeColumn(VolumeKind.Mask)] public Volume? Mask { get; set; }
+    [KeyType("left", "right")] public uint Label { get; set; }
+    public string GroupId { get; set; } = "";
+}
+
+/// <summary>Output row of a classifier.</summary>
+public sealed class ScoredRow
+{
+    public float[] Score { get; set; } = [];
+    [KeyType("left", "right")] public uint PredictedLabel { get; set; }
+}
+
+internal static class SyntheticImages
+{
+    public const int Size = 16;
+
+    /// <summary><paramref name="count"/> rows; every third row has no mask and every fifth no label when <paramref name="partial"/>.</summary>
+    public static List<DiskRow> Disks(int count, int seed, bool partial = false)
+    {
+        var random = new Random(seed);
+        var rows = new List<DiskRow>();
+        for (var i = 0; i < count; i++)
+        {
+            var right = i % 2 == 1;
+            var cx = right ? random.Next(10, 13) : random.Next(3, 6);
+            var cy = random.Next(4, 12);
+            var r = 2 + random.Next(2);
+            var image = new float[Size * Size];
+            var mask = new byte[Size * Size];
+            for (var y = 0; y < Size; y++)
+                for (var x = 0; x < Size; x++)
+                {
+                    var inside = (x - cx) * (x - cx) + (y - cy) * (y - cy) <= r * r;
+                    image[y * Size + x] = (inside ? 1f : 0f) + (float)(random.NextDouble() - 0.5) * 0.6f;
+                    mask[y * Size + x] = (byte)(inside ? 1 : 0);
+                }
+            rows.Add(new DiskRow
+            {
+                Image = Volume.Create<float>(image, [Size, Size]),
+                Mask = partial && i % 3 == 0 ? null : Volume.Create<byte>(mask, [Size, Size]),
+                Label = partial && i % 5 == 0 ? 0u : right ? 2u : 1u,
+                GroupId = $"P{i / 2}",
+            });
+        }
+        return rows;
+    }
+
+    public static UNetConfig TinyUNet => new()
+    {
+        Encoder = new UNetEncoderConfig { SpatialDims = 2, InChannels = 1, Depth = 3, BaseChannels = 4 },
+        NumClasses = 2,
+    };
+
+    public static TrainingOptions Quick(int epochs = 6) => new()
+    {
+        Epochs = epochs, BatchSize = 8, LearningRate = 5e-3, ValidationFraction = 0.25, GroupColumnName = "GroupId",
+    };
+}
