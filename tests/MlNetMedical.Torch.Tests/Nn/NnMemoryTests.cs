@@ -41,8 +41,10 @@ public sealed class NnMemoryTests(ITestOutputHelper output)
         GC.Collect();
         GC.WaitForPendingFinalizers();
         var before = RssKilobytes();
+        var handles = Torch.LiveTensorCount;
         const int Steps = 600;
         for (int i = 0; i < Steps; i++) Step();
+        Assert.Equal(handles, Torch.LiveTensorCount); // no tensor escapes a step's scope
         GC.Collect();
         GC.WaitForPendingFinalizers();
         var after = RssKilobytes();
