@@ -30,7 +30,9 @@ for (int i = 0; i < warmup + steps; i++)
     using (TorchSettings.NewDisposeScope())
     {
         opt.ZeroGrad(setToNone: true);
-        var loss = Losses.CrossEntropy(net.Forward(x), y);
+        var logits = net.Forward(x);
+        var loss = Losses.CrossEntropy(logits, y);
+        logits.Dispose();
         loss.Backward();
         opt.Step();
     }
@@ -104,21 +106,29 @@ internal sealed class UNet : Module
         new Conv(dims, cin, cout, 3, padding: 1, bias: false), new BatchNorm(dims, cout), new ReLU(),
         new Conv(dims, cout, cout, 3, padding: 1, bias: false), new BatchNorm(dims, cout), new ReLU());
 
+    // Intermediates are disposed as soon as the forward pass no longer needs them; the autograd graph keeps its
+    // own references, so during backward memory is released as in Python (where reference counting does this).
     public override Tensor Forward(Tensor input)
     {
         var skips = new List<Tensor>();
         var h = input;
         for (int l = 0; l < down.Count; l++)
         {
-            if (l > 0) h = pool.Forward(h);
-            h = down[l].Forward(h);
+            using var pooled = l > 0 ? pool.Forward(h) : null;
+            h = down[l].Forward(pooled ?? input);
             skips.Add(h);
         }
         for (int i = 0; i < up.Count; i++)
         {
-            var u = up[i].Forward(h);
-            h = decode[i].Forward(Tensor.Cat([u, skips[skips.Count - 2 - i]], 1));
+            using var u = up[i].Forward(h);
+            var skip = skips[skips.Count - 2 - i];
+            using var joined = Tensor.Cat([u, skip], 1);
+            if (i > 0) h.Dispose();
+            h = decode[i].Forward(joined);
         }
-        return head.Forward(h);
+        foreach (var s in skips) s.Dispose();
+        var logits = head.Forward(h);
+        h.Dispose();
+        return logits;
     }
 }

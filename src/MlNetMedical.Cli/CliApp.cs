@@ -36,19 +36,22 @@ public static class CliApp
         new DatasetsCommand(),
     ];
 
-    public static RootCommand BuildRoot(CliContext context)
+    public static RootCommand BuildRoot(CliContext context, IEnumerable<ICliCommand> commands)
     {
         var root = new RootCommand("mlnm: build medical image classifiers from little labelled data (MlNetMedical).");
-        foreach (var command in Commands) root.Subcommands.Add(command.Build(context));
+        foreach (var command in commands) root.Subcommands.Add(command.Build(context));
         return root;
     }
 
-    public static int Run(string[] args, TextWriter output, TextWriter error)
+    public static int Run(string[] args, TextWriter output, TextWriter error) => Run(args, output, error, Commands);
+
+    /// <summary>Runs <paramref name="args"/> against the given commands (tests pass their own).</summary>
+    public static int Run(string[] args, TextWriter output, TextWriter error, IEnumerable<ICliCommand> commands)
     {
         var context = new CliContext(output, error);
         try
         {
-            var parse = BuildRoot(context).Parse(args);
+            var parse = BuildRoot(context, commands).Parse(args);
             // Parse errors and help are handled by System.CommandLine (parse errors exit with 1).
             return parse.Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
         }

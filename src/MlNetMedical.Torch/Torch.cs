@@ -47,6 +47,12 @@ public static class Torch
         }
     }
 
+    /// <summary>
+    /// Native tensor handles alive in the process (created and not yet disposed or finalized). A number that
+    /// keeps rising across training steps means tensors escape their dispose scopes.
+    /// </summary>
+    public static long LiveTensorCount => mlnm_live_tensors();
+
     /// <summary>Opens a scope that frees every tensor created inside it on dispose (see <see cref="DisposeScope"/>).</summary>
     public static DisposeScope NewDisposeScope() => new();
 

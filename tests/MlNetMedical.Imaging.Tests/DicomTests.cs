@@ -96,6 +96,21 @@ for spec in sys.argv[3:]:
     }
 
     [DebianDataFact]
+    public void Monochrome1IsKeptOrInverted()
+    {
+        using var dir = new TempDir();
+        var (rc, _, err) = DebianPython.Run("import sys, pydicom\nds = pydicom.dcmread(sys.argv[1])\nds.PhotometricInterpretation = 'MONOCHROME1'\nds.save_as(sys.argv[2])", CtSmall, dir.File("m1.dcm"));
+        Assert.True(rc == 0, err);
+        var kept = ImageIO.Read(dir.File("m1.dcm"));
+        Assert.Equal("MONOCHROME1", kept.Metadata["dicom.photometric"]);
+        var inverted = ImageIO.Read(dir.File("m1.dcm"), new ReadOptions { InvertMonochrome1 = true });
+        var a = kept.ToFloatArray();
+        var b = inverted.Voxels<float>().ToArray();
+        Assert.Equal(a.Min() + a.Max() - a[100], b[100]);
+        Assert.Equal("MONOCHROME2", inverted.Metadata["dicom.photometric"]);
+    }
+
+    [DebianDataFact]
     public void GlueLoadsWithoutLdLibraryPath()
     {
         Assert.Null(Environment.GetEnvironmentVariable("LD_LIBRARY_PATH")?.Split(':').FirstOrDefault(p => p.Contains("gdcm")));

@@ -97,16 +97,44 @@ public sealed class ShapeTests
     }
 
     [Fact]
-    public void ForwardFreesItsIntermediates()
+    public void ForwardLeavesOnlyItsOutputsAlive()
+    {
+        foreach (var (name, config) in TestConfigs.All(2))
+        {
+            TestConfigs.Seed();
+            using var net = config.Build();
+            using var x = TestConfigs.RandomInput(2);
+            using var scope = TorchRt.NewDisposeScope();
+            int expected;
+            switch (net)
+            {
+                case IJointNetwork joint:
+                    using (var o = joint.ForwardJoint(x)) expected = 2 + o.DeepSupervision.Count + (o.LesionTypeLogits == null ? 0 : 1);
+                    break;
+                case ISegmentationNetwork seg:
+                    using (var o = seg.ForwardSegmentation(x)) expected = 1 + o.DeepSupervision.Count;
+                    break;
+                default:
+                    ((IClassificationNetwork)net).Classify(x).Dispose();
+                    expected = 1;
+                    break;
+            }
+            Assert.True(expected == scope.Count, $"{name}: {scope.Count} tensors reached the caller's scope, expected {expected} outputs");
+        }
+    }
+
+    [Fact]
+    public void EvalModeIsDeterministicDespiteDropout()
     {
         TestConfigs.Seed();
-        using var net = (YNet)TestConfigs.YNet(2, deepSupervision: 1).Build();
-        using var x = TestConfigs.RandomInput(2);
+        using var net = (EncoderClassifier)TestConfigs.Classifier(2).Build(); // head dropout 0.1
+        using var x = TestConfigs.RandomInput(2, batch: 3);
         using var scope = TorchRt.NewDisposeScope();
-        var output = net.ForwardJoint(x);
-        // Only the three returned tensors (segmentation, class, one deep-supervision output) reach the caller's scope.
-        Assert.Equal(3, scope.Count);
-        output.Dispose();
+        net.Eval();
+        using (TorchRt.NoGrad())
+            Assert.True(net.Classify(x).AllClose(net.Classify(x), 0, 0));
+        net.Train();
+        Assert.False(net.Classify(x).AllClose(net.Classify(x), 0, 0)); // training-mode dropout draws a new mask per call
     }
 
     [Fact]

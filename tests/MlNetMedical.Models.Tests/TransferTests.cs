@@ -123,4 +123,32 @@ public sealed class TransferTests
             value.Dispose();
         }
     }
+
+    [Fact]
+    public void FreezingMidTrainingHoldsDespiteOptimizerMomentum()
+    {
+        TestConfigs.Seed();
+        using var net = (EncoderClassifier)TestConfigs.Classifier(2).Build();
+        net.Train();
+        using var adam = new Adam(net.Parameters(), lr: 1e-2, weightDecay: 1e-2);
+        var labels = Tensor.FromArray(new long[] { 0, 1, 1, 0 }, 4);
+        void Step()
+        {
+            using var scope = TorchRt.NewDisposeScope();
+            adam.ZeroGrad();
+            TestLosses.Loss(net, TestConfigs.RandomInput(2, batch: 4, size: 8), null, labels).Backward();
+            adam.Step();
+        }
+        Step(); // every parameter now has a gradient and Adam moments
+        net.FreezeEncoder();
+        var before = net.EncoderLevelParameters(0).Select(p => p.Parameter.Clone()).ToList();
+        Step();
+        Step();
+        foreach (var ((name, p), old) in net.EncoderLevelParameters(0).Zip(before))
+        {
+            Assert.True(p.AllClose(old, 0, 0), $"frozen {name} moved");
+            old.Dispose();
+        }
+        labels.Dispose();
+    }
 }

@@ -44,15 +44,26 @@ public sealed class MemoryTests(ITestOutputHelper output)
         GC.Collect();
         GC.WaitForPendingFinalizers();
         var before = RssKilobytes();
+        var handlesBefore = Torch.LiveTensorCount;
         var sw = Stopwatch.StartNew();
-        for (var i = 0; i < Steps; i++) Step();
+        long middle = 0;
+        for (var i = 0; i < Steps; i++)
+        {
+            Step();
+            if (i == Steps / 2) middle = RssKilobytes();
+        }
         sw.Stop();
+        var handlesAfter = Torch.LiveTensorCount;
         GC.Collect();
         GC.WaitForPendingFinalizers();
         var after = RssKilobytes();
-        output.WriteLine($"RSS before {before / 1024.0:F1} MB, after {after / 1024.0:F1} MB, growth {(after - before) / 1024.0:F1} MB over {Steps} steps ({sw.Elapsed.TotalMilliseconds * 1000 / Steps:F1} us/step)");
+        output.WriteLine($"RSS before {before / 1024.0:F1} MB, half-way {middle / 1024.0:F1} MB, after {after / 1024.0:F1} MB: " +
+                         $"growth {(after - before) / 1024.0:F1} MB over {Steps} steps ({sw.Elapsed.TotalMilliseconds * 1000 / Steps:F1} us/step); " +
+                         $"live handles {handlesBefore} -> {handlesAfter}");
 
         Assert.True(after - before < 50 * 1024, $"RSS grew by {(after - before) / 1024.0:F1} MB over {Steps} steps");
+        // Exact: every handle a step creates is freed by its scope (finalizers of other tests may only lower the count).
+        Assert.True(handlesAfter <= handlesBefore, $"live tensor handles rose from {handlesBefore} to {handlesAfter}");
         // And it learned: the two positives (x = [1, 1] and [0.9, 0.7]) score higher than the rest.
         using var scores = x.Matmul(w) + b;
         var s = scores.ToArray<float>();
@@ -64,6 +75,7 @@ public sealed class MemoryTests(ITestOutputHelper output)
     {
         Tensor kept, detached;
         var inside = new List<Tensor>();
+        var baseline = Torch.LiveTensorCount;
         using (var outer = Torch.NewDisposeScope())
         {
             using (var inner = Torch.NewDisposeScope())
@@ -80,6 +92,7 @@ public sealed class MemoryTests(ITestOutputHelper output)
             }
             Assert.All(inside, t => Assert.True(t.IsClosed));
             Assert.False(kept.IsClosed);
+            Assert.True(Torch.LiveTensorCount <= baseline + 2, "only kept and detached should remain");
             Assert.Equal(1, outer.Count);
         }
         Assert.True(kept.IsClosed);

@@ -52,7 +52,7 @@ public sealed class DatasetsCommand : ICliCommand
     public static void Make(CliContext context, string name, string outDir, SyntheticOptions options, bool quiet)
     {
         var watch = Stopwatch.StartNew();
-        IReadOnlyList<Imaging.Datasets.ManifestRow> rows;
+        IReadOnlyList<Imaging.Datasets.DatasetItem> rows;
         try
         {
             var task = SyntheticTask.Get(name);
@@ -69,10 +69,10 @@ public sealed class DatasetsCommand : ICliCommand
             $"{name}: wrote {rows.Count} cases ({counts}) to {Path.Combine(outDir, "manifest.csv")} in {watch.Elapsed.TotalSeconds:F1} s"));
     }
 
-    private static IReadOnlyList<Imaging.Datasets.ManifestRow> WithProgressBar(SyntheticTask task, SyntheticOptions options, string outDir)
+    private static IReadOnlyList<Imaging.Datasets.DatasetItem> WithProgressBar(SyntheticTask task, SyntheticOptions options, string outDir)
     {
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
-        IReadOnlyList<Imaging.Datasets.ManifestRow> rows = [];
+        IReadOnlyList<Imaging.Datasets.DatasetItem> rows = [];
         console.Progress()
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
             .Start(ctx =>
@@ -83,7 +83,7 @@ public sealed class DatasetsCommand : ICliCommand
         return rows;
     }
 
-    private static IReadOnlyList<Imaging.Datasets.ManifestRow> WithLogLines(CliContext context, SyntheticTask task, SyntheticOptions options, string outDir, bool quiet)
+    private static IReadOnlyList<Imaging.Datasets.DatasetItem> WithLogLines(CliContext context, SyntheticTask task, SyntheticOptions options, string outDir, bool quiet)
     {
         var watch = Stopwatch.StartNew();
         var gate = new object();

@@ -18,6 +18,12 @@ public sealed record ReadOptions
     public static ReadOptions Default { get; } = new();
     public NonFiniteVoxels NonFinite { get; init; } = NonFiniteVoxels.Report;
     public double Replacement { get; init; }
+    /// <summary>
+    /// DICOM MONOCHROME1 stores bright as low values. When true, such images come back as float32 with
+    /// value' = min + max − value (scaled values), so bright is high as in MONOCHROME2. Off by default:
+    /// the stored values are kept and Metadata["dicom.photometric"] says MONOCHROME1.
+    /// </summary>
+    public bool InvertMonochrome1 { get; init; }
 }
 
 /// <summary>One entry point for every format: picks the reader from the name (or folder) of the path.</summary>
@@ -38,6 +44,7 @@ public static class ImageIO
             else v = Dicom.DicomSeries.ReadFile(path);
         }
         ApplyNonFinitePolicy(v, options);
+        if (options.InvertMonochrome1 && v.Metadata.GetValueOrDefault("dicom.photometric") == "MONOCHROME1") v = InvertGrey(v);
         return v;
     }
 
@@ -48,6 +55,18 @@ public static class ImageIO
         else if (lower.EndsWith(".mha") || lower.EndsWith(".mhd")) MetaImage.Write(volume, path);
         else if (lower.EndsWith(".png")) Png.Write(volume, path);
         else throw new ArgumentException($"'{path}': cannot tell the format from the name; use .nii, .nii.gz, .hdr, .mha, .mhd or .png", nameof(path));
+    }
+
+    private static Volume InvertGrey(Volume v)
+    {
+        var values = v.ToFloatArray();
+        float min = float.PositiveInfinity, max = float.NegativeInfinity;
+        foreach (var x in values) { if (x < min) min = x; if (x > max) max = x; }
+        for (int i = 0; i < values.Length; i++) values[i] = min + max - values[i];
+        var inverted = v.WithVoxels<float>(values);
+        inverted.Metadata["dicom.photometric"] = "MONOCHROME2";
+        inverted.Metadata["dicom.inverted_from"] = "MONOCHROME1";
+        return inverted;
     }
 
     /// <summary>Counts NaN/±Inf voxels and applies the policy; integer volumes are left alone.</summary>

@@ -10,7 +10,7 @@ namespace MlNetMedical.Imaging.Datasets;
 public static class CsvManifest
 {
     public static readonly string[] Columns = ["id", "image", "mask", "label", "group", "split"];
-    public static readonly string[] Splits = ["train", "val", "test"];
+    public static readonly string[] Splits = ["pretrain", "train", "val", "test"];
 
     public static List<DatasetItem> Read(string path, bool checkFilesExist = true)
     {

@@ -13,14 +13,32 @@ internal static class DicomPreflight
 {
     private const string MediaDirectoryClass = "1.2.840.10008.1.3.10";
 
-    public static void Check(string path)
+    /// <summary>Storage classes that are single-frame by definition (CT, MR, CR, DX, MG, PET, secondary capture, US image).</summary>
+    private static readonly HashSet<string> SingleFrameClasses =
+    [
+        "1.2.840.10008.5.1.4.1.1.2", "1.2.840.10008.5.1.4.1.1.4", "1.2.840.10008.5.1.4.1.1.1", "1.2.840.10008.5.1.4.1.1.1.1",
+        "1.2.840.10008.5.1.4.1.1.1.1.1", "1.2.840.10008.5.1.4.1.1.1.2", "1.2.840.10008.5.1.4.1.1.1.2.1", "1.2.840.10008.5.1.4.1.1.128",
+        "1.2.840.10008.5.1.4.1.1.7", "1.2.840.10008.5.1.4.1.1.6.1",
+    ];
+
+    private static byte[] ReadHead(string path, long length)
     {
-        var head = new byte[Math.Min(new FileInfo(path).Length, 1 << 16)];
-        using (var fs = File.OpenRead(path)) fs.ReadExactly(head);
+        var head = new byte[length];
+        using var fs = File.OpenRead(path);
+        fs.ReadExactly(head);
+        return head;
+    }
+
+    /// <summary>Validates the file; returns its SOP class and transfer syntax UIDs from the file meta.</summary>
+    public static (string? SopClass, string? TransferSyntax) Check(string path)
+    {
+        long fileLength = new FileInfo(path).Length;
+        // The file meta group nearly always fits in 8 KiB; a longer one is read again with room to spare.
+        var head = ReadHead(path, Math.Min(fileLength, 1 << 13));
         if (head.Length < 132 || !head.AsSpan(128, 4).SequenceEqual("DICM"u8))
             throw new ImageFormatException(path, "no 'DICM' preamble: not a DICOM Part-10 file (bare datasets without file meta information are not supported)");
         string? sopClass = null;
-        bool sawTransferSyntax = false;
+        string? transferSyntax = null;
         int pos = 132;
         // File meta elements are explicit VR little endian, group 0002.
         while (pos + 8 <= head.Length)
@@ -37,14 +55,20 @@ internal static class DicomPreflight
                 valueStart = pos + 12;
             }
             else { length = BinaryPrimitives.ReadUInt16LittleEndian(head.AsSpan(pos + 6)); valueStart = pos + 8; }
+            if (valueStart + length > head.Length && length != 0xFFFFFFFF && head.Length < fileLength && head.Length < 1 << 20)
+            {
+                head = ReadHead(path, Math.Min(fileLength, 1 << 20));
+                continue;
+            }
             if (length == 0xFFFFFFFF || valueStart + length > head.Length)
                 throw new ImageFormatException(path, $"corrupt file meta element (0002,{element:X4}): length {length} runs past the header");
             if (element == 0x0002) sopClass = Encoding.ASCII.GetString(head, valueStart, (int)length).Trim('\0', ' ');
-            if (element == 0x0010) sawTransferSyntax = true;
+            if (element == 0x0010) transferSyntax = Encoding.ASCII.GetString(head, valueStart, (int)length).Trim('\0', ' ');
             pos = valueStart + (int)length;
         }
         if (sopClass == MediaDirectoryClass) throw new ImageFormatException(path, "a DICOMDIR (media directory), not an image");
-        if (!sawTransferSyntax) throw new ImageFormatException(path, "file meta information lacks TransferSyntaxUID (0002,0010)");
+        if (transferSyntax is null) throw new ImageFormatException(path, "file meta information lacks TransferSyntaxUID (0002,0010)");
+        if (sopClass != null && SingleFrameClasses.Contains(sopClass)) return (sopClass, transferSyntax); // the common case: no second parse
 
         using var reader = new gdcm.Reader();
         reader.SetFileName(path);
@@ -55,5 +79,6 @@ internal static class DicomPreflight
         using var frames = new gdcm.Tag(0x0028, 0x0008);
         if (ds.FindDataElement(frameIncrement) && !ds.FindDataElement(frames))
             throw new ImageFormatException(path, "FrameIncrementPointer (0028,0009) is present but NumberOfFrames (0028,0008) is missing");
+        return (sopClass, transferSyntax);
     }
 }

@@ -34,15 +34,18 @@ public static class DicomSeries
     public static Volume ReadFolder(string folder, string? seriesInstanceUid = null)
     {
         if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"'{folder}': folder not found");
-        var slices = new List<DicomSlice>();
-        int skipped = 0;
-        foreach (var file in Directory.EnumerateFiles(folder).OrderBy(f => f, StringComparer.Ordinal))
+        var files = Directory.EnumerateFiles(folder)
+            .Where(f => !Path.GetFileName(f).StartsWith('.') && !Path.GetFileName(f).StartsWith("DICOMDIR", StringComparison.OrdinalIgnoreCase))
+            .OrderBy(f => f, StringComparer.Ordinal).ToArray();
+        // Files are decoded in parallel (one GDCM reader per file); results keep the file order.
+        var read = new DicomSlice?[files.Length];
+        Parallel.For(0, files.Length, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i =>
         {
-            var name = Path.GetFileName(file);
-            if (name.StartsWith('.') || name.Equals("DICOMDIR", StringComparison.OrdinalIgnoreCase)) continue;
-            try { slices.Add(DicomSlice.Read(file)); }
-            catch (ImageFormatException) { skipped++; }
-        }
+            try { read[i] = DicomSlice.Read(files[i], allowNative: true); }
+            catch (ImageFormatException) { read[i] = null; }
+        });
+        var slices = read.Where(s => s != null).Select(s => s!).ToList();
+        int skipped = files.Length - slices.Count;
         if (slices.Count == 0) throw new ImageFormatException(folder, $"no readable DICOM image in the folder ({skipped} other files)");
         var groups = slices.GroupBy(s => s.SeriesUid).ToList();
         List<DicomSlice> series;
@@ -65,7 +68,7 @@ public static class DicomSeries
         var first = slices[0];
         if (slices.Count == 1)
         {
-            var single = ReadFileFrom(first);
+            var single = ReadFileFrom(first.PixelOffset < 0 ? first : DicomSlice.Read(first.Path));
             single.SourcePath = folder;
             return single;
         }
@@ -107,12 +110,14 @@ public static class DicomSeries
         for (int i = 0; i < 3; i++) step[i] = (last.Origin[i] - sorted[0].Origin[i]) / (n - 1);
 
         bool sameRescale = sorted.All(s => s.Slope == first.Slope && s.Intercept == first.Intercept);
-        int sliceBytes = first.Pixels.Length;
+        int sliceBytes = first.PixelBytes;
         Volume v;
         if (sameRescale)
         {
             var data = GC.AllocateUninitializedArray<byte>(sliceBytes * n);
-            for (int i = 0; i < n; i++) Buffer.BlockCopy(sorted[i].Pixels, 0, data, i * sliceBytes, sliceBytes);
+            // Each slice lands straight in its place; native-pixel slices are read from disk in parallel.
+            Parallel.For(0, n, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount },
+                i => sorted[i].CopyPixelsTo(data.AsSpan(i * sliceBytes, sliceBytes)));
             v = Build(first.Type, [first.Columns, first.Rows, n], data, sorted[0], step, sorted[0].Origin);
             v.ScaleSlope = first.Slope;
             v.ScaleIntercept = first.Intercept;
@@ -124,7 +129,7 @@ public static class DicomSeries
             var values = new float[per * n];
             for (int i = 0; i < n; i++)
             {
-                var one = new Volume(first.Type, [first.Columns, first.Rows], sorted[i].Pixels) { ScaleSlope = sorted[i].Slope, ScaleIntercept = sorted[i].Intercept };
+                var one = new Volume(first.Type, [first.Columns, first.Rows], sorted[i].PixelArray()) { ScaleSlope = sorted[i].Slope, ScaleIntercept = sorted[i].Intercept };
                 one.ToFloatArray().CopyTo(values, i * per);
             }
             v = Build(VoxelType.Float32, [first.Columns, first.Rows, n], MemoryMarshal.AsBytes<float>(values).ToArray(), sorted[0], step, sorted[0].Origin);
@@ -139,7 +144,7 @@ public static class DicomSeries
     private static Volume ReadFileFrom(DicomSlice s)
     {
         var step = s.Normal.Select(x => x * (s.Spacing[2] > 0 ? s.Spacing[2] : 1)).ToArray();
-        var v = Build(s.Type, Shape(s), s.Pixels, s, step, s.Origin);
+        var v = Build(s.Type, Shape(s), s.PixelArray(), s, step, s.Origin);
         v.ScaleSlope = s.Slope;
         v.ScaleIntercept = s.Intercept;
         v.Metadata["dicom.files"] = "1";

@@ -22,6 +22,31 @@ internal sealed class DicomSlice
     public bool HasPosition { get; init; }
     public Dictionary<string, string> Tags { get; init; } = new();
     public byte[] Pixels { get; init; } = [];
+    /// <summary>For native-pixel slices (see <see cref="ReadNative"/>): where the raw pixel bytes start in the file.</summary>
+    public long PixelOffset { get; init; } = -1;
+    public int PixelBytes => Columns * Rows * Frames * Type.Size() * Channels;
+
+    /// <summary>Copies the decoded pixels into <paramref name="destination"/> (reading the file for native-pixel slices).</summary>
+    public void CopyPixelsTo(Span<byte> destination)
+    {
+        if (PixelOffset < 0) { Pixels.AsSpan(0, PixelBytes).CopyTo(destination); return; }
+        using var handle = File.OpenHandle(Path);
+        int got = 0;
+        while (got < destination.Length)
+        {
+            int n = RandomAccess.Read(handle, destination[got..], PixelOffset + got);
+            if (n == 0) throw new ImageFormatException(Path, $"truncated: pixel data needs {destination.Length} bytes at offset {PixelOffset}, the file ends after {got}");
+            got += n;
+        }
+    }
+
+    public byte[] PixelArray()
+    {
+        if (PixelOffset < 0) return Pixels;
+        var data = GC.AllocateUninitializedArray<byte>(PixelBytes);
+        CopyPixelsTo(data);
+        return data;
+    }
 
     public string SeriesUid => Tags.GetValueOrDefault("SeriesInstanceUID", "");
     public string FileName => System.IO.Path.GetFileName(Path);
@@ -54,12 +79,17 @@ internal sealed class DicomSlice
         ("SpacingBetweenSlices", 0x0018, 0x0088),
     ];
 
-    /// <summary>Reads and decodes one file; <paramref name="decode"/> false stops after the header fields.</summary>
-    public static DicomSlice Read(string path, bool decode = true)
+    /// <summary>
+    /// Reads and decodes one file; <paramref name="decode"/> false stops after the header fields.
+    /// <paramref name="allowNative"/> lets uncompressed CT slices take the direct-read path (series folders).
+    /// </summary>
+    public static DicomSlice Read(string path, bool decode = true, bool allowNative = false)
     {
         GdcmRuntime.Ensure();
         if (!File.Exists(path)) throw new FileNotFoundException($"'{path}': file not found", path);
-        DicomPreflight.Check(path);
+        var (sopClass, transferSyntax) = DicomPreflight.Check(path);
+        if (decode && allowNative && sopClass == CtImageStorage && transferSyntax is ExplicitLittle or ImplicitLittle && ReadNative(path, transferSyntax) is { } native)
+            return native;
         using var reader = new gdcm.ImageReader();
         reader.SetFileName(path);
         if (!reader.Read())
@@ -160,6 +190,75 @@ internal sealed class DicomSlice
         }
         return r;
     }
+
+    private const string CtImageStorage = "1.2.840.10008.5.1.4.1.1.2", ExplicitLittle = "1.2.840.10008.1.2.1", ImplicitLittle = "1.2.840.10008.1.2";
+
+    /// <summary>
+    /// Fast path for the commonest series: uncompressed little-endian single-frame CT. GDCM parses the header
+    /// (up to the pixel data) and the raw pixels are later read straight from the file into the volume, with
+    /// no intermediate copies. Anything unusual (colour, frames, odd lengths, packed bits) returns null and
+    /// goes through GDCM's image reader instead.
+    /// </summary>
+    private static DicomSlice? ReadNative(string path, string transferSyntax)
+    {
+        using var reader = new gdcm.Reader();
+        reader.SetFileName(path);
+        using var pixelTag = new gdcm.Tag(0x7FE0, 0x0010);
+        if (!reader.ReadUpToTag(pixelTag)) return null;
+        long position = reader.GetStreamCurrentPosition();
+        var tags = new Dictionary<string, string>(StringComparer.Ordinal);
+        using (var filter = new gdcm.StringFilter())
+        {
+            filter.SetFile(reader.GetFile());
+            var ds = reader.GetFile().GetDataSet();
+            foreach (var (name, g, e) in MetadataTags.Concat(NativeTags))
+            {
+                if (g == 0x0002) continue;
+                using var tag = new gdcm.Tag(g, e);
+                if (!ds.FindDataElement(tag)) continue;
+                var value = TrimValue(filter.ToString(tag));
+                if (value.Length > 0) tags[name] = value;
+            }
+        }
+        tags["TransferSyntaxUID"] = transferSyntax;
+        int Int(string key, int fallback) => tags.TryGetValue(key, out var v) && int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out var i) ? i : fallback;
+        int rows = Int("Rows", 0), cols = Int("Columns", 0), bits = Int("BitsAllocated", 0), stored = Int("BitsStored", bits);
+        int signed = Int("PixelRepresentation", 0), samples = Int("SamplesPerPixel", 1), frames = Int("NumberOfFrames", 1);
+        var pi = tags.GetValueOrDefault("PhotometricInterpretation", "");
+        var ipp = Numbers(tags.GetValueOrDefault("ImagePositionPatient"));
+        var iop = Numbers(tags.GetValueOrDefault("ImageOrientationPatient"));
+        var ps = Numbers(tags.GetValueOrDefault("PixelSpacing"));
+        if (rows <= 0 || cols <= 0 || samples != 1 || frames != 1 || bits is not (8 or 16) || (signed == 1 && stored != bits)
+            || pi is not ("MONOCHROME1" or "MONOCHROME2") || ipp is not { Length: 3 } || iop is not { Length: 6 } || ps is not { Length: 2 })
+            return null;
+        // The pixel data element header: tag, then (explicit VR) 'OW'/'OB' + 2 reserved bytes, then a 32-bit length.
+        Span<byte> head = stackalloc byte[12];
+        using (var fs = File.OpenHandle(path))
+            if (RandomAccess.Read(fs, head, position) < 12) return null;
+        if (System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(head) != 0x00107FE0) return null;
+        bool explicitVr = transferSyntax == ExplicitLittle;
+        uint length = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(head[(explicitVr ? 8 : 4)..]);
+        var type = bits == 8 ? (signed == 1 ? VoxelType.Int8 : VoxelType.UInt8) : (signed == 1 ? VoxelType.Int16 : VoxelType.UInt16);
+        long expected = (long)rows * cols * type.Size();
+        if (length < expected || length == 0xFFFFFFFF) return null;
+        double slope = Numbers(tags.GetValueOrDefault("RescaleSlope"))?.FirstOrDefault() ?? 1, intercept = Numbers(tags.GetValueOrDefault("RescaleIntercept"))?.FirstOrDefault() ?? 0;
+        if (slope == 0 || !double.IsFinite(slope)) slope = 1;
+        if (!double.IsFinite(intercept)) intercept = 0;
+        double thickness = Numbers(tags.GetValueOrDefault("SpacingBetweenSlices"))?.FirstOrDefault() ?? Numbers(tags.GetValueOrDefault("SliceThickness"))?.FirstOrDefault() ?? 1;
+        return new DicomSlice
+        {
+            Path = path, Columns = cols, Rows = rows, Frames = 1, Type = type, Photometric = pi, Slope = slope, Intercept = intercept,
+            Origin = ipp, Cosines = iop, Spacing = [ps[1], ps[0], thickness > 0 ? thickness : 1], HasPosition = true, Tags = tags,
+            PixelOffset = position + (explicitVr ? 12 : 8),
+        };
+    }
+
+    private static readonly (string Name, ushort Group, ushort Element)[] NativeTags =
+    [
+        ("Rows", 0x0028, 0x0010), ("Columns", 0x0028, 0x0011), ("BitsAllocated", 0x0028, 0x0100), ("BitsStored", 0x0028, 0x0101),
+        ("PixelRepresentation", 0x0028, 0x0103), ("SamplesPerPixel", 0x0028, 0x0002), ("NumberOfFrames", 0x0028, 0x0008),
+        ("RescaleSlope", 0x0028, 0x1053), ("RescaleIntercept", 0x0028, 0x1052),
+    ];
 
     /// <summary>
     /// GDCM turns explicit-VR big-endian 32/64-bit samples into little-endian 16-bit words but leaves the

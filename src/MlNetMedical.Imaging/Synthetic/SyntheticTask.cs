@@ -56,7 +56,7 @@ public abstract class SyntheticTask
     public abstract SyntheticSample Generate(SyntheticCase item, SyntheticOptions options);
 
     public static IReadOnlyList<SyntheticTask> All { get; } =
-        [new BrainTumor3D(), new FashionMnist()];
+        [new BrainTumor3D(), new CardiacLevel2D(), new LiverLesion2D(), new FashionMnist()];
 
     public static SyntheticTask Get(string name) =>
         All.FirstOrDefault(t => t.Name == name)
@@ -129,15 +129,15 @@ public abstract class SyntheticTask
 public static class SyntheticDatasetWriter
 {
     /// <summary>
-    /// Writes every planned case under <paramref name="outDir"/> (images/, masks/, manifest.csv) and returns
-    /// the manifest rows. <paramref name="progress"/> is called after each case with (done, total), from worker threads.
+    /// Writes every planned case under <paramref name="outDir"/> (images/, masks/, manifest.csv through
+    /// <see cref="CsvManifest"/>, paths relative to <paramref name="outDir"/>) and returns the manifest rows. <paramref name="progress"/> is called after each case with (done, total), from worker threads.
     /// </summary>
-    public static IReadOnlyList<ManifestRow> Write(SyntheticTask task, SyntheticOptions options, string outDir, Action<int, int>? progress = null, CancellationToken cancel = default)
+    public static IReadOnlyList<DatasetItem> Write(SyntheticTask task, SyntheticOptions options, string outDir, Action<int, int>? progress = null, CancellationToken cancel = default)
     {
         if (options.Threads < 1) throw new SyntheticOptionException("--threads", $"must be 1 or more, got {options.Threads}");
         var plan = task.Plan(options);
         Directory.CreateDirectory(Path.Combine(outDir, "images"));
-        var rows = new ManifestRow[plan.Count];
+        var rows = new DatasetItem[plan.Count];
         int done = 0;
         Parallel.ForEach(plan, new ParallelOptions { MaxDegreeOfParallelism = options.Threads, CancellationToken = cancel }, item =>
         {
@@ -146,11 +146,11 @@ public static class SyntheticDatasetWriter
             Formats.Nifti.Write(sample.Image, Path.Combine(outDir, image), compression: System.IO.Compression.CompressionLevel.Fastest);
             if (sample.Mask is not null)
                 Formats.Nifti.Write(sample.Mask, Path.Combine(outDir, mask), compression: System.IO.Compression.CompressionLevel.Fastest);
-            rows[item.Index] = new ManifestRow(item.Id, image, sample.Mask is null ? null : mask,
+            rows[item.Index] = new DatasetItem(item.Id, [image], sample.Mask is null ? null : mask,
                 item.Labelled ? task.ClassNames[item.ClassIndex] : null, item.Group, item.Split);
             progress?.Invoke(Interlocked.Increment(ref done), plan.Count);
         });
-        ManifestWriter.Write(Path.Combine(outDir, "manifest.csv"), rows);
+        CsvManifest.Write(Path.Combine(outDir, "manifest.csv"), rows);
         return rows;
     }
 }

@@ -62,6 +62,20 @@ public static class Layers
         }
     }
 
+    /// <summary>Global pooling of the chosen <paramref name="levels"/> of <paramref name="features"/>, concatenated in that
+    /// order: (N, Σ pooled widths). This is the feature vector a frozen encoder hands to a separate classifier.</summary>
+    public static Tensor GlobalPool(IReadOnlyList<Tensor> features, IReadOnlyList<int> levels, PoolingKind kind)
+    {
+        ArgumentNullException.ThrowIfNull(features);
+        ArgumentNullException.ThrowIfNull(levels);
+        if (levels.Count == 0) throw new ArgumentException("name at least one level", nameof(levels));
+        using var scope = global::MlNetMedical.Torch.Torch.NewDisposeScope();
+        var pooled = levels.Select(l => l >= 0 && l < features.Count
+            ? GlobalPool(features[l], kind)
+            : throw new ArgumentOutOfRangeException(nameof(levels), l, $"features have levels 0..{features.Count - 1}")).ToArray();
+        return scope.MoveToOuter(pooled.Length == 1 ? pooled[0] : Tensor.Cat(pooled, 1));
+    }
+
     /// <summary>Feature width after <see cref="GlobalPool"/> of a map with <paramref name="channels"/> channels.</summary>
     public static long PooledWidth(long channels, PoolingKind kind) => kind == PoolingKind.AverageMax ? 2 * channels : channels;
 }

@@ -10,16 +10,32 @@ namespace MlNetMedical.Models;
 /// </summary>
 public abstract class FeatureEncoder : Module
 {
+    private readonly long[] channels;
+
+    protected FeatureEncoder(EncoderConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        config.Validate();
+        channels = config.LevelChannels();
+        SpatialDims = config.SpatialDims;
+        InChannels = config.InChannels;
+    }
+
     /// <summary>Number of levels (feature maps returned by <see cref="Features"/>).</summary>
-    public int Levels => Channels.Count;
+    public int Levels => channels.Length;
 
     /// <summary>Channels of each level's feature map.</summary>
-    public abstract IReadOnlyList<long> Channels { get; }
+    public IReadOnlyList<long> Channels => channels;
 
-    public abstract int SpatialDims { get; }
+    public int SpatialDims { get; }
+
+    public int InChannels { get; }
 
     /// <summary>The module name (relative to the encoder) holding level <paramref name="level"/>'s parameters, e.g. <c>stages.2</c>.</summary>
-    public abstract string LevelName(int level);
+    public string LevelName(int level) =>
+        level >= 0 && level < Levels ? LevelNameOf(level) : throw new ArgumentOutOfRangeException(nameof(level), level, $"encoder has levels 0..{Levels - 1}");
+
+    protected abstract string LevelNameOf(int level);
 
     /// <summary>Feature maps of every level, shallowest first. The caller owns (and disposes) them.</summary>
     public abstract IReadOnlyList<Tensor> Features(Tensor input);
@@ -36,13 +52,13 @@ public abstract class FeatureEncoder : Module
     public long MinimumInputSize => 1L << (Levels - 1);
 
     /// <summary>Throws unless <paramref name="input"/> is (N, C, spatial...) with the encoder's channels and dims and large enough.</summary>
-    protected void CheckInput(Tensor input, long inChannels)
+    protected void CheckInput(Tensor input)
     {
         var shape = input.Shape;
         if (shape.Length != SpatialDims + 2)
             throw new ArgumentException($"{GetType().Name} with {SpatialDims} spatial dims expects (N, C, {string.Join(", ", Enumerable.Repeat("S", SpatialDims))}) input, got [{string.Join(", ", shape)}]", nameof(input));
-        if (shape[1] != inChannels)
-            throw new ArgumentException($"{GetType().Name} expects {inChannels} input channel(s), got {shape[1]} (input shape [{string.Join(", ", shape)}])", nameof(input));
+        if (shape[1] != InChannels)
+            throw new ArgumentException($"{GetType().Name} expects {InChannels} input channel(s), got {shape[1]} (input shape [{string.Join(", ", shape)}])", nameof(input));
         for (int d = 2; d < shape.Length; d++)
             if (shape[d] < MinimumInputSize)
                 throw new ArgumentException($"{GetType().Name} with {Levels} levels needs every spatial dim >= {MinimumInputSize}, got [{string.Join(", ", shape)}]", nameof(input));

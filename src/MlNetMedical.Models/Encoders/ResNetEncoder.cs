@@ -10,15 +10,9 @@ namespace MlNetMedical.Models;
 /// </summary>
 public sealed class ResNetEncoder : FeatureEncoder
 {
-    private readonly long[] channels;
-    private readonly ResNetEncoderConfig config;
-
-    public ResNetEncoder(ResNetEncoderConfig config)
+    public ResNetEncoder(ResNetEncoderConfig config) : base(config)
     {
-        ArgumentNullException.ThrowIfNull(config);
-        config.Validate();
-        this.config = config;
-        channels = config.LevelChannels();
+        var channels = Channels;
         var plain = new BlockSettings(config.SpatialDims, config.Norm, config.NormGroups, config.Activation, BlockKind.Plain, 1);
         var residual = plain with { Block = BlockKind.Residual, ConvsPerBlock = 2 };
         Stem = RegisterModule("stem", new ConvBlock(plain, config.InChannels, channels[0]));
@@ -34,18 +28,11 @@ public sealed class ResNetEncoder : FeatureEncoder
 
     public ConvBlock Stem { get; }
     public ModuleList Stages { get; }
-    public override IReadOnlyList<long> Channels => channels;
-    public override int SpatialDims => config.SpatialDims;
-
-    public override string LevelName(int level)
-    {
-        if (level < 0 || level >= Levels) throw new ArgumentOutOfRangeException(nameof(level), level, $"encoder has levels 0..{Levels - 1}");
-        return level == 0 ? "stem" : $"stages.{level - 1}";
-    }
+    protected override string LevelNameOf(int level) => level == 0 ? "stem" : $"stages.{level - 1}";
 
     public override IReadOnlyList<Tensor> Features(Tensor input)
     {
-        CheckInput(input, config.InChannels);
+        CheckInput(input);
         var features = new List<Tensor> { Stem.Forward(input) };
         foreach (var stage in Stages) features.Add(stage.Forward(features[^1]));
         return features;

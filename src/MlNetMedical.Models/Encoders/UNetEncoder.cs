@@ -12,15 +12,12 @@ namespace MlNetMedical.Models;
 /// </summary>
 public sealed class UNetEncoder : FeatureEncoder
 {
-    private readonly long[] channels;
     private readonly UNetEncoderConfig config;
 
-    public UNetEncoder(UNetEncoderConfig config)
+    public UNetEncoder(UNetEncoderConfig config) : base(config)
     {
-        ArgumentNullException.ThrowIfNull(config);
-        config.Validate();
         this.config = config;
-        channels = config.LevelChannels();
+        var channels = Channels;
         var settings = config.BlockSettings();
         Stages = RegisterModule("stages", new ModuleList());
         for (int level = 0; level < config.Depth; level++)
@@ -31,16 +28,11 @@ public sealed class UNetEncoder : FeatureEncoder
     }
 
     public ModuleList Stages { get; }
-    public override IReadOnlyList<long> Channels => channels;
-    public override int SpatialDims => config.SpatialDims;
-    public override string LevelName(int level) => $"stages.{CheckLevel(level)}";
-
-    private int CheckLevel(int level) =>
-        level >= 0 && level < Levels ? level : throw new ArgumentOutOfRangeException(nameof(level), level, $"encoder has levels 0..{Levels - 1}");
+    protected override string LevelNameOf(int level) => $"stages.{level}";
 
     public override IReadOnlyList<Tensor> Features(Tensor input)
     {
-        CheckInput(input, config.InChannels);
+        CheckInput(input);
         var features = new List<Tensor>(Levels);
         var x = input;
         for (int level = 0; level < Levels; level++)

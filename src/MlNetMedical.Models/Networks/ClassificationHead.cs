@@ -49,12 +49,7 @@ public sealed class ClassificationHead : Module
     public long ExtraFeatures { get; }
 
     /// <summary>Pooled, concatenated features of the chosen levels: (N, <see cref="PooledWidth"/>).</summary>
-    public Tensor PooledFeatures(IReadOnlyList<Tensor> features)
-    {
-        using var scope = global::MlNetMedical.Torch.Torch.NewDisposeScope();
-        var pooled = levels.Select(l => Layers.GlobalPool(features[l], pooling)).ToArray();
-        return scope.MoveToOuter(pooled.Length == 1 ? pooled[0] : Tensor.Cat(pooled, 1));
-    }
+    public Tensor PooledFeatures(IReadOnlyList<Tensor> features) => Layers.GlobalPool(features, levels, pooling);
 
     /// <summary>Class logits (N, classes) from the feature maps and, when the head has them, extra features (N, extra).</summary>
     public Tensor Forward(IReadOnlyList<Tensor> features, Tensor? extra = null)

@@ -24,8 +24,7 @@ public sealed class YNet : UNetBase, IJointNetwork
         using var scope = global::MlNetMedical.Torch.Torch.NewDisposeScope();
         var (encoded, decoded) = EncodeDecode(input);
         var seg = SegmentationLogits(decoded);
-        var cls = Classifier.Forward(encoded[^1]);
-        return new JointOutput(scope.MoveToOuter(seg.Logits), scope.MoveToOuter(cls), seg.DeepSupervision.Select(scope.MoveToOuter).ToArray(), null);
+        return KeepJoint(scope, seg, Classifier.Forward(encoded[^1]), null);
     }
 
     /// <summary>Class logits only (the decoder is not run).</summary>
@@ -94,9 +93,7 @@ public sealed class SimpleJointNet : UNetBase, IJointNetwork
         var (_, decoded) = EncodeDecode(input);
         var seg = SegmentationLogits(decoded);
         var typeMap = LesionTypeHead.Forward(decoded[0]);
-        var cls = Classifier.Forward(decoded, LesionTypeReadout(seg.Logits, typeMap));
-        return new JointOutput(scope.MoveToOuter(seg.Logits), scope.MoveToOuter(cls),
-                               seg.DeepSupervision.Select(scope.MoveToOuter).ToArray(), scope.MoveToOuter(typeMap));
+        return KeepJoint(scope, seg, Classifier.Forward(decoded, LesionTypeReadout(seg.Logits, typeMap)), typeMap);
     }
 
     public Tensor Classify(Tensor input)

@@ -64,6 +64,13 @@ public abstract class UNetBase : EncoderNetwork, ISegmentationNetwork
 
     private static SegmentationOutput Keep(DisposeScope scope, SegmentationOutput output) =>
         new(scope.MoveToOuter(output.Logits), output.DeepSupervision.Select(scope.MoveToOuter).ToArray());
+
+    /// <summary>A joint output whose tensors are handed from <paramref name="scope"/> to the caller.</summary>
+    protected static JointOutput KeepJoint(DisposeScope scope, SegmentationOutput segmentation, Tensor classLogits, Tensor? lesionTypeLogits)
+    {
+        var seg = Keep(scope, segmentation);
+        return new JointOutput(seg.Logits, scope.MoveToOuter(classLogits), seg.DeepSupervision, lesionTypeLogits == null ? null : scope.MoveToOuter(lesionTypeLogits));
+    }
 }
 
 /// <summary>

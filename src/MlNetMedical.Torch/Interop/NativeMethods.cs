@@ -33,6 +33,7 @@ internal static unsafe partial class NativeMethods
 
     // tensor_core.cpp
     [LibraryImport(Library)] internal static partial void mlnm_tensor_free(IntPtr t);
+    [LibraryImport(Library)] internal static partial long mlnm_live_tensors();
     [LibraryImport(Library)] internal static partial int mlnm_tensor_ndim(Tensor t, out long ndim);
     [LibraryImport(Library)] internal static partial int mlnm_tensor_shape(Tensor t, long* shape, long capacity, out long ndim);
     [LibraryImport(Library)] internal static partial int mlnm_tensor_numel(Tensor t, out long numel);

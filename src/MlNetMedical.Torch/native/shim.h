@@ -3,6 +3,7 @@
 #include "mlnm.h"
 
 #include <ATen/ATen.h>
+#include <atomic>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -32,8 +33,13 @@ inline at::Tensor& unwrap(mlnm_tensor handle) {
   return *reinterpret_cast<at::Tensor*>(handle);
 }
 
+// Handles alive now (created by wrap, not yet freed): lets tests catch leaked handles exactly.
+extern std::atomic<int64_t> live_handles;
+
 inline mlnm_tensor wrap(at::Tensor tensor) {
-  return reinterpret_cast<mlnm_tensor>(new at::Tensor(std::move(tensor)));
+  auto handle = reinterpret_cast<mlnm_tensor>(new at::Tensor(std::move(tensor)));
+  live_handles.fetch_add(1, std::memory_order_relaxed);
+  return handle;
 }
 
 // Writes a new handle to *out; checks the out pointer first so nothing leaks on a null.

@@ -5,9 +5,19 @@
 
 using namespace mlnm;
 
+namespace mlnm {
+std::atomic<int64_t> live_handles{0};
+}
+
 extern "C" {
 
-MLNM_API void mlnm_tensor_free(mlnm_tensor t) { delete reinterpret_cast<at::Tensor*>(t); }
+MLNM_API void mlnm_tensor_free(mlnm_tensor t) {
+  if (t == nullptr) return;
+  delete reinterpret_cast<at::Tensor*>(t);
+  live_handles.fetch_sub(1, std::memory_order_relaxed);
+}
+
+MLNM_API int64_t mlnm_live_tensors(void) { return live_handles.load(std::memory_order_relaxed); }
 
 MLNM_API mlnm_status mlnm_tensor_ndim(mlnm_tensor t, int64_t* out) {
   return guarded([&] { *out = unwrap(t).dim(); });

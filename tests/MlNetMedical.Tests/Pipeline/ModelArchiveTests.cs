@@ -156,6 +156,27 @@ public class ModelArchiveTests
         Assert.Contains("folder 'model/children/2/'", message);
     }
 
+    [Fact]
+    public void NewerConfigVersionIsRejected()
+    {
+        var bumped = Rewrite(SavedBytes(), (n, d) => n == "model/children/2/transformer.json"
+            ? (n, Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(d).Replace("\"version\": 1", "\"version\": 7")))
+            : (n, d));
+        var message = LoadError(RehashManifest(bumped));
+        Assert.Contains("'NearestCentroid' was saved with config version 7, this code reads up to 1", message);
+    }
+
+    [Fact]
+    public void RegistryRefusesNameClashes()
+    {
+        var e = Assert.Throws<InvalidOperationException>(() =>
+            _ml.Model.RegisterTransformer("NearestCentroid", 1, _ => new VectorScaler("Features", 1f)));
+        Assert.Contains("'NearestCentroid' is already registered for MlNetMedical.Trainers.NearestCentroidTransformer", e.Message);
+        _ = new VectorScaler("Features", 1f);   // runs its registration
+        Assert.Contains("already registered as 'Tests.VectorScaler'", Assert.Throws<InvalidOperationException>(() =>
+            _ml.Model.RegisterTransformer("Tests.OtherName", 1, _ => new VectorScaler("Features", 1f))).Message);
+    }
+
     private static byte[] RehashManifest(byte[] archive)
     {
         var entries = new Dictionary<string, byte[]>();

@@ -4,7 +4,9 @@ using F = MlNetMedical.Torch.Nn.Functional;
 
 namespace MlNetMedical.Torch.Tests.Nn;
 
-/// <summary>Autograd gradients of every layer and loss against finite differences, in float64, on tiny tensors.</summary>
+/// <summary>Autograd gradients of every layer and loss against finite differences, in float64, on tiny tensors.
+/// Not run in parallel with other tests: the dropout checks reseed the global generator before each evaluation.</summary>
+[Collection(nameof(GlobalStateCollection))]
 public class GradCheckTests
 {
     private static Tensor R(params long[] shape) => Tensor.Randn(shape, DType.Float64, requiresGrad: true);

@@ -112,6 +112,23 @@ public class ModuleTests
     }
 
     [Fact]
+    public void ModuleSafetensorsHelpersRoundTripWithPrefixMapping()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"mlnm-sd-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            using var seg = new TinySegmenter();
+            seg.SaveSafetensors(path, new Dictionary<string, string> { ["task"] = "seg" });
+            using var cls = new TinyClassifier();
+            var r = cls.LoadSafetensors(path, strict: false, sourcePrefix: "encoder.", targetPrefix: "encoder.");
+            Assert.Equal(seg.Encoder.StateDict().Count, r.Loaded.Count);
+            Assert.Equal(seg.StateDict()["encoder.stages.0.conv1.weight"].ToArray<float>(), cls.StateDict()["encoder.stages.0.conv1.weight"].ToArray<float>());
+            Assert.Contains(path, Assert.Throws<StateDictMismatchException>(() => cls.LoadSafetensors(path)).Message);
+        }
+        finally { File.Delete(path); }
+    }
+
+    [Fact]
     public void UnexpectedKeysAreReported()
     {
         using var enc = new TinyEncoder();
