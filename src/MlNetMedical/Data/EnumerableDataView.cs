@@ -50,8 +50,8 @@ internal sealed class EnumerableDataView<TRow> : IDataView where TRow : class
                 break;
             case KeyDataViewType key when (uint)value! > key.Count:
                 throw new InvalidOperationException($"column '{column.Name}', row {row}: key {value} is above the {key.Count} categories");
-            case VolumeDataViewType when value is null:
-                throw new InvalidOperationException($"column '{column.Name}', row {row}: the volume is null");
+            case VolumeDataViewType { Kind: VolumeKind.Image } when value is null:   // a null mask means "this row has no mask"
+                throw new InvalidOperationException($"column '{column.Name}', row {row}: the image volume is null");
         }
         return value;
     }

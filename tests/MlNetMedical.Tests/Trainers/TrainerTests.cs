@@ -1,5 +1,6 @@
 using MlNetMedical.Data;
 using MlNetMedical.Models;
+using MlNetMedical.Pipeline;
 using MlNetMedical.Trainers;
 using MlNetMedical.Training;
 using Xunit;
@@ -100,15 +101,15 @@ public sealed class TrainerTests
     public void WholeEncoderFreezingLeavesEncoderWeightsUnchanged()
     {
         using var seg = _ml.Segmentation.Trainers.UNet(SyntheticImages.TinyUNet, SyntheticImages.Quick(2)).Fit(Train);
-        var before = ((EncoderNetwork)seg.Network).Encoder.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.Contiguous().ToArray<float>());
+        var before = ((EncoderNetwork)seg.Network).Encoder.StateDict().Where(kv => kv.Value.DType == MlNetMedical.Torch.DType.Float32)
+            .ToDictionary(kv => kv.Key, kv => kv.Value.Contiguous().ToArray<float>());
         var trainer = _ml.Classification.Trainers.ImageClassifier(
             EncoderClassifierConfig.FromSegmentation(SyntheticImages.TinyUNet, new ClassificationHeadConfig()), seg,
             new FineTuneSettings { Freeze = FreezeMode.WholeEncoder }, SyntheticImages.Quick(3));
         using var model = trainer.Fit(Train);
         var after = ((EncoderNetwork)model.Network).Encoder.StateDict();
-        foreach (var (name, values) in before)
-            if (after[name].DType == MlNetMedical.Torch.DType.Float32)
-                Assert.Equal(values, after[name].Contiguous().ToArray<float>());
+        Assert.NotEmpty(before);
+        foreach (var (name, values) in before) Assert.Equal(values, after[name].Contiguous().ToArray<float>());
         var head = ((EncoderClassifier)model.Network).Head.Output.Parameters().First().Contiguous().ToArray<float>();
         Assert.Contains(head, v => v != 0);
     }

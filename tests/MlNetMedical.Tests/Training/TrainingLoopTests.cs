@@ -1,3 +1,4 @@
+using MlNetMedical.Data;
 using MlNetMedical.Models;
 using MlNetMedical.Tests.Trainers;
 using MlNetMedical.Training;
