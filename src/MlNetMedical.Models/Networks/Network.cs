@@ -103,7 +103,7 @@ public abstract class EncoderNetwork : Network
         LoadStateDict(stateDict, strict, sourcePrefix, EncoderPrefix + ".");
 
     /// <summary>Freezes the whole encoder (weights and normalisation statistics, as smp's freeze_encoder).</summary>
-    public int FreezeEncoder() => FreezeAndDropGradients(EncoderPrefix);
+    public int FreezeEncoder() => Freeze(EncoderPrefix);
 
     public int UnfreezeEncoder() => Unfreeze(EncoderPrefix);
 
@@ -114,19 +114,8 @@ public abstract class EncoderNetwork : Network
             throw new ArgumentOutOfRangeException(nameof(count), count, $"level count must be in [0, {Encoder.Levels}]");
         Unfreeze(EncoderPrefix);
         int frozen = 0;
-        for (int level = 0; level < count; level++) frozen += FreezeAndDropGradients(EncoderLevelPrefix(level));
+        for (int level = 0; level < count; level++) frozen += Freeze(EncoderLevelPrefix(level));
         return frozen;
-    }
-
-    // libtorch optimizers skip a parameter only when its gradient is undefined: a gradient left from before freezing
-    // would keep moving it (momentum, Adam moments, weight decay). Dropping it makes freezing mid-training hold.
-    private int FreezeAndDropGradients(string prefix)
-    {
-        var count = Freeze(prefix);
-        var under = prefix + ".";
-        foreach (var (name, p) in NamedParameters())
-            if (name.StartsWith(under, StringComparison.Ordinal)) p.ZeroGrad(setToNone: true);
-        return count;
     }
 
     /// <summary>Named parameters of encoder level <paramref name="level"/>.</summary>

@@ -211,8 +211,8 @@ public abstract class Module : IDisposable
 
     // ---- freezing -------------------------------------------------------------------------------
 
-    /// <summary>Freezes this module and its descendants: parameters stop requiring gradients and
-    /// normalisation layers stay in evaluation mode (smp's freeze_encoder).</summary>
+    /// <summary>Freezes this module and its descendants: parameters stop requiring gradients, their gradients are
+    /// dropped, and normalisation layers stay in evaluation mode (smp's freeze_encoder).</summary>
     public Module Freeze() { SetFrozen("", true); return this; }
 
     /// <summary>Undoes <see cref="Freeze()"/>. Mode is not changed: call <see cref="Train"/> afterwards as needed.</summary>
@@ -241,6 +241,9 @@ public abstract class Module : IDisposable
             if (UnderPrefix(name, trimmed))
             {
                 p.RequiresGrad = !frozen;
+                // libtorch optimizers skip a parameter only when its gradient is undefined: a gradient left from
+                // before freezing would keep moving it (momentum, Adam moments, weight decay).
+                if (frozen) p.ZeroGrad(setToNone: true);
                 count++;
             }
         if (!any && count == 0)

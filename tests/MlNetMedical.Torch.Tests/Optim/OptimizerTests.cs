@@ -43,6 +43,27 @@ public class OptimizerTests
     }
 
     [Fact]
+    public void FreezingMidTrainingStopsMomentumFromMovingWeights()
+    {
+        Torch.ManualSeed(13);
+        using var model = new TinyClassifier();
+        model.Train();
+        using var opt = new Adam(model.Parameters(), lr: 0.1, weightDecay: 0.1);
+        using var x = Tensor.Randn([4, 1, 8, 8]);
+        using var y = Tensor.FromArray(new long[] { 0, 1, 1, 0 });
+        // Two steps build gradients and Adam moments for the encoder, then it is frozen.
+        for (int i = 0; i < 2; i++) TrainStep(model, opt, x, y);
+        model.Freeze("encoder");
+        Assert.All(model.Encoder.Parameters(), p => Assert.Null(p.Grad));
+        var before = Snapshot(model);
+        for (int i = 0; i < 3; i++) TrainStep(model, opt, x, y);
+        var after = Snapshot(model);
+        foreach (var (name, values) in before)
+            if (name.StartsWith("encoder.", StringComparison.Ordinal))
+                Assert.True(values.SequenceEqual(after[name]), $"{name} moved after freezing");
+    }
+
+    [Fact]
     public void GroupsKeepTheirOwnLearningRates()
     {
         Torch.ManualSeed(12);
