@@ -24,8 +24,9 @@ for arg in "$@"; do
 done
 
 # Runtime: libtorch (engine), the toolchain for the shim, OpenBLAS (about 45x faster matmul than
-# Debian's reference BLAS here), GDCM's C# binding for DICOM.
-packages=(libtorch-dev cmake g++ make libopenblas0-openmp libgdcm-cil)
+# Debian's reference BLAS here), GDCM's C# binding for DICOM, Fashion-MNIST's IDX files for
+# `mlnm datasets make fashion-mnist`.
+packages=(libtorch-dev cmake g++ make libopenblas0-openmp libgdcm-cil dataset-fashion-mnist)
 if [ "$want_test" = 1 ]; then
   # Independent implementations the tests compare against, and the real servers they start.
   # libblas3: the reference BLAS, which a test loads on purpose to check the slow-BLAS warning.

@@ -45,6 +45,9 @@ public sealed class ConfigTests
         Assert.Equal("DeepSupervisionOutputs", e.ParamName);
         e = Assert.Throws<ArgumentOutOfRangeException>(() => new UNetConfig { Encoder = new UNetEncoderConfig { SpatialDims = 4 } }.Build());
         Assert.Equal("SpatialDims", e.ParamName);
+        e = Assert.Throws<ArgumentOutOfRangeException>(() => new YNetConfig { ExtraDownBlocks = -1 }.Build());
+        Assert.Equal("ExtraDownBlocks", e.ParamName);
+        Assert.Throws<ArgumentNullException>(() => new YNet(null!));
         var levels = Assert.Throws<ArgumentOutOfRangeException>(() => new EncoderClassifierConfig { Head = new ClassificationHeadConfig { Levels = [5] } }.Build());
         Assert.Contains("levels 0..4", levels.Message);
     }

@@ -70,4 +70,30 @@ public sealed class TrainingTests(ITestOutputHelper output)
         var last = losses.TakeLast(3).Average();
         Assert.True(last < 0.8 * first, $"{name} {dims}D loss went from {first:F4} to {last:F4}");
     }
+
+    [Fact]
+    public void TrainingStepsLeaveNoTensorHandlesBehind()
+    {
+        var (x, mask, labels) = ToyBatch(2, batch: 4, size: 16);
+        foreach (var (name, config) in TestConfigs.All(2))
+        {
+            TestConfigs.Seed();
+            using var net = config.Build();
+            using var adam = new Adam(net.Parameters(), lr: 1e-3);
+            void Step()
+            {
+                using var scope = TorchRt.NewDisposeScope();
+                adam.ZeroGrad();
+                TestLosses.Loss(net, x, mask, labels).Backward();
+                adam.Step();
+            }
+            Step(); // gradients now exist
+            var before = TorchRt.LiveTensorCount;
+            for (int i = 0; i < 3; i++) Step();
+            Assert.True(before == TorchRt.LiveTensorCount, $"{name}: {TorchRt.LiveTensorCount - before} tensor handles escaped 3 training steps");
+        }
+        x.Dispose();
+        mask.Dispose();
+        labels.Dispose();
+    }
 }

@@ -11,20 +11,21 @@ public sealed class InspectCommand : ICliCommand
     {
         var path = new Argument<string>("PATH") { Description = "An image file (.nii, .nii.gz, .hdr, .mha, .mhd, .png, DICOM) or a DICOM series folder." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object on stdout instead of text." };
-        var command = new Command("inspect", "Show shape, spacing, affine, dtype and statistics of a medical image.") { path, json };
+        var series = new Option<string?>("--series") { Description = "SeriesInstanceUID to read when a DICOM folder holds several series." };
+        var command = new Command("inspect", "Show shape, spacing, affine, dtype and statistics of a medical image.") { path, json, series };
         command.SetAction(parse =>
         {
-            context.Output.WriteLine(Run(parse.GetValue(path)!, parse.GetValue(json)));
+            context.Output.WriteLine(Run(parse.GetValue(path)!, parse.GetValue(json), parse.GetValue(series)));
             return ExitCodes.Success;
         });
         return command;
     }
 
     /// <summary>The text the command prints; bad input becomes a <see cref="CliUserException"/> (exit code 1).</summary>
-    public static string Run(string path, bool json)
+    public static string Run(string path, bool json, string? seriesInstanceUid = null)
     {
         ImageInspection result;
-        try { result = ImageInspector.Inspect(path); }
+        try { result = ImageInspector.Inspect(path, new ReadOptions { SeriesInstanceUid = seriesInstanceUid }); }
         catch (Exception e) when (e is ImageFormatException or FileNotFoundException or DirectoryNotFoundException)
         {
             throw new CliUserException(e.Message);

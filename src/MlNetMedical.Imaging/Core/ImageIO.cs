@@ -24,6 +24,8 @@ public sealed record ReadOptions
     /// the stored values are kept and Metadata["dicom.photometric"] says MONOCHROME1.
     /// </summary>
     public bool InvertMonochrome1 { get; init; }
+    /// <summary>Which series to read from a DICOM folder that holds several.</summary>
+    public string? SeriesInstanceUid { get; init; }
 }
 
 /// <summary>One entry point for every format: picks the reader from the name (or folder) of the path.</summary>
@@ -33,7 +35,7 @@ public static class ImageIO
     {
         options ??= ReadOptions.Default;
         Volume v;
-        if (Directory.Exists(path)) v = Dicom.DicomSeries.ReadFolder(path);
+        if (Directory.Exists(path)) v = Dicom.DicomSeries.ReadFolder(path, options.SeriesInstanceUid);
         else
         {
             if (!File.Exists(path)) throw new FileNotFoundException($"'{path}': file not found", path);

@@ -50,9 +50,9 @@ public sealed record ImageInspection(
 public static class ImageInspector
 {
     /// <summary>Reads <paramref name="path"/> (file or DICOM series folder) and summarises it; statistics skip NaN/Inf voxels and count them.</summary>
-    public static ImageInspection Inspect(string path)
+    public static ImageInspection Inspect(string path, ReadOptions? options = null)
     {
-        var v = ImageIO.Read(path);
+        var v = ImageIO.Read(path, options);
         return Inspect(v, path);
     }
 

@@ -4,7 +4,7 @@ namespace MlNetMedical.Imaging.Synthetic;
 /// cardiac-level-2d (paper A, 2D): short-axis cine-MRI-like slices cut from procedurally deformed 3D
 /// heart-in-thorax phantoms. The class is the slice level along the long axis in nine equal bins from
 /// above the base (atria, great vessels) to below the apex (liver, stomach); the position inside a bin
-/// is random, so neighbouring levels look alike. Masks follow ACDC: 1 RV cavity, 2 LV myocardium, 3 LV cavity.
+/// is random over its central 70%, so neighbouring levels look alike. Masks follow ACDC: 1 RV cavity, 2 LV myocardium, 3 LV cavity.
 /// </summary>
 public sealed class CardiacLevel2D : SyntheticTask
 {
@@ -19,6 +19,8 @@ public sealed class CardiacLevel2D : SyntheticTask
     public const byte LabelRv = 1, LabelMyocardium = 2, LabelLv = 3;
     /// <summary>Level bins span this range of the long axis, in units of the base-to-apex length.</summary>
     public const double LevelStart = -0.2, LevelEnd = 1.15;
+    /// <summary>Share of its bin a slice may fall in, around the bin's centre (1 = anywhere, so bins touch).</summary>
+    public const double LevelSpread = 0.7;
 
     private enum Tissue : byte { Air, Lung, Fat, Muscle, Myocardium, Blood, Liver, Stomach, Marrow, Csf, Count }
     private static readonly float[] BaseIntensity = [0.02f, 0.07f, 0.75f, 0.30f, 0.30f, 0.88f, 0.40f, 0.55f, 0.55f, 0.85f];
@@ -35,7 +37,7 @@ public sealed class CardiacLevel2D : SyntheticTask
         var heart = new Heart(SyntheticRandom.For(options.Seed, Name + "/phantom", item.Patient));
         var random = SyntheticRandom.For(options.Seed, Name + "/slice", item.Index);
         double bin = (LevelEnd - LevelStart) / 9;
-        double w = (LevelStart + bin * (item.ClassIndex + random.NextDouble())) * heart.ApexLength;
+        double w = (LevelStart + bin * (item.ClassIndex + 0.5 + LevelSpread * (random.NextDouble() - 0.5))) * heart.ApexLength;
         double spacing = FieldOfViewMm / n, half = (n - 1) / 2.0;
         double shiftU = random.Uniform(-8, 8), shiftV = random.Uniform(-8, 8), spin = random.Uniform(-0.08, 0.08);
         var (e1, e2) = heart.SlicePlane(spin);

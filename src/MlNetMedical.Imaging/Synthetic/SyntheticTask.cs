@@ -3,7 +3,7 @@ using MlNetMedical.Imaging.Datasets;
 namespace MlNetMedical.Imaging.Synthetic;
 
 /// <summary>A bad generator option; names the option and what it accepts.</summary>
-public sealed class SyntheticOptionException(string option, string message) : ArgumentException($"{option}: {message}", option)
+public sealed class SyntheticOptionException(string option, string message) : ArgumentException($"{option}: {message}")
 {
     public string Option { get; } = option;
 }
@@ -34,7 +34,7 @@ public sealed record SyntheticCase(int Index, string Id, string Split, int Patie
     public string Group => $"P{Patient:D4}";
 }
 
-/// <summary>A generated image, its mask (null when the task has none) and the case it came from.</summary>
+/// <summary>A generated image and its mask (null when the task has none).</summary>
 public sealed record SyntheticSample(Volume Image, Volume? Mask);
 
 /// <summary>A synthetic task: plans its cases from the options, then renders each one independently.</summary>

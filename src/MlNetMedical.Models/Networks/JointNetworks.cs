@@ -10,7 +10,7 @@ namespace MlNetMedical.Models;
 /// </summary>
 public sealed class YNet : UNetBase, IJointNetwork
 {
-    public YNet(YNetConfig config) : base(config, config.UNet)
+    public YNet(YNetConfig config) : base(config, UNetOf(config, c => c.UNet))
     {
         Classifier = RegisterModule("classifier", new YNetBranch(config.UNet.Encoder.BlockSettings(), Encoder.Channels[^1], config));
         Classes = config.NumClasses;
@@ -75,7 +75,7 @@ public sealed class YNetBranch : Module
 /// </summary>
 public sealed class SimpleJointNet : UNetBase, IJointNetwork
 {
-    public SimpleJointNet(SimpleJointConfig config) : base(config, config.UNet)
+    public SimpleJointNet(SimpleJointConfig config) : base(config, UNetOf(config, c => c.UNet))
     {
         var dims = config.UNet.Encoder.SpatialDims;
         LesionTypeHead = RegisterModule("lesion_type_head", Layers.Conv(dims, Decoder.Channels[0], config.NumClasses, 1));

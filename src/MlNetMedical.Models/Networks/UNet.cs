@@ -11,7 +11,9 @@ namespace MlNetMedical.Models;
 /// </summary>
 public abstract class UNetBase : EncoderNetwork, ISegmentationNetwork
 {
-    protected UNetBase(NetworkConfig config, UNetConfig unet) : base(config, new UNetEncoder(Validated(unet).Encoder))
+    /// <param name="config">The whole network's config (validated here).</param>
+    /// <param name="unet">Its U-Net part.</param>
+    protected UNetBase(NetworkConfig config, UNetConfig unet) : base(config, new UNetEncoder(Validated(config, unet).Encoder))
     {
         UNetConfig = unet;
         var settings = unet.Encoder.BlockSettings();
@@ -25,12 +27,17 @@ public abstract class UNetBase : EncoderNetwork, ISegmentationNetwork
         }
     }
 
-    private static UNetConfig Validated(UNetConfig unet)
+    private static UNetConfig Validated(NetworkConfig config, UNetConfig unet)
     {
+        ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(unet);
-        unet.Validate();
+        config.Validate();
         return unet;
     }
+
+    /// <summary>The U-Net part of a joint network's config, or an <see cref="ArgumentNullException"/>.</summary>
+    protected static UNetConfig UNetOf<T>(T? config, Func<T, UNetConfig> part) where T : NetworkConfig =>
+        part(config ?? throw new ArgumentNullException(nameof(config)));
 
     public UNetConfig UNetConfig { get; }
     public UNetDecoder Decoder { get; }
