@@ -45,7 +45,7 @@ public sealed class TrainingLoop(TrainingOptions options, int seed, string stage
             for (var epoch = state.NextEpoch; epoch < options.Epochs; epoch++)
             {
                 TorchApi.ManualSeed((ulong)seed * 1_000_003UL + (ulong)epoch);
-                var random = new Random(HashCode.Combine(seed, epoch, 0x5eed));
+                var random = new Random(StableSeed(seed, epoch + 1));
                 task.OnEpochStart(epoch, options.Epochs);
                 network.Train();
                 var order = EpochOrder(train, random);
@@ -125,12 +125,15 @@ public sealed class TrainingLoop(TrainingOptions options, int seed, string stage
         if (options.ValidationFraction == 0) return (samples.ToList(), []);
         var groups = samples.Select(s => s.Group).Distinct().OrderBy(g => g, StringComparer.Ordinal).ToList();
         if (groups.Count < 2) throw new InvalidOperationException($"{stage}: a validation fraction needs at least 2 groups, the data has {groups.Count}");
-        var random = new Random(HashCode.Combine(seed, 0x7a11d));
+        var random = new Random(StableSeed(seed, 0));
         var shuffled = groups.OrderBy(_ => random.Next()).ToList();
         var count = Math.Clamp((int)Math.Round(groups.Count * options.ValidationFraction), 1, groups.Count - 1);
         var held = shuffled.Take(count).ToHashSet(StringComparer.Ordinal);
         return (samples.Where(s => !held.Contains(s.Group)).ToList(), samples.Where(s => held.Contains(s.Group)).ToList());
     }
+
+    /// <summary>A seed mixed from (seed, stream) that is the same in every process (HashCode.Combine is randomised per process).</summary>
+    private static int StableSeed(int seed, int stream) => unchecked((int)((uint)seed * 2654435761u ^ (uint)stream * 40503u));
 
     private List<TrainingSample> EpochOrder(List<TrainingSample> train, Random random)
     {
