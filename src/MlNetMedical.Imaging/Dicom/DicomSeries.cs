@@ -37,13 +37,13 @@ public static class DicomSeries
         var files = Directory.EnumerateFiles(folder)
             .Where(f => !Path.GetFileName(f).StartsWith('.') && !Path.GetFileName(f).StartsWith("DICOMDIR", StringComparison.OrdinalIgnoreCase))
             .OrderBy(f => f, StringComparer.Ordinal).ToArray();
-        // Files are decoded in parallel (one GDCM reader per file); results keep the file order.
+        // Headers are parsed one file at a time (GDCM is not thread-safe, see GdcmRuntime.Sync); results keep the file order.
         var read = new DicomSlice?[files.Length];
-        Parallel.For(0, files.Length, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i =>
+        for (int i = 0; i < files.Length; i++)
         {
             try { read[i] = DicomSlice.Read(files[i], allowNative: true); }
             catch (ImageFormatException) { read[i] = null; }
-        });
+        }
         var slices = read.Where(s => s != null).Select(s => s!).ToList();
         int skipped = files.Length - slices.Count;
         if (slices.Count == 0) throw new ImageFormatException(folder, $"no readable DICOM image in the folder ({skipped} other files)");

@@ -86,6 +86,11 @@ internal sealed class DicomSlice
     public static DicomSlice Read(string path, bool decode = true, bool allowNative = false)
     {
         GdcmRuntime.Ensure();
+        lock (GdcmRuntime.Sync) return ReadWithGdcm(path, decode, allowNative);
+    }
+
+    private static DicomSlice ReadWithGdcm(string path, bool decode, bool allowNative)
+    {
         if (!File.Exists(path)) throw new FileNotFoundException($"'{path}': file not found", path);
         var (sopClass, transferSyntax) = DicomPreflight.Check(path);
         if (decode && allowNative && sopClass == CtImageStorage && transferSyntax is ExplicitLittle or ImplicitLittle && ReadNative(path, transferSyntax) is { } native)
