@@ -29,12 +29,71 @@ public static class Torch
         NumThreads = threads;
     }
 
-    /// <summary>Intra-op thread count libtorch uses.</summary>
+    /// <summary>
+    /// Intra-op thread count. The getter reads the calling thread's count (see <see cref="CurrentThreadNumThreads"/>).
+    /// The setter sets the process-wide default, which a thread copies on its first parallel op, and the calling
+    /// thread's own count; threads that already ran a parallel op keep theirs (libtorch's OpenMP backend).
+    /// </summary>
     public static int NumThreads
     {
         get { Check(mlnm_get_num_threads(out var n)); return n; }
         set => Check(mlnm_set_num_threads(value));
     }
+
+    /// <summary>
+    /// The intra-op thread count ops started from the calling thread use. With libtorch's OpenMP backend (Debian's and
+    /// PyTorch's builds) every thread has its own count (OpenMP's nthreads ICV), initialised from <see cref="NumThreads"/>.
+    /// </summary>
+    public static int CurrentThreadNumThreads
+    {
+        get { Check(mlnm_get_num_threads(out var n)); return n; }
+    }
+
+    /// <summary>
+    /// True when each thread can have its own intra-op thread count (<see cref="SetThreadsForCurrentThread"/>,
+    /// <see cref="ThreadBudget"/>): libtorch's OpenMP backend. False for the native or TBB backends, whose pool is process-wide.
+    /// </summary>
+    public static bool SupportsThreadBudget
+    {
+        get { Check(mlnm_thread_budget_supported(out var v)); return v != 0; }
+    }
+
+    /// <summary>
+    /// Sets the intra-op thread count of the calling thread only and returns its previous count; other threads and the
+    /// process-wide default (<see cref="NumThreads"/>) are unchanged. Covers ATen's parallel loops, oneDNN convolutions
+    /// and OpenMP OpenBLAS calls started from this thread, and autograd's backward on CPU (it runs on the calling thread).
+    /// The count stays with the OS thread: prefer <see cref="ThreadBudget"/>, which restores it. Throws
+    /// <see cref="NotSupportedException"/> when <see cref="SupportsThreadBudget"/> is false.
+    /// </summary>
+    public static int SetThreadsForCurrentThread(int threads)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
+        if (!SupportsThreadBudget)
+            throw new NotSupportedException($"Torch.SetThreadsForCurrentThread: this libtorch's intra-op pool is process-wide; use Torch.NumThreads ({LastBudgetError()})");
+        Check(mlnm_set_thread_budget(threads, out var previous));
+        return previous;
+    }
+
+    /// <summary>
+    /// Gives the calling thread its own intra-op thread count until the returned scope is disposed, which restores the
+    /// previous count (scopes nest). Parallel work (e.g. AutoML trials on separate threads) can so share the cores
+    /// without oversubscribing them: <c>using (Torch.ThreadBudget(1)) { ... }</c>. Per OS thread, like grad mode: dispose
+    /// it on the thread that opened it, and do not <c>await</c> inside it. Throws <see cref="NotSupportedException"/>
+    /// when <see cref="SupportsThreadBudget"/> is false.
+    /// </summary>
+    public static ThreadBudgetScope ThreadBudget(int threads) => new(SetThreadsForCurrentThread(threads));
+
+    /// <summary>
+    /// Runs an empty parallel loop on the calling thread and returns how many threads took part: the intra-op
+    /// parallelism ops started from this thread actually get (a diagnostic).
+    /// </summary>
+    public static int MeasureIntraOpParallelism()
+    {
+        Check(mlnm_intra_op_team_size(out var size));
+        return size;
+    }
+
+    private static string LastBudgetError() => mlnm_set_thread_budget(1, out _) != 0 ? LastError() : "";
 
     /// <summary>Version of the linked libtorch, e.g. "1.13.0".</summary>
     public static unsafe string Version
@@ -151,6 +210,30 @@ public sealed record BlasInfo(BlasKind Kind, string Path, string Config)
         BlasKind.OpenBlas when Config.Length > 0 => $"OpenBLAS ({Config}) at {Path}",
         _ => $"{Kind} at {(Path.Length > 0 ? Path : "(not found in /proc/self/maps)")}",
     };
+}
+
+/// <summary>
+/// Restores the calling thread's previous intra-op thread count on dispose (see <see cref="Torch.ThreadBudget"/>).
+/// </summary>
+public sealed class ThreadBudgetScope : IDisposable
+{
+    private readonly int previous;
+    private readonly int threadId = Environment.CurrentManagedThreadId;
+    private bool disposed;
+
+    internal ThreadBudgetScope(int previous) => this.previous = previous;
+
+    /// <summary>The calling thread's count before the scope opened.</summary>
+    public int Previous => previous;
+
+    public void Dispose()
+    {
+        if (disposed) return;
+        if (Environment.CurrentManagedThreadId != threadId)
+            throw new InvalidOperationException("a thread-budget scope must be disposed on the thread that opened it (the budget is per thread); avoid await inside Torch.ThreadBudget()");
+        disposed = true;
+        Check(mlnm_set_thread_budget(previous, out _));
+    }
 }
 
 /// <summary>

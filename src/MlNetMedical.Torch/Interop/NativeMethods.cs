@@ -53,6 +53,9 @@ internal static unsafe partial class NativeMethods
     // runtime.cpp
     [LibraryImport(Library)] internal static partial int mlnm_set_num_threads(int n);
     [LibraryImport(Library)] internal static partial int mlnm_get_num_threads(out int n);
+    [LibraryImport(Library)] internal static partial int mlnm_thread_budget_supported(out int supported);
+    [LibraryImport(Library)] internal static partial int mlnm_set_thread_budget(int n, out int previous);
+    [LibraryImport(Library)] internal static partial int mlnm_intra_op_team_size(out int size);
     [LibraryImport(Library)] internal static partial int mlnm_version(byte* buffer, int capacity);
     [LibraryImport(Library)] internal static partial int mlnm_manual_seed(ulong seed);
     [LibraryImport(Library)] internal static partial int mlnm_set_deterministic(int enabled, int warnOnly);

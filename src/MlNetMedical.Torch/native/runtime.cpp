@@ -32,9 +32,85 @@ __attribute__((constructor)) void keep_freed_tensor_memory() {
 }
 #endif
 
+// The OpenMP runtime libtorch itself runs on, found through libtorch_cpu's own dependency tree: a PyTorch wheel
+// bundles a renamed libgomp, and setting the ICV of a second OpenMP runtime would change nothing.
+struct OmpRuntime {
+  void (*set_num_threads)(int) = nullptr;
+  int (*get_max_threads)() = nullptr;
+  int (*get_num_threads)() = nullptr;
+  // What `#pragma omp parallel` compiles to in libtorch (GNU ABI, also exported by LLVM's libomp); 0 threads = the ICV.
+  void (*parallel)(void (*fn)(void*), void* data, unsigned num_threads, unsigned flags) = nullptr;
+  std::string unavailable;  // why a per-thread budget cannot be set ("" when it can)
+};
+
+const OmpRuntime& omp_runtime() {
+  static const OmpRuntime runtime = [] {
+    OmpRuntime r;
+    if (at::get_parallel_info().find("parallel backend: OpenMP") == std::string::npos) {
+      r.unavailable = "libtorch's intra-op backend is not OpenMP, so its thread pool is process-wide";
+      return r;
+    }
+    Dl_info info{};
+    void* lib = nullptr;
+    if (dladdr(reinterpret_cast<void*>(&at::get_num_threads), &info) && info.dli_fname != nullptr)
+      lib = dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD);  // already mapped: only takes a reference
+    if (lib != nullptr) {
+      r.set_num_threads = reinterpret_cast<void (*)(int)>(dlsym(lib, "omp_set_num_threads"));
+      r.get_max_threads = reinterpret_cast<int (*)()>(dlsym(lib, "omp_get_max_threads"));
+      r.get_num_threads = reinterpret_cast<int (*)()>(dlsym(lib, "omp_get_num_threads"));
+      r.parallel = reinterpret_cast<decltype(r.parallel)>(dlsym(lib, "GOMP_parallel"));
+    }
+    if (r.set_num_threads == nullptr || r.get_max_threads == nullptr || r.get_num_threads == nullptr || r.parallel == nullptr)
+      r.unavailable = "libtorch's OpenMP runtime (omp_set_num_threads) was not found among libtorch's libraries";
+    return r;
+  }();
+  return runtime;
+}
+
 }  // namespace
 
 extern "C" {
+
+// Whether this libtorch lets each thread have its own intra-op thread count (OpenMP backend): 1 or 0.
+MLNM_API mlnm_status mlnm_thread_budget_supported(int32_t* out) {
+  return guarded([&] { *out = omp_runtime().unavailable.empty() ? 1 : 0; });
+}
+
+// Sets the intra-op thread count of the calling thread only (its OpenMP nthreads ICV); *previous gets the old one.
+// libtorch first copies the process-wide count into a thread's ICV on the thread's first parallel op, so that
+// copy is forced here before the budget is set, or it would overwrite the budget later.
+MLNM_API mlnm_status mlnm_set_thread_budget(int32_t n, int32_t* previous) {
+  return guarded([&] {
+    if (n < 1) throw std::invalid_argument("thread count must be >= 1, got " + std::to_string(n));
+    const auto& omp = omp_runtime();
+    if (!omp.unavailable.empty()) throw std::runtime_error("a per-thread thread budget is not supported: " + omp.unavailable);
+    const int old = at::get_num_threads();  // runs the thread's lazy init
+    omp.set_num_threads(n);
+    if (previous != nullptr) *previous = old;
+  });
+}
+
+// Opens a parallel region on the calling thread exactly as libtorch's parallel loops do (OpenMP, team size from the
+// thread's ICV) and reports the team size: the intra-op parallelism ops started from this thread actually get.
+// (at::parallel_for itself would run serially here: the shim is not compiled with OpenMP.)
+MLNM_API mlnm_status mlnm_intra_op_team_size(int32_t* out) {
+  return guarded([&] {
+    const auto& omp = omp_runtime();
+    if (!omp.unavailable.empty()) {
+      *out = at::get_num_threads();  // a process-wide pool: its size
+      return;
+    }
+    struct Region {
+      int (*get_num_threads)();
+      std::atomic<int> size{0};
+    } region{omp.get_num_threads};
+    omp.parallel([](void* data) {
+      auto* r = static_cast<Region*>(data);
+      r->size.store(r->get_num_threads(), std::memory_order_relaxed);
+    }, &region, 0, 0);
+    *out = region.size.load();
+  });
+}
 
 MLNM_API mlnm_status mlnm_set_num_threads(int32_t n) {
   return guarded([&] {
