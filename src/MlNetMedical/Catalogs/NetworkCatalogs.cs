@@ -40,7 +40,7 @@ public sealed class SegmentationTrainers : CatalogBase
 
     /// <summary>Segmentation pretraining: a U-Net (Dice + CE) with validation Dice, early stopping and the best epoch restored.</summary>
     public UNetSegmentationTrainer UNet(UNetConfig? network = null, TrainingOptions? training = null, ImageColumns? columns = null) =>
-        new(network ?? new UNetConfig(), columns ?? new ImageColumns(), training ?? new TrainingOptions(), Context.Seed);
+        new(network ?? new UNetConfig(), columns ?? new ImageColumns(), training ?? new TrainingOptions(), Context.Seed) { Compute = Context.Compute };
 }
 
 public sealed partial class ClassificationTrainers
@@ -49,13 +49,15 @@ public sealed partial class ClassificationTrainers
     public VectorClassifierTrainer SoftmaxRegression(double l2 = 1e-3, TrainingOptions? training = null,
         string labelColumnName = DefaultColumnNames.Label, string featureColumnName = DefaultColumnNames.Features) =>
         new("SoftmaxRegression", [], 0, labelColumnName, featureColumnName,
-            (training ?? new TrainingOptions { Epochs = 200, BatchSize = 0, LearningRate = 0.05, ValidationFraction = 0 }) with { WeightDecay = l2 }, Context.Seed);
+            (training ?? new TrainingOptions { Epochs = 200, BatchSize = 0, LearningRate = 0.05, ValidationFraction = 0 }) with { WeightDecay = l2 }, Context.Seed)
+        { Compute = Context.Compute };
 
     /// <summary>A multilayer perceptron on a feature vector.</summary>
     public VectorClassifierTrainer Mlp(int[]? hiddenUnits = null, double dropout = 0, TrainingOptions? training = null,
         string labelColumnName = DefaultColumnNames.Label, string featureColumnName = DefaultColumnNames.Features) =>
         new("Mlp", hiddenUnits ?? [64], dropout, labelColumnName, featureColumnName,
-            training ?? new TrainingOptions { Epochs = 100, BatchSize = 32, LearningRate = 1e-3, ValidationFraction = 0 }, Context.Seed);
+            training ?? new TrainingOptions { Epochs = 100, BatchSize = 32, LearningRate = 1e-3, ValidationFraction = 0 }, Context.Seed)
+        { Compute = Context.Compute };
 
     /// <summary>
     /// An image classifier trained end to end (fine-tuning): <paramref name="network"/> (e.g. <see cref="EncoderClassifierConfig.FromSegmentation"/>,
@@ -64,7 +66,8 @@ public sealed partial class ClassificationTrainers
     /// </summary>
     public ImageClassificationTrainer ImageClassifier(EncoderClassifierConfig network, ITransformer? pretrained = null, FineTuneSettings? transfer = null,
         TrainingOptions? training = null, ImageColumns? columns = null) =>
-        new(network, NetworkModel.Find(pretrained), transfer ?? new FineTuneSettings(), columns ?? new ImageColumns(), training ?? new TrainingOptions(), Context.Seed);
+        new(network, NetworkModel.Find(pretrained), transfer ?? new FineTuneSettings(), columns ?? new ImageColumns(), training ?? new TrainingOptions(), Context.Seed)
+        { Compute = Context.Compute };
 }
 
 public sealed partial class MultiTaskCatalog
@@ -88,7 +91,7 @@ public sealed class MultiTaskTrainers : CatalogBase
     public JointTrainer Joint(JointTopology topology = JointTopology.Simple, double classificationWeight = 1.0, ITransformer? pretrained = null,
         UNetConfig? unet = null, FineTuneSettings? transfer = null, TrainingOptions? training = null, ImageColumns? columns = null) =>
         new(topology, unet ?? new UNetConfig(), classificationWeight, NetworkModel.Find(pretrained), transfer ?? new FineTuneSettings(),
-            columns ?? new ImageColumns(), training ?? new TrainingOptions(), Context.Seed);
+            columns ?? new ImageColumns(), training ?? new TrainingOptions(), Context.Seed) { Compute = Context.Compute };
 }
 
 public sealed partial class TransformsCatalog
@@ -101,7 +104,7 @@ public sealed partial class TransformsCatalog
     public EncoderFeaturesEstimator SegmentationEncoderFeatures(ITransformer model, int[]? levels = null, PoolingKind pooling = PoolingKind.Average,
         string outputColumnName = DefaultColumnNames.Features, string imageColumnName = DefaultColumnNames.Image) =>
         new(NetworkModel.Find(model) ?? throw new ArgumentException("SegmentationEncoderFeatures: the model has no network stage", nameof(model)),
-            levels ?? [-1], pooling, imageColumnName, outputColumnName);
+            levels ?? [-1], pooling, imageColumnName, outputColumnName) { Compute = Context.Compute };
 }
 
 public sealed partial class ModelOperationsCatalog

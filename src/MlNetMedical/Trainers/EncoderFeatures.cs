@@ -22,8 +22,16 @@ public sealed class EncoderFeaturesEstimator(ImageNetworkTransformer source, int
     protected override IReadOnlyList<SchemaShape.Column> GetOutputColumns(SchemaShape inputSchema) =>
         [new(outputColumnName, SchemaShape.VectorKind.Vector, NumberDataViewType.Single, false)];
 
+    /// <summary>Device and thread budget of the feature transformer (the context's, when created through a catalog).</summary>
+    public ComputeResources Compute { get; init; } = ComputeResources.Default;
+
     /// <inheritdoc/>
-    protected override ImageNetworkTransformer FitCore(IDataView input) => Create(source, levels, pooling, imageColumnName, outputColumnName);
+    protected override ImageNetworkTransformer FitCore(IDataView input)
+    {
+        var transformer = Create(source, levels, pooling, imageColumnName, outputColumnName);
+        transformer.Compute = Compute;
+        return transformer;
+    }
 
     /// <summary>Builds the feature transformer directly (no data needed).</summary>
     public static ImageNetworkTransformer Create(ImageNetworkTransformer source, int[] levels, PoolingKind pooling, string imageColumnName, string outputColumnName)

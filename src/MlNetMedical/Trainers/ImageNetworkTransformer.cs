@@ -48,6 +48,24 @@ public sealed class ImageNetworkTransformer : RowMappingTransformer, IDisposable
     /// <summary>The network (eval mode). Do not train it in place.</summary>
     public Network Network { get; }
 
+    private ComputeResources _compute = ComputeResources.Default;
+
+    /// <summary>Device and thread budget inference runs with; setting it moves the network to the device
+    /// (<see cref="MlNetMedical.Catalogs.ModelOperationsCatalog"/> applies the context's to loaded models).</summary>
+    public ComputeResources Compute
+    {
+        get => _compute;
+        set
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            lock (_gate)
+            {
+                Network.To(value.TorchDevice);
+                _compute = value;
+            }
+        }
+    }
+
     /// <summary>What the transformer writes.</summary>
     public NetworkOutput Output { get; }
 
@@ -90,9 +108,10 @@ public sealed class ImageNetworkTransformer : RowMappingTransformer, IDisposable
         var (voxels, shape) = TrainingSamples.ImageValue(input.GetBoxedGetter(input.Schema[ImageColumnName])(), ImageColumnName, input.Position, StageName);
         lock (_gate)
         {
+            using var threads = _compute.Enter();
             using var noGrad = TorchApi.NoGrad();
             using var scope = TorchApi.NewDisposeScope();
-            using var image = Tensor.FromArray(voxels, [1, .. shape]);
+            using var image = Tensor.FromArray(voxels, [1, .. shape]).To(_compute.TorchDevice);
             switch (Output)
             {
                 case NetworkOutput.Features:
