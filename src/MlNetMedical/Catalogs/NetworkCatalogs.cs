@@ -15,14 +15,15 @@ public sealed partial class DataOperationsCatalog
     /// <summary>
     /// A lazy view over a CSV manifest (columns id, image, mask, label, group, split; see the imaging layer's <c>CsvManifest</c>):
     /// <c>Id</c>, <c>Image</c>, <c>Mask</c>, <c>Label</c> (key named by the sorted class labels), <c>GroupId</c>, <c>Split</c>.
-    /// Volumes are read when rows are read, with <paramref name="preprocessing"/> applied and cached under <paramref name="cacheFolder"/> when given.
+    /// Volumes are read when rows are read, with <paramref name="preprocessing"/> applied and cached under <paramref name="cacheFolder"/> when given;
+    /// a cursor reading volumes loads up to <paramref name="prefetch"/> rows ahead on background tasks, in row order (0 = off).
     /// </summary>
-    public IDataView LoadFromManifest(string path, TransformChain? preprocessing = null, string? cacheFolder = null) =>
-        new DatasetDataView(CsvManifest.Read(path), preprocessing, cacheFolder, $"manifest '{path}'");
+    public IDataView LoadFromManifest(string path, TransformChain? preprocessing = null, string? cacheFolder = null, int prefetch = DatasetDataView.DefaultPrefetch) =>
+        new DatasetDataView(CsvManifest.Read(path), preprocessing, cacheFolder, $"manifest '{path}'", prefetch);
 
-    /// <summary>A lazy view over a Medical Segmentation Decathlon folder (dataset.json; same columns as <see cref="LoadFromManifest"/>).</summary>
-    public IDataView LoadFromDecathlon(string folder, TransformChain? preprocessing = null, string? cacheFolder = null) =>
-        new DatasetDataView(Layouts.Decathlon(folder), preprocessing, cacheFolder, $"Decathlon folder '{folder}'");
+    /// <summary>A lazy view over a Medical Segmentation Decathlon folder (dataset.json; same columns, cache and prefetch as <see cref="LoadFromManifest"/>).</summary>
+    public IDataView LoadFromDecathlon(string folder, TransformChain? preprocessing = null, string? cacheFolder = null, int prefetch = DatasetDataView.DefaultPrefetch) =>
+        new DatasetDataView(Layouts.Decathlon(folder), preprocessing, cacheFolder, $"Decathlon folder '{folder}'", prefetch);
 }
 
 public sealed partial class SegmentationCatalog

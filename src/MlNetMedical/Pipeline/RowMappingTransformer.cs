@@ -46,9 +46,11 @@ public abstract class RowMappingTransformer : ITransformer
 
     /// <summary>The view produced by <see cref="Transform"/>: input columns pass through, outputs are computed once per row on first read.</summary>
     private sealed class MappedDataView(IDataView input, DataViewSchema schema, IReadOnlyList<DataViewSchema.DetachedColumn> outputs,
-        string[] readColumns, RowMappingTransformer mapper) : IDataView
+        string[] readColumns, RowMappingTransformer mapper) : IDerivedDataView
     {
         public DataViewSchema Schema => schema;
+
+        public IDataView Source => input;
 
         public long? GetRowCount() => input.GetRowCount();
 

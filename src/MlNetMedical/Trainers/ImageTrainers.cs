@@ -5,6 +5,7 @@ using MlNetMedical.Torch;
 using MlNetMedical.Torch.Nn;
 using MlNetMedical.Torch.Optim;
 using MlNetMedical.Training;
+using MlNetMedical.Transforms;
 using TorchApi = MlNetMedical.Torch.Torch;
 
 namespace MlNetMedical.Trainers;
@@ -81,12 +82,14 @@ public abstract class ImageNetworkTrainer(ImageColumns columns, TrainingOptions 
         var labelType = ReadsLabel ? (KeyDataViewType)input.Schema[Columns.Label].Type : null;
         var samples = TrainingSamples.Read(input, Columns.Image, ReadsMask ? Columns.Mask : null, ReadsLabel ? Columns.Label : null,
             Training.GroupColumnName, StageName);
+        // An Augment stage upstream in the pipeline augments these samples, unless the options name their own augmentation.
+        var training = Training.Augmentation is null && AugmentTransformer.Find(input) is { } augment ? Training with { Augmentation = augment.SampleAugmenter } : Training;
         using var threads = Compute.Enter();
         TorchApi.ManualSeed((ulong)Seed);
         var (network, task) = Create(labelType);
         try
         {
-            LastHistory = new TrainingLoop(Training, Seed, StageName) { Device = TargetDevice, ClassCount = labelType?.Count }.Run(task, samples);
+            LastHistory = new TrainingLoop(training, Seed, StageName) { Device = TargetDevice, ClassCount = labelType?.Count }.Run(task, samples);
         }
         catch
         {
