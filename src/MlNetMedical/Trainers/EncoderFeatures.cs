@@ -25,11 +25,15 @@ public sealed class EncoderFeaturesEstimator(ImageNetworkTransformer source, int
     /// <summary>Device and thread budget of the feature transformer (the context's, when created through a catalog).</summary>
     public ComputeResources Compute { get; init; } = ComputeResources.Default;
 
+    /// <summary>Rows run through the encoder together (see <see cref="ImageNetworkTransformer.InferenceBatchSize"/>).</summary>
+    public int InferenceBatchSize { get; init; } = 1;
+
     /// <inheritdoc/>
     protected override ImageNetworkTransformer FitCore(IDataView input)
     {
         var transformer = Create(source, levels, pooling, imageColumnName, outputColumnName);
         transformer.Compute = Compute;
+        transformer.InferenceBatchSize = InferenceBatchSize;
         return transformer;
     }
 
