@@ -27,7 +27,8 @@ public sealed record ComputeResources
 
     /// <summary>
     /// Applies <see cref="Threads"/> to the calling thread until disposed. Dispose it on the same thread. Where the engine's
-    /// thread pool is process-wide (not libtorch's OpenMP backend) nothing is changed; <see cref="MedicalContext"/> logs that.
+    /// thread pool is process-wide (not libtorch's OpenMP backend, <see cref="MlNetMedical.Torch.Torch.SupportsThreadBudget"/> false)
+    /// nothing is changed and the process-wide count applies.
     /// </summary>
     public IDisposable Enter() =>
         Threads is { } n && TorchApi.SupportsThreadBudget ? TorchApi.ThreadBudget(n) : NoScope.Instance;
