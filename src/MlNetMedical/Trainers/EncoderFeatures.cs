@@ -25,8 +25,14 @@ public sealed class EncoderFeaturesEstimator(ImageNetworkTransformer source, int
     /// <summary>Device and thread budget of the feature transformer (the context's, when created through a catalog).</summary>
     public ComputeResources Compute { get; init; } = ComputeResources.Default;
 
-    /// <summary>Rows run through the encoder together (see <see cref="ImageNetworkTransformer.InferenceBatchSize"/>).</summary>
-    public int InferenceBatchSize { get; init; } = 1;
+    /// <summary>Rows run through the encoder together (see <see cref="ImageNetworkTransformer.InferenceBatchSize"/>; default 1).</summary>
+    public int InferenceBatchSize
+    {
+        get => _inferenceBatchSize;
+        set => _inferenceBatchSize = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(InferenceBatchSize), value, "the inference batch size must be at least 1");
+    }
+
+    private int _inferenceBatchSize = 1;
 
     /// <inheritdoc/>
     protected override ImageNetworkTransformer FitCore(IDataView input)

@@ -79,6 +79,9 @@ public sealed class BatchedInferenceTests
             }
         }
         Assert.Throws<ArgumentOutOfRangeException>(() => models[0].InferenceBatchSize = 0);
+        var estimator = _ml.Transforms.SegmentationEncoderFeatures(unet);
+        estimator.InferenceBatchSize = 5;
+        Assert.Equal(5, estimator.Fit(train).InferenceBatchSize);
     }
 
     private sealed class SizedRow
