@@ -112,7 +112,9 @@ public static class YamlConfigReader
         }
 
         /// <summary>Binds <paramref name="node"/>; <paramref name="path"/> is its dotted key path ("" = the document).</summary>
-        public object? Bind(YamlNode node, Type type, string path, bool nullableReference = false)
+        /// <remarks>A mapping bound to a property that already holds an object (set by its owner's constructor) updates that
+        /// object, so owners can give nested settings their own defaults.</remarks>
+        public object? Bind(YamlNode node, Type type, string path, bool nullableReference = false, object? existing = null)
         {
             var what = path == "" ? "the document" : $"'{path}'";
             var underlying = Nullable.GetUnderlyingType(type);
@@ -154,15 +156,15 @@ public static class YamlConfigReader
                 list.CopyTo(array, 0);
                 return array;
             }
-            if (type.IsClass && type.GetConstructor(Type.EmptyTypes) is not null) return BindObject(node, type, path);
+            if (type.IsClass && type.GetConstructor(Type.EmptyTypes) is not null) return BindObject(node, type, path, existing);
             throw new InvalidOperationException($"config type {type.Name} is not supported by the YAML binder");
         }
 
-        private object BindObject(YamlNode node, Type type, string path)
+        private object BindObject(YamlNode node, Type type, string path, object? existing)
         {
             var what = path == "" ? "the document" : $"'{path}'";
             if (node is not YamlMappingNode mapping) throw new YamlConfigException(At(node), $"{what} must be a mapping with keys: {string.Join(", ", YamlNaming.Keys(type).Select(k => k.Key))}");
-            var target = Activator.CreateInstance(type)!;
+            var target = existing ?? Activator.CreateInstance(type)!;
             var keys = YamlNaming.Keys(type).ToDictionary(k => k.Key, k => k.Property);
             var locations = new Dictionary<string, string>();
             foreach (var (keyNode, valueNode) in mapping.Children)
@@ -171,7 +173,8 @@ public static class YamlConfigReader
                 if (!keys.TryGetValue(key, out var property))
                     throw new YamlConfigException(At(keyNode), $"unknown key '{key}' in {what}; allowed keys: {string.Join(", ", keys.Keys)}");
                 bool nullable = Nullability.Create(property).WriteState == NullabilityState.Nullable;
-                property.SetValue(target, Bind(valueNode, property.PropertyType, path == "" ? key : $"{path}.{key}", nullable));
+                var current = property.PropertyType.IsClass && property.PropertyType != typeof(string) && ItemType(property.PropertyType) is null ? property.GetValue(target) : null;
+                property.SetValue(target, Bind(valueNode, property.PropertyType, path == "" ? key : $"{path}.{key}", nullable, current));
                 locations[property.Name] = At(valueNode);
             }
             Sources.Add(target, At(node), locations);
