@@ -31,6 +31,7 @@ public static class CliApp
     /// <summary>Every subcommand, in help order. New commands add one line here.</summary>
     public static IReadOnlyList<ICliCommand> Commands { get; } =
     [
+        new QuickstartCommand(),
         new InfoCommand(),
         new InspectCommand(),
         new DatasetsCommand(),

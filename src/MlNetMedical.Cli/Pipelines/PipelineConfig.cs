@@ -88,6 +88,7 @@ public sealed class SyntheticData : IYamlValidated
 }
 
 /// <summary>One preprocessing transform, applied to every case when it is loaded: exactly one key.</summary>
+[YamlOneOf]
 public sealed class PreprocessingStep : IYamlValidated
 {
     public EmptySettings? ToCanonical { get; set; }
@@ -209,6 +210,7 @@ public sealed class TrainingSettings : IYamlValidated
 }
 
 /// <summary>One stage of the run: exactly one key, which says what it trains.</summary>
+[YamlOneOf]
 public sealed class StageConfig : IYamlValidated
 {
     public PretrainStage? Pretrain { get; set; }
