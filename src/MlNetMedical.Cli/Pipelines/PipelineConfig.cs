@@ -145,8 +145,6 @@ public sealed class AugmentationSettings : IYamlValidated
     public double NoiseProbability { get; set; }
     public double NoiseStd { get; set; } = 0.05;
 
-    public bool Enabled => FlipProbability > 0 || IntensityProbability > 0 || NoiseProbability > 0;
-
     public void Validate(YamlValidation check)
     {
         foreach (var (name, p) in new[] { (nameof(FlipProbability), FlipProbability), (nameof(IntensityProbability), IntensityProbability), (nameof(NoiseProbability), NoiseProbability) })
