@@ -50,16 +50,4 @@ public sealed class ProgressViewTests
         Assert.Contains("fine-tune: 8/8 steps done", screen);
         Assert.Contains("fine-tune: epoch 1/2", log);
     }
-
-    [Theory]
-    [InlineData("run")]
-    [InlineData("quickstart")]
-    [InlineData("codegen")]
-    public void CommandsHaveHelpWithExamples(string command)
-    {
-        var (code, stdout, _) = CliRun.Run(command, "--help");
-        Assert.Equal(ExitCodes.Success, code);
-        Assert.Contains("Examples:", stdout);
-        Assert.Contains($"mlnm {command}", stdout);
-    }
 }
