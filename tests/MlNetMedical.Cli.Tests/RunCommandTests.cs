@@ -95,6 +95,16 @@ public sealed class RunCommandTests
     }
 
     [Fact]
+    public void AStageKindWithoutSettingsTakesItsDefaults()
+    {
+        var config = PipelineExecution.Read("name: x\ndata: {synthetic: {task: cardiac-level-2d}}\nstages:\n  - pretrain:\n  - scratch:\n", "p.yaml", []);
+        Assert.Equal(20, config.Stages[0].Pretrain!.Training.Epochs);
+        Assert.Equal("scratch", config.Stages[1].Name);
+        var e = Assert.Throws<CliUserException>(() => PipelineExecution.Read("name: x\ndata: {synthetic: {task: cardiac-level-2d}}\nstages:\n  - {}\n", "p.yaml", []));
+        Assert.Contains("exactly one of", e.Message);
+    }
+
+    [Fact]
     public void ShippedPipelinesAreValid()
     {
         foreach (var file in Directory.GetFiles(Path.Combine(RepoRoot(), "pipelines"), "*.yaml"))
