@@ -111,6 +111,31 @@ public sealed class RunCommandTests
             PipelineExecution.Read(File.ReadAllText(file), file, []);
     }
 
+    [Theory]
+    [InlineData("brain-3d.yaml")]
+    [InlineData("cardiac-2d.yaml")]
+    [InlineData("liver-joint.yaml")]
+    public void ShippedPipelinesRunAtToyScale(string file)
+    {
+        var path = Path.Combine(RepoRoot(), "pipelines", file);
+        var config = PipelineExecution.Read(File.ReadAllText(path), path,
+            ["data.synthetic.train=6", "data.synthetic.test=6", "data.synthetic.pretrain=6", "data.synthetic.size=16", "network.base_channels=2", "network.depth=3", "evaluation.samples=1"]);
+        foreach (var stage in config.Stages)
+        {
+            var training = stage.Body!.Training;
+            (training.Epochs, training.BatchSize, training.ValidationFraction) = (1, 4, 0);
+        }
+        var dir = CliRun.TempDir("mlnm-shipped-");
+        try
+        {
+            var output = new StringWriter();
+            var last = PipelineExecution.Execute(new CliContext(output, TextWriter.Null), config, Path.GetDirectoryName(path)!, dir, quiet: true, json: false);
+            Assert.Equal(Path.Combine(dir, "report.html"), last);
+            foreach (var stage in config.Stages) Assert.Contains(output.ToString().Split('\n'), l => l.StartsWith(stage.Name + " "));
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
     internal static string RepoRoot()
     {
         var dir = AppContext.BaseDirectory;
