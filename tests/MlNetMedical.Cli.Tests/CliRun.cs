@@ -1,5 +1,13 @@
 namespace MlNetMedical.Cli.Tests;
 
+/// <summary>Tests that train in this process run one at a time: libtorch's random generator is process-wide, so two
+/// runs side by side would draw from it in turn and lose their seeded results (the codegen test compares them).</summary>
+[Xunit.CollectionDefinition(Name)]
+public sealed class TrainingCollection
+{
+    public const string Name = "training in process";
+}
+
 /// <summary>Runs mlnm in-process and captures stdout/stderr; toy-scale overrides for the quickstart pipeline.</summary>
 internal static class CliRun
 {

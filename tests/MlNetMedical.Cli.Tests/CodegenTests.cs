@@ -7,6 +7,7 @@ using Xunit;
 
 namespace MlNetMedical.Cli.Tests;
 
+[Collection(TrainingCollection.Name)]
 public sealed class CodegenTests
 {
     [Fact]

@@ -2,6 +2,7 @@ using Xunit;
 
 namespace MlNetMedical.Cli.Tests;
 
+[Collection(TrainingCollection.Name)]
 public sealed class QuickstartTests
 {
     [Fact]

@@ -5,6 +5,7 @@ using Xunit;
 
 namespace MlNetMedical.Cli.Tests;
 
+[Collection(TrainingCollection.Name)]
 public sealed class RunCommandTests
 {
     private const string JointPipeline = """

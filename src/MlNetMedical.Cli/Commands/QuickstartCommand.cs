@@ -23,7 +23,7 @@ public sealed class QuickstartCommand : ICliCommand
             Generate a small synthetic 2D task (cardiac slice level), pretrain a U-Net on its masks, train three classifiers
             (frozen encoder features, fine-tuned encoder, the same network from scratch), print a comparison table and write
             OUT/metrics.json, OUT/models/*.zip and OUT/report.html. The last line printed is the report's path.
-            About 5 minutes on 2 cores. The pipeline is pipelines/quickstart.yaml (`mlnm run` takes the same file).
+            About a minute on 2 idle cores. The pipeline is pipelines/quickstart.yaml (`mlnm run` takes the same file).
 
             Examples:
               mlnm quickstart
