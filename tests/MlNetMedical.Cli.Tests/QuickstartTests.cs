@@ -26,6 +26,22 @@ public sealed class QuickstartTests
     }
 
     [Fact]
+    public void RunWithJsonPrintsOnlyTheRunReport()
+    {
+        var dir = CliRun.TempDir("mlnm-run-json-");
+        try
+        {
+            var pipeline = Path.Combine(RunCommandTests.RepoRoot(), "pipelines", "quickstart.yaml");
+            var (code, stdout, stderr) = CliRun.Run(["run", pipeline, "--out", dir, "--json", .. CliRun.ToyQuickstart]);
+            Assert.True(code == ExitCodes.Success, stderr);
+            var report = System.Text.Json.JsonSerializer.Deserialize<Reporting.RunReport>(stdout, Pipelines.PipelineExecution.MetricsJson)!;
+            Assert.Equal(4, report.Methods.Count);
+            Assert.DoesNotContain("epoch 1/1", stderr); // --json keeps stderr to stage summaries
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
     public void EmbeddedPipelineIsTheShippedFile() =>
         Assert.Equal(File.ReadAllText(Path.Combine(RunCommandTests.RepoRoot(), "pipelines", "quickstart.yaml")), Commands.QuickstartCommand.PipelineText());
 }
