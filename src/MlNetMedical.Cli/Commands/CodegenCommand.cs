@@ -16,7 +16,7 @@ public sealed class CodegenCommand : ICliCommand
             It references the MlNetMedical assemblies next to this mlnm by absolute path, so it builds offline.
 
             Examples:
-              mlnm codegen --from quickstart-run --out quickstart-code && dotnet run -c Release --project quickstart-code -- out
+              mlnm codegen --from runs/quickstart --out quickstart-code && dotnet run -c Release --project quickstart-code -- out
               mlnm codegen --from runs/cardiac --out cardiac-code
             """) { from, output };
         command.SetAction(parse =>

@@ -16,7 +16,7 @@ public sealed class QuickstartCommand : ICliCommand
 
     public Command Build(CliContext context)
     {
-        var output = new Option<string>("--out") { Description = "Output folder.", DefaultValueFactory = _ => "quickstart-run" };
+        var output = new Option<string>("--out") { Description = "Output folder.", DefaultValueFactory = _ => Path.Combine("runs", "quickstart") };
         var set = new Option<string[]>("--set") { Description = "Override a pipeline key: KEY.PATH=VALUE (as for `mlnm run`). Repeatable." };
         var quiet = new Option<bool>("--quiet") { Description = "Only stage summaries, no progress bars or per-epoch lines." };
         var command = new Command("quickstart", """
