@@ -34,6 +34,7 @@ public static class CliApp
         new InfoCommand(),
         new InspectCommand(),
         new DatasetsCommand(),
+        new RunCommand(),
     ];
 
     public static RootCommand BuildRoot(CliContext context, IEnumerable<ICliCommand> commands)

@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using MlNetMedical.Imaging.Synthetic;
-using Spectre.Console;
+using MlNetMedical.Cli.Terminal;
 
 namespace MlNetMedical.Cli.Commands;
 
@@ -52,53 +52,32 @@ public sealed class DatasetsCommand : ICliCommand
     public static void Make(CliContext context, string name, string outDir, SyntheticOptions options, bool quiet)
     {
         var watch = Stopwatch.StartNew();
-        IReadOnlyList<Imaging.Datasets.DatasetItem> rows;
-        try
-        {
-            var task = SyntheticTask.Get(name);
-            task.Plan(options); // validates the options before any file is written
-            bool terminal = !quiet && !Console.IsOutputRedirected && !Console.IsErrorRedirected && ReferenceEquals(context.Error, Console.Error);
-            rows = terminal ? WithProgressBar(task, options, outDir) : WithLogLines(context, task, options, outDir, quiet);
-        }
-        catch (SyntheticOptionException e) { throw new CliUserException(e.Message); }
-        catch (FileNotFoundException e) { throw new CliUserException(e.Message); }
-        catch (DirectoryNotFoundException e) { throw new CliUserException(e.Message); }
-        catch (Imaging.ImageFormatException e) { throw new CliUserException(e.Message); }
+        var rows = Make(new ProgressView(context, ProgressView.ChooseMode(context, quiet)), name, outDir, options);
         var counts = string.Join(", ", rows.GroupBy(r => r.Split).Select(g => $"{g.Key} {g.Count()}"));
         context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{name}: wrote {rows.Count} cases ({counts}) to {Path.Combine(outDir, "manifest.csv")} in {watch.Elapsed.TotalSeconds:F1} s"));
     }
 
-    private static IReadOnlyList<Imaging.Datasets.DatasetItem> WithProgressBar(SyntheticTask task, SyntheticOptions options, string outDir)
+    /// <summary>Generates the dataset, showing progress on <paramref name="view"/>; also used by pipelines with synthetic data.</summary>
+    public static IReadOnlyList<Imaging.Datasets.DatasetItem> Make(ProgressView view, string name, string outDir, SyntheticOptions options)
     {
-        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
-        IReadOnlyList<Imaging.Datasets.DatasetItem> rows = [];
-        console.Progress()
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
-            .Start(ctx =>
-            {
-                var bar = ctx.AddTask(task.Name, maxValue: task.Plan(options).Count);
-                rows = SyntheticDatasetWriter.Write(task, options, outDir, (_, _) => bar.Increment(1));
-            });
-        return rows;
-    }
-
-    private static IReadOnlyList<Imaging.Datasets.DatasetItem> WithLogLines(CliContext context, SyntheticTask task, SyntheticOptions options, string outDir, bool quiet)
-    {
-        var watch = Stopwatch.StartNew();
-        var gate = new object();
-        int nextReport = 0;
-        return SyntheticDatasetWriter.Write(task, options, outDir, (done, total) =>
+        IReadOnlyList<Imaging.Datasets.DatasetItem> rows;
+        try
         {
-            if (quiet && done != total) return;
-            lock (gate)
+            var task = SyntheticTask.Get(name);
+            var total = task.Plan(options).Count; // validates the options before any file is written
+            rows = view.Run(() =>
             {
-                // About every tenth of the run, plus the last case.
-                if (done < nextReport && done != total) return;
-                nextReport = done + Math.Max(1, total / 10);
-                double elapsed = watch.Elapsed.TotalSeconds, eta = elapsed / done * (total - done);
-                context.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{task.Name}: {done}/{total} cases, {elapsed:F1} s elapsed, ETA {eta:F0} s"));
-            }
-        });
+                var bar = view.AddTask(task.Name, total, "cases");
+                var written = SyntheticDatasetWriter.Write(task, options, outDir, (done, _) => bar.Update(done));
+                bar.Complete();
+                return written;
+            });
+        }
+        catch (SyntheticOptionException e) { throw new CliUserException(e.Message); }
+        catch (FileNotFoundException e) { throw new CliUserException(e.Message); }
+        catch (DirectoryNotFoundException e) { throw new CliUserException(e.Message); }
+        catch (Imaging.ImageFormatException e) { throw new CliUserException(e.Message); }
+        return rows;
     }
 }

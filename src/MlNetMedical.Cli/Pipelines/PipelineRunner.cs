@@ -1,0 +1,240 @@
+using System.Diagnostics;
+using MlNetMedical.Cli.Commands;
+using MlNetMedical.Cli.Reporting;
+using MlNetMedical.Cli.Terminal;
+using MlNetMedical.Data;
+using MlNetMedical.Imaging;
+using MlNetMedical.Imaging.Preprocessing;
+using MlNetMedical.Imaging.Synthetic;
+using MlNetMedical.Metrics;
+using MlNetMedical.Models;
+using MlNetMedical.Pipeline;
+using MlNetMedical.Trainers;
+using MlNetMedical.Training;
+using TorchRuntime = MlNetMedical.Torch.Torch;
+
+namespace MlNetMedical.Cli.Pipelines;
+
+/// <summary>Runs a <see cref="PipelineConfig"/>: prepares the data, trains each stage in order, scores it on the test split
+/// and fills a <see cref="RunReport"/> (metrics, learning curves, sample images). Models go to OUT/models/.</summary>
+public sealed class PipelineRunner(ProgressView view)
+{
+    private sealed record TrainedStage(string Name, ITransformer Model, IDataView ScoredTest, MethodResult Result);
+
+    public RunReport Run(PipelineConfig config, string pipelineDirectory, string outDir)
+    {
+        if (config.Threads is { } threads) TorchRuntime.NumThreads = threads;
+        var ml = new MedicalContext(seed: config.Seed);
+        var report = new RunReport
+        {
+            Title = config.Name,
+            CreatedUtc = DateTimeOffset.UtcNow,
+            Task = config.Data.Synthetic?.Task ?? Path.GetFileName(config.Data.Manifest ?? config.Data.Decathlon),
+            Environment = Environment(config),
+        };
+        var data = LoadData(ml, config, pipelineDirectory, outDir);
+        var split = (string name) => ml.Data.Cache(ml.Data.FilterBySplit(data, name));
+        var train = split(config.Data.TrainSplit);
+        var test = split(config.Data.TestSplit);
+        var unet = ResolveUNet(config, data);
+        view.Log($"data: {train.CountRows()} train, {test.CountRows()} test cases; U-Net {unet.Encoder.SpatialDims}D, {unet.Encoder.InChannels} channel(s), {unet.NumClasses} segmentation classes");
+        var augmenter = SampleAugmentation.Create(config.Augmentation);
+        var trained = new List<TrainedStage>();
+
+        foreach (var stage in config.Stages)
+        {
+            var name = stage.Name;
+            var progress = new TrainingProgressReporter(view, name);
+            var clock = Stopwatch.StartNew();
+            ITransformer model;
+            MethodResult result;
+            switch (stage.Body)
+            {
+                case PretrainStage pretrain:
+                {
+                    var rows = split(pretrain.Split ?? config.Data.PretrainSplit);
+                    model = ml.Segmentation.Trainers.UNet(unet, Options(config, pretrain.Training, progress, augmenter)).Fit(rows);
+                    result = new MethodResult { Kind = "segmentation-pretrain" };
+                    break;
+                }
+                case FeaturizeStage featurize:
+                {
+                    var encoder = From(trained, featurize, config).Model;
+                    var options = Options(config, featurize.Training, progress, augmentation: null);
+                    var classifier = featurize.Classifier == FeatureClassifier.Mlp
+                        ? ml.Classification.Trainers.Mlp(featurize.HiddenUnits, featurize.Dropout, options with { WeightDecay = featurize.L2 })
+                        : ml.Classification.Trainers.SoftmaxRegression(featurize.L2, options);
+                    model = ml.Transforms.SegmentationEncoderFeatures(encoder, featurize.Levels, featurize.Pooling).Append(classifier).Fit(train);
+                    result = new MethodResult { Kind = "frozen-features" };
+                    break;
+                }
+                case FineTuneStage fineTune:
+                {
+                    var encoder = From(trained, fineTune, config).Model;
+                    var network = EncoderClassifierConfig.FromSegmentation(unet, Head(fineTune.Head));
+                    model = ml.Classification.Trainers.ImageClassifier(network, encoder, fineTune.Transfer.ToLibrary(fineTune.Training.LearningRate),
+                        Options(config, fineTune.Training, progress, augmenter)).Fit(train);
+                    result = new MethodResult { Kind = "fine-tune" };
+                    break;
+                }
+                case ScratchStage scratch:
+                {
+                    model = ml.Classification.Trainers.ImageClassifier(ScratchNetworkConfig(scratch, unet), pretrained: null, transfer: null,
+                        Options(config, scratch.Training, progress, augmenter)).Fit(train);
+                    result = new MethodResult { Kind = "scratch" };
+                    break;
+                }
+                case JointStage joint:
+                {
+                    var start = joint.From is null ? null : From(trained, joint, config).Model;
+                    model = ml.MultiTask.Trainers.Joint(joint.Topology, joint.ClassificationWeight, start, unet,
+                        joint.Transfer.ToLibrary(joint.Training.LearningRate), Options(config, joint.Training, progress, augmenter)).Fit(train);
+                    result = new MethodResult { Kind = "joint" };
+                    break;
+                }
+                default: throw new InvalidOperationException("a stage without a kind passed validation");
+            }
+            result.Name = name;
+            result.TrainingSeconds = clock.Elapsed.TotalSeconds;
+            result.History = progress.History;
+            progress.Complete($"trained in {clock.Elapsed.TotalSeconds:F1} s");
+
+            var scored = ml.Data.Cache(model.Transform(test));
+            Score(ml, result, scored, unet.NumClasses);
+            if (config.Outputs.SaveModels)
+            {
+                Directory.CreateDirectory(Path.Combine(outDir, "models"));
+                result.ModelPath = $"models/{name}.zip";
+                ml.Model.Save(model, data.Schema, Path.Combine(outDir, result.ModelPath));
+            }
+            view.Log($"{name}: {Summary(result)}");
+            report.Methods.Add(result);
+            trained.Add(new TrainedStage(name, model, scored, result));
+        }
+        report.Samples = SampleImages.Collect(trained.Select(t => (t.Name, t.ScoredTest, t.Result)).ToList(), test, config.Evaluation.Samples);
+        foreach (var stage in trained) (stage.Model as IDisposable)?.Dispose();
+        return report;
+    }
+
+    private IDataView LoadData(MedicalContext ml, PipelineConfig config, string pipelineDirectory, string outDir)
+    {
+        var chain = config.Preprocessing.Count == 0 ? null : new TransformChain(config.Preprocessing.Select(Preprocessing.ToTransform));
+        var cache = config.Data.CacheFolder is null ? null : Path.GetFullPath(config.Data.CacheFolder, pipelineDirectory);
+        if (config.Data.Synthetic is { } synthetic)
+        {
+            var folder = Path.Combine(outDir, "data");
+            DatasetsCommand.Make(view, synthetic.Task, folder, new SyntheticOptions
+            {
+                Seed = synthetic.Seed, Train = synthetic.Train, Test = synthetic.Test, Pretrain = synthetic.Pretrain,
+                Size = synthetic.Size, Channels = synthetic.Channels,
+            });
+            return ml.Data.LoadFromManifest(Path.Combine(folder, "manifest.csv"), chain, cache);
+        }
+        if (config.Data.Manifest is { } manifest)
+        {
+            var path = Path.GetFullPath(manifest, pipelineDirectory);
+            if (!File.Exists(path)) throw new CliUserException($"data.manifest: '{path}' does not exist");
+            return ml.Data.LoadFromManifest(path, chain, cache);
+        }
+        var decathlon = Path.GetFullPath(config.Data.Decathlon!, pipelineDirectory);
+        if (!Directory.Exists(decathlon)) throw new CliUserException($"data.decathlon: folder '{decathlon}' does not exist");
+        return ml.Data.LoadFromDecathlon(decathlon, chain, cache);
+    }
+
+    /// <summary>The U-Net of network:, with dimensions, channels and classes read from the data where not given.</summary>
+    private static UNetConfig ResolveUNet(PipelineConfig config, IDataView data)
+    {
+        var n = config.Network;
+        int spatialDims = n.SpatialDims ?? 0, inChannels = n.InChannels ?? 0, classes = n.SegmentationClasses ?? 0;
+        if (spatialDims == 0 || inChannels == 0)
+        {
+            var image = data.GetColumn<Volume>(DefaultColumnNames.Image).FirstOrDefault()
+                ?? throw new CliUserException("the data has no cases");
+            if (spatialDims == 0) spatialDims = image.Size3[2] > 1 ? 3 : 2;
+            if (inChannels == 0) inChannels = image.Channels;
+        }
+        if (classes == 0)
+        {
+            int max = 0;
+            foreach (var mask in data.GetColumn<Volume?>(DefaultColumnNames.Mask))
+                if (mask is not null) max = Math.Max(max, (int)mask.ToDoubleArray().Max());
+            classes = Math.Max(2, max + 1);
+        }
+        return new UNetConfig
+        {
+            Encoder = new UNetEncoderConfig { SpatialDims = spatialDims, InChannels = inChannels, Depth = n.Depth, BaseChannels = n.BaseChannels, Norm = n.Norm, Block = n.Block },
+            NumClasses = classes,
+        };
+    }
+
+    private static TrainingOptions Options(PipelineConfig config, TrainingSettings t, IProgress<TrainingProgress> progress, SampleAugmenter? augmentation) => new()
+    {
+        Epochs = t.Epochs, BatchSize = t.BatchSize, LearningRate = t.LearningRate, WeightDecay = t.WeightDecay,
+        ValidationFraction = t.ValidationFraction, GroupColumnName = DefaultColumnNames.GroupId,
+        EarlyStoppingPatience = t.EarlyStoppingPatience, EarlyStoppingMetric = t.EarlyStoppingMetric,
+        Schedule = t.Schedule, ClassBalancing = t.ClassBalancing, GradientClipNorm = t.GradientClipNorm,
+        Augmentation = augmentation, Progress = progress, Seed = config.Seed,
+    };
+
+    private static TrainedStage From(List<TrainedStage> trained, ITransferStage stage, PipelineConfig config)
+    {
+        var from = stage.From ?? config.Stages.First(s => s.Body is PretrainStage).Name;
+        return trained.First(t => t.Name == from);
+    }
+
+    internal static ClassificationHeadConfig Head(HeadSettings head) => new()
+    {
+        Levels = head.Levels, Pooling = head.Pooling, Dropout = head.Dropout, HiddenUnits = head.HiddenUnits,
+    };
+
+    internal static EncoderClassifierConfig ScratchNetworkConfig(ScratchStage scratch, UNetConfig unet)
+    {
+        var dims = unet.Encoder.SpatialDims;
+        var channels = unet.Encoder.InChannels;
+        var config = scratch.Network switch
+        {
+            ScratchNetwork.PlainCnn => EncoderClassifierConfig.PlainCnn(dims, channels, 2, scratch.Depth, scratch.BaseChannels),
+            ScratchNetwork.Resnet => EncoderClassifierConfig.ResNet(dims, channels, 2, scratch.BaseChannels),
+            _ => EncoderClassifierConfig.FromSegmentation(unet, new ClassificationHeadConfig()),
+        };
+        return config with { Head = Head(scratch.Head) };
+    }
+
+    /// <summary>Test metrics from the scored test rows: classification when the model predicts a class, segmentation when it predicts masks.</summary>
+    private static void Score(MedicalContext ml, MethodResult result, IDataView scored, int segmentationClasses)
+    {
+        if (scored.Schema.GetColumnOrNull(DefaultColumnNames.Score) is not null)
+            result.Classification = ReportMetrics.Classification(ml.Classification.Evaluate(scored));
+        if (scored.Schema.GetColumnOrNull(DefaultColumnNames.PredictedMask) is null) return;
+        var truths = scored.GetColumn<Volume?>(DefaultColumnNames.Mask).ToList();
+        if (truths.Count == 0 || truths.Any(m => m is null)) return;
+        // The network's masks carry no spacing (the library sets 1 mm), so each takes its case's spacing before scoring in mm.
+        var classes = Enumerable.Range(1, segmentationClasses - 1).ToList();
+        var cases = truths.Zip(scored.GetColumn<LabelMap>(DefaultColumnNames.PredictedMask), (truth, predicted) =>
+        {
+            var t = VolumeMasks.ToLabelMap(truth!);
+            return SegmentationMetrics.ComputeCase(t, new LabelMap([.. predicted.Shape], predicted.Labels, [.. t.Spacing]), classes);
+        }).ToList();
+        result.Segmentation = ReportMetrics.Segmentation(SegmentationMetrics.Aggregate(cases, classes.Select(c => $"label {c}").ToList()));
+    }
+
+    internal static string Summary(MethodResult result)
+    {
+        var parts = new List<string>();
+        if (result.Classification is { } c) parts.Add($"accuracy {c.Accuracy:F3}, balanced {c.BalancedAccuracy:F3}, AUC {c.MacroRocAuc:F3}");
+        if (result.Segmentation is { } s) parts.Add($"mean Dice {s.MeanDice:F3}");
+        parts.Add($"{result.TrainingSeconds:F1} s");
+        return string.Join("; ", parts);
+    }
+
+    private static Dictionary<string, string> Environment(PipelineConfig config)
+    {
+        var info = EngineInfo.Collect();
+        return new()
+        {
+            ["library"] = info.Library, ["dotnet"] = info.DotNet, ["os"] = info.Os, ["cores"] = info.Cores.ToString(),
+            ["libtorch"] = info.Libtorch, ["torch threads"] = info.TorchThreads.ToString(), ["blas"] = info.Blas,
+            ["device"] = "cpu", ["seed"] = config.Seed.ToString(), ["machine"] = System.Environment.MachineName,
+        };
+    }
+}
