@@ -35,6 +35,7 @@ public static class CliApp
         new InspectCommand(),
         new DatasetsCommand(),
         new RunCommand(),
+        new SweepCommand(),
     ];
 
     public static RootCommand BuildRoot(CliContext context, IEnumerable<ICliCommand> commands)

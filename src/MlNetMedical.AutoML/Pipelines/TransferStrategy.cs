@@ -20,6 +20,8 @@ public sealed record TransferStrategyOptions
     /// <summary>The branches to sweep (<see cref="TransferStrategy.AllStrategies"/>); null = every one the data and the pretrained model allow.</summary>
     public IReadOnlyList<string>? Strategies { get; init; }
     public ImageColumns Columns { get; init; } = new();
+    /// <summary>Augmentation of training images (fine-tune, joint and scratch branches; the frozen branches train on fixed features).</summary>
+    public SampleAugmenter? Augmentation { get; init; }
     /// <summary>Image dimensionality and channels for the scratch CNN when there is no pretrained model to take them from.</summary>
     public int SpatialDims { get; init; } = 2;
     public int InChannels { get; init; } = 1;
@@ -103,7 +105,7 @@ public sealed class TransferStrategy : ISweepablePipeline
                         .Choice("freeze", "none", "first-level", "whole-encoder", "hierarchical")
                         .Float("lr", 1e-4, 1e-2, log: true, defaultValue: 1e-3).Float("encoder_lr_factor", 0.01, 1, log: true, defaultValue: 0.1)
                         .Choice("levels", LevelChoices[..2]).Choice("pooling", PoolingChoices).Float("dropout", 0, 0.5, defaultValue: 0),
-                    p => t => _ml.Classification.Trainers.ImageClassifier(FineTuneNetwork(p), _pretrained, Transfer(p), Training(t, p.GetDouble("lr")), _options.Columns));
+                    p => t => _ml.Classification.Trainers.ImageClassifier(FineTuneNetwork(p), _pretrained, Transfer(p), ImageTraining(t, p.GetDouble("lr")), _options.Columns));
                 break;
             case Joint:
                 _choice.Add(Joint, new SearchSpace()
@@ -111,11 +113,11 @@ public sealed class TransferStrategy : ISweepablePipeline
                         .Float("lr", 1e-4, 1e-2, log: true, defaultValue: 1e-3).Float("encoder_lr_factor", 0.01, 1, log: true, defaultValue: 0.1)
                         .Choice("freeze", "none", "hierarchical"),
                     p => t => _ml.MultiTask.Trainers.Joint(p.GetString("topology") == "ynet" ? JointTopology.YNet : JointTopology.Simple, p.GetDouble("lambda"),
-                        _pretrained, transfer: Transfer(p), training: Training(t, p.GetDouble("lr")), columns: _options.Columns));
+                        _pretrained, transfer: Transfer(p), training: ImageTraining(t, p.GetDouble("lr")), columns: _options.Columns));
                 break;
             default:
                 _choice.Add(Scratch, new SearchSpace().Float("lr", 1e-4, 1e-2, log: true, defaultValue: 1e-3).Choice("base_channels", 8, 16).Float("dropout", 0, 0.5, defaultValue: 0),
-                    p => t => _ml.Classification.Trainers.ImageClassifier(ScratchNetwork(p), null, null, Training(t, p.GetDouble("lr")), _options.Columns));
+                    p => t => _ml.Classification.Trainers.ImageClassifier(ScratchNetwork(p), null, null, ImageTraining(t, p.GetDouble("lr")), _options.Columns));
                 break;
         }
     }
@@ -162,6 +164,8 @@ public sealed class TransferStrategy : ISweepablePipeline
         FrozenLevels = 1,
         EncoderLearningRateFactor = p.GetDouble("encoder_lr_factor"),
     };
+
+    private TrainingOptions ImageTraining(TrialTraining trial, double learningRate) => Training(trial, learningRate) with { Augmentation = _options.Augmentation };
 
     private TrainingOptions Training(TrialTraining trial, double learningRate) => new()
     {
