@@ -31,11 +31,13 @@ public static class CliApp
     /// <summary>Every subcommand, in help order. New commands add one line here.</summary>
     public static IReadOnlyList<ICliCommand> Commands { get; } =
     [
+        new QuickstartCommand(),
         new InfoCommand(),
         new InspectCommand(),
         new DatasetsCommand(),
         new RunCommand(),
         new SweepCommand(),
+        new CodegenCommand(),
     ];
 
     public static RootCommand BuildRoot(CliContext context, IEnumerable<ICliCommand> commands)

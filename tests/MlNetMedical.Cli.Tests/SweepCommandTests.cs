@@ -1,5 +1,8 @@
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using MlNetMedical.Cli;
+using MlNetMedical.Cli.Sweeps;
+using MlNetMedical.Cli.Yaml;
 using Xunit;
 
 namespace MlNetMedical.Cli.Tests;
@@ -119,5 +122,15 @@ public sealed class SweepCommandTests : IDisposable
         var storage = Run("sweep", WriteSweep(TinyStudy, "storage.yaml"), "--out", Path.Combine(_dir, "storage"), "--storage", "mysql:db");
         Assert.Equal(ExitCodes.UserError, storage.Code);
         Assert.Contains("--storage", storage.Err);
+    }
+
+    [Fact]
+    public void TheReadmeSweepsSectionDocumentsExactlyTheSweepKeys()
+    {
+        var readme = File.ReadAllText(Path.Combine(RunCommandTests.RepoRoot(), "pipelines", "README.md"));
+        var section = readme[readme.IndexOf("\n## Sweeps", StringComparison.Ordinal)..];
+        var documented = Regex.Matches(section, @"^\| `sweep\.([^`]+)` \|", RegexOptions.Multiline).Select(m => m.Groups[1].Value).Order().ToList();
+        Assert.Equal(YamlNaming.Keys(typeof(SweepSettings)).Select(k => k.Key).Order().ToList(), documented);
+        foreach (var (key, _) in YamlNaming.Keys(typeof(SweepConfig))) Assert.Contains($"`{key}`", section);
     }
 }

@@ -88,6 +88,7 @@ public sealed class SyntheticData : IYamlValidated
 }
 
 /// <summary>One preprocessing transform, applied to every case when it is loaded: exactly one key.</summary>
+[YamlOneOf]
 public sealed class PreprocessingStep : IYamlValidated
 {
     public EmptySettings? ToCanonical { get; set; }
@@ -143,8 +144,6 @@ public sealed class AugmentationSettings : IYamlValidated
     public double IntensityShift { get; set; } = 0.1;
     public double NoiseProbability { get; set; }
     public double NoiseStd { get; set; } = 0.05;
-
-    public bool Enabled => FlipProbability > 0 || IntensityProbability > 0 || NoiseProbability > 0;
 
     public void Validate(YamlValidation check)
     {
@@ -209,6 +208,7 @@ public sealed class TrainingSettings : IYamlValidated
 }
 
 /// <summary>One stage of the run: exactly one key, which says what it trains.</summary>
+[YamlOneOf]
 public sealed class StageConfig : IYamlValidated
 {
     public PretrainStage? Pretrain { get; set; }

@@ -43,6 +43,9 @@ public static class PipelineExecution
             log.WriteLine(e.ToString());
             throw new CliUserException($"{config.Name}: {e.Message}");
         }
+        // The runner filled in what it read from the data (network dimensions, channels, classes).
+        resolved = YamlConfigWriter.Write(config);
+        File.WriteAllText(Path.Combine(outDir, "config.resolved.yaml"), resolved);
         report.ResolvedConfig = resolved;
         var metricsPath = Path.Combine(outDir, "metrics.json");
         File.WriteAllText(metricsPath, JsonSerializer.Serialize(report, MetricsJson));

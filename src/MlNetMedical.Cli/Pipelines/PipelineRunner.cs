@@ -38,7 +38,8 @@ public sealed class PipelineRunner(ProgressView view)
         var test = split(config.Data.TestSplit);
         var unet = ResolveUNet(config, data);
         view.Log($"data: {train.CountRows()} train, {test.CountRows()} test cases; U-Net {unet.Encoder.SpatialDims}D, {unet.Encoder.InChannels} channel(s), {unet.NumClasses} segmentation classes");
-        var augmenter = SampleAugmentation.Create(config.Augmentation);
+        var a = config.Augmentation;
+        var augmenter = SampleAugmentation.Create(a.FlipProbability, a.IntensityProbability, a.IntensityScale, a.IntensityShift, a.NoiseProbability, a.NoiseStd);
         var trained = new List<TrainedStage>();
 
         foreach (var stage in config.Stages)
@@ -160,6 +161,7 @@ public sealed class PipelineRunner(ProgressView view)
                 if (mask is not null) max = Math.Max(max, (int)mask.ToDoubleArray().Max());
             classes = Math.Max(2, max + 1);
         }
+        (n.SpatialDims, n.InChannels, n.SegmentationClasses) = (spatialDims, inChannels, classes); // the resolved config shows them
         return new UNetConfig
         {
             Encoder = new UNetEncoderConfig { SpatialDims = spatialDims, InChannels = inChannels, Depth = n.Depth, BaseChannels = n.BaseChannels, Norm = n.Norm, Block = n.Block },

@@ -5,12 +5,15 @@ namespace MlNetMedical.Cli.Pipelines;
 /// <summary>The augmentation: section as the training loop's <see cref="SampleAugmenter"/>: random flips per spatial axis
 /// (image and mask together), intensity scale and shift, Gaussian noise.</summary>
 /// <remarks>The library has no augmentation stage on <c>TrainingSample</c>s yet (the imaging layer's Augmenter works on
-/// batched tensors), so the CLI carries this small one.</remarks>
+/// batched tensors), so the CLI carries this small one; `mlnm codegen` copies this file into generated projects, so it
+/// depends on the library only.</remarks>
 public static class SampleAugmentation
 {
-    public static SampleAugmenter? Create(AugmentationSettings settings)
+    /// <summary>Null when every probability is 0.</summary>
+    public static SampleAugmenter? Create(double flipProbability, double intensityProbability, double intensityScale, double intensityShift,
+        double noiseProbability, double noiseStd)
     {
-        if (!settings.Enabled) return null;
+        if (flipProbability <= 0 && intensityProbability <= 0 && noiseProbability <= 0) return null;
         return (sample, random) =>
         {
             var image = (float[])sample.Image.Clone();
@@ -18,18 +21,18 @@ public static class SampleAugmentation
             var spatial = sample.Shape[1..];
             for (int axis = 0; axis < spatial.Length; axis++)
             {
-                if (!(random.NextDouble() < settings.FlipProbability)) continue;
+                if (!(random.NextDouble() < flipProbability)) continue;
                 Flip(image, sample.Shape, axis + 1);
                 if (mask is not null) Flip(mask, spatial, axis);
             }
-            if (random.NextDouble() < settings.IntensityProbability)
+            if (random.NextDouble() < intensityProbability)
             {
-                float scale = (float)(1 + (2 * random.NextDouble() - 1) * settings.IntensityScale);
-                float shift = (float)((2 * random.NextDouble() - 1) * settings.IntensityShift);
+                float scale = (float)(1 + (2 * random.NextDouble() - 1) * intensityScale);
+                float shift = (float)((2 * random.NextDouble() - 1) * intensityShift);
                 for (int i = 0; i < image.Length; i++) image[i] = image[i] * scale + shift;
             }
-            if (random.NextDouble() < settings.NoiseProbability)
-                for (int i = 0; i < image.Length; i++) image[i] += (float)(settings.NoiseStd * Gaussian(random));
+            if (random.NextDouble() < noiseProbability)
+                for (int i = 0; i < image.Length; i++) image[i] += (float)(noiseStd * Gaussian(random));
             return sample with { Image = image, Mask = mask };
         };
     }

@@ -6,6 +6,7 @@ using MlNetMedical.Cli.Reporting;
 using MlNetMedical.Cli.Terminal;
 using MlNetMedical.Data;
 using MlNetMedical.Pipeline;
+using MlNetMedical.Training;
 using TorchRuntime = MlNetMedical.Torch.Torch;
 
 namespace MlNetMedical.Cli.Sweeps;
@@ -52,13 +53,15 @@ public sealed class SweepRunner(ProgressView view)
         var train = ml.Data.Cache(ml.Data.FilterBySplit(data, config.Data.TrainSplit));
         var test = ml.Data.Cache(ml.Data.FilterBySplit(data, config.Data.TestSplit));
         view.Log($"data: {train.CountRows()} train, {test.CountRows()} test cases");
-        var pretrained = Pretrain(ml, config, pipeline, data, outDir, options.Resume, report);
+        var a = config.Augmentation;
+        var augmenter = SampleAugmentation.Create(a.FlipProbability, a.IntensityProbability, a.IntensityScale, a.IntensityShift, a.NoiseProbability, a.NoiseStd);
+        var pretrained = Pretrain(ml, config, pipeline, data, outDir, options.Resume, augmenter, report);
 
         var strategy = new TransferStrategy(ml, pretrained, train.Schema, new TransferStrategyOptions
         {
             Epochs = settings.Epochs, BatchSize = settings.BatchSize, ValidationFraction = settings.ValidationFraction,
             EarlyStoppingPatience = settings.EarlyStoppingPatience, Strategies = settings.Strategies,
-            Augmentation = SampleAugmentation.Create(config.Augmentation),
+            Augmentation = augmenter,
         });
         var experiment = new AutoMLExperiment(ml)
             .SetPipeline(strategy)
@@ -108,7 +111,7 @@ public sealed class SweepRunner(ProgressView view)
     }
 
     /// <summary>Pretrains the U-Net once (a resumed sweep reuses OUT/models/pretrain.zip, so its trials transfer the same encoder).</summary>
-    private ITransformer? Pretrain(MedicalContext ml, SweepConfig config, PipelineConfig pipeline, IDataView data, string outDir, bool resume, RunReport report)
+    private ITransformer? Pretrain(MedicalContext ml, SweepConfig config, PipelineConfig pipeline, IDataView data, string outDir, bool resume, SampleAugmenter? augmenter, RunReport report)
     {
         if (config.Pretrain is not { } pretrain) return null;
         var path = Path.Combine(outDir, PretrainModel);
@@ -121,7 +124,7 @@ public sealed class SweepRunner(ProgressView view)
         var clock = Stopwatch.StartNew();
         var rows = ml.Data.Cache(ml.Data.FilterBySplit(data, pretrain.Split ?? config.Data.PretrainSplit));
         var unet = PipelineRunner.ResolveUNet(pipeline, data);
-        var model = ml.Segmentation.Trainers.UNet(unet, PipelineRunner.Options(pipeline, pretrain.Training, progress, SampleAugmentation.Create(config.Augmentation))).Fit(rows);
+        var model = ml.Segmentation.Trainers.UNet(unet, PipelineRunner.Options(pipeline, pretrain.Training, progress, augmenter)).Fit(rows);
         progress.Complete($"trained in {clock.Elapsed.TotalSeconds:F1} s");
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         ml.Model.Save(model, data.Schema, path);

@@ -37,7 +37,9 @@ public static class YamlConfigWriter
                 return sequence;
             default:
                 var mapping = new YamlMappingNode();
-                foreach (var (key, property) in YamlNaming.Keys(value.GetType())) mapping.Add(key, ToNode(property.GetValue(value)));
+                bool oneOf = value.GetType().GetCustomAttributes(typeof(YamlOneOfAttribute), false).Length > 0;
+                foreach (var (key, property) in YamlNaming.Keys(value.GetType()))
+                    if (property.GetValue(value) is var item && (item is not null || !oneOf)) mapping.Add(key, ToNode(item));
                 return mapping;
         }
     }

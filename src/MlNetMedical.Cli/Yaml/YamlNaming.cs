@@ -7,6 +7,10 @@ namespace MlNetMedical.Cli.Yaml;
 [AttributeUsage(AttributeTargets.Property)]
 public sealed class YamlSkipAttribute : Attribute;
 
+/// <summary>Marks a union-like config class (exactly one key set): the writer leaves out its null keys.</summary>
+[AttributeUsage(AttributeTargets.Class)]
+public sealed class YamlOneOfAttribute : Attribute;
+
 /// <summary>How config classes map to YAML: properties become snake_case keys, enum members kebab-case values.</summary>
 public static class YamlNaming
 {

@@ -1,0 +1,110 @@
+using System.Text.Json;
+using MlNetMedical.Cli.Pipelines;
+using MlNetMedical.Cli.Reporting;
+using Xunit;
+
+namespace MlNetMedical.Cli.Tests;
+
+public sealed class RunCommandTests
+{
+    private const string JointPipeline = """
+        name: toy-joint
+        data:
+          synthetic: {task: liver-lesion-2d, train: 9, test: 6, pretrain: 6, size: 32}
+        preprocessing:
+          - zscore: {}
+        augmentation:
+          flip_probability: 0.5
+          noise_probability: 0.5
+        network: {depth: 3, base_channels: 4}
+        stages:
+          - pretrain:
+              training: {epochs: 1, validation_fraction: 0}
+          - joint:
+              name: joint-simple
+              from: pretrain
+              classification_weight: 0.5
+              transfer: {freeze: first-levels, frozen_levels: 1}
+              training: {epochs: 1, validation_fraction: 0}
+        evaluation: {samples: 1}
+        """;
+
+    [Fact]
+    public void RunWritesTheOutputFolderAndMetricsJsonFollowsRunReport()
+    {
+        var dir = CliRun.TempDir("mlnm-run-");
+        try
+        {
+            var pipeline = Path.Combine(dir, "joint.yaml");
+            File.WriteAllText(pipeline, JointPipeline);
+            var outDir = Path.Combine(dir, "out");
+            var (code, stdout, stderr) = CliRun.Run("run", pipeline, "--out", outDir, "--quiet");
+            Assert.True(code == ExitCodes.Success, stderr);
+            var lines = stdout.TrimEnd().Split('\n');
+            Assert.Equal(Path.Combine(outDir, "report.html"), lines[^1]);
+            Assert.Contains(lines, l => l.StartsWith("joint-simple") && l.Contains("joint"));
+            foreach (var file in new[] { "metrics.json", "report.html", "run.log", "config.resolved.yaml", "models/pretrain.zip", "models/joint-simple.zip", "data/manifest.csv" })
+                Assert.True(File.Exists(Path.Combine(outDir, file)), file);
+
+            var report = JsonSerializer.Deserialize<RunReport>(File.ReadAllText(Path.Combine(outDir, "metrics.json")), PipelineExecution.MetricsJson)!;
+            Assert.Equal("toy-joint", report.Title);
+            Assert.Equal(["pretrain", "joint-simple"], report.Methods.Select(m => m.Name));
+            var joint = report.Methods[1];
+            Assert.NotNull(joint.Classification);
+            Assert.Equal(3, joint.Classification!.ConfusionMatrix.Count);
+            Assert.Equal(6, joint.Classification.ConfusionMatrix.Sum(r => r.Sum()));
+            Assert.Equal(3, joint.Classification.RocCurves.Count);
+            Assert.NotNull(joint.Segmentation);
+            Assert.Single(joint.History);
+            Assert.NotNull(report.Methods[0].Segmentation);
+            Assert.Null(report.Methods[0].Classification);
+            var sample = Assert.Single(report.Samples);
+            Assert.Equal(sample.Width * sample.Height, sample.Pixels.Length);
+            Assert.Equal(sample.Pixels.Length, sample.PredictedMask!.Length);
+            Assert.Contains("libtorch", report.Environment.Keys);
+
+            // The resolved config reads back to the same config (every default written out).
+            var resolved = File.ReadAllText(Path.Combine(outDir, "config.resolved.yaml"));
+            Assert.Contains("classification_weight: 0.5", resolved);
+            Assert.Equal(resolved, Yaml.YamlConfigWriter.Write(PipelineExecution.Read(resolved, "resolved", [])));
+            Assert.Contains("joint-simple: epoch 1/1", File.ReadAllText(Path.Combine(outDir, "run.log")));
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Theory]
+    [InlineData("name: x\nstages:\n  - pretrain: {}\n  - fine_tune: {from: nothing}\ndata: {synthetic: {task: cardiac-level-2d}}\n", "p.yaml:4:", "not an earlier pretrain or joint stage")]
+    [InlineData("name: x\nstages:\n  - pretrain: {}\ndata: {synthetic: {task: cardiac}}\n", "p.yaml:4:", "allowed values: brain-tumor-3d, cardiac-level-2d")]
+    [InlineData("name: x\nstages:\n  - pretrain: {}\n    featurize: {}\ndata: {synthetic: {task: cardiac-level-2d}}\n", "p.yaml:", "exactly one of: pretrain, featurize, fine_tune, scratch, joint")]
+    [InlineData("name: x\nstages:\n  - joint: {topology: unet}\ndata: {synthetic: {task: cardiac-level-2d}}\n", "p.yaml:3:", "allowed values: simple, y-net")]
+    [InlineData("name: x\nstagse: []\n", "p.yaml:2:1", "allowed keys: name, seed, threads, data, preprocessing")]
+    public void BadPipelinesExitWithOneNamingFileLineAndAllowedValues(string yaml, string where, string message)
+    {
+        var dir = CliRun.TempDir("mlnm-run-bad-");
+        try
+        {
+            var pipeline = Path.Combine(dir, "p.yaml");
+            File.WriteAllText(pipeline, yaml);
+            var (code, _, stderr) = CliRun.Run("run", pipeline, "--out", Path.Combine(dir, "out"));
+            Assert.Equal(ExitCodes.UserError, code);
+            Assert.Contains(Path.Combine(dir, where), stderr);
+            Assert.Contains(message, stderr);
+            Assert.False(Directory.Exists(Path.Combine(dir, "out")), "nothing is written for a bad pipeline");
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void ShippedPipelinesAreValid()
+    {
+        foreach (var file in Directory.GetFiles(Path.Combine(RepoRoot(), "pipelines"), "*.yaml"))
+            PipelineExecution.Read(File.ReadAllText(file), file, []);
+    }
+
+    internal static string RepoRoot()
+    {
+        var dir = AppContext.BaseDirectory;
+        while (!File.Exists(Path.Combine(dir, "MlNetMedical.sln"))) dir = Path.GetDirectoryName(dir) ?? throw new InvalidOperationException("repository root not found");
+        return dir;
+    }
+}
