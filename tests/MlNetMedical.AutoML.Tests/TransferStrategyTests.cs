@@ -143,6 +143,33 @@ public sealed class TransferStrategyTests(TinyTransferTask task) : IDisposable
         Assert.True(result.BestTrial!.Value > 0);
     }
 
+    /// <summary>Records the calling thread's torch thread count when a trial builds its estimator (inside the trial's budget).</summary>
+    private sealed class ThreadRecordingPipeline(ISweepablePipeline inner) : ISweepablePipeline
+    {
+        public System.Collections.Concurrent.ConcurrentBag<int> Threads { get; } = [];
+        public SearchSpace SearchSpace => inner.SearchSpace;
+
+        public IEstimator<ITransformer> BuildEstimator(ParameterSet parameters, TrialTraining training)
+        {
+            Threads.Add(global::MlNetMedical.Torch.Torch.CurrentThreadNumThreads);
+            return inner.BuildEstimator(parameters, training);
+        }
+    }
+
+    [Fact]
+    public void ParallelTrialsEachTrainUnderTheirShareOfTheCores()
+    {
+        Assert.True(global::MlNetMedical.Torch.Torch.SupportsThreadBudget, "this libtorch has a process-wide intra-op pool: per-trial budgets cannot apply");
+        var pipeline = new ThreadRecordingPipeline(new TransferStrategy(task.Ml, task.Segmentation, task.Train.Schema, TinyTransferTask.Quick with { Strategies = [TransferStrategy.FrozenSoftmax] }));
+        var experiment = new AutoMLExperiment(task.Ml).SetPipeline(pipeline).SetDataset(task.Train, task.Validation, "GroupId")
+            .SetMaxTrials(4).SetParallelism(2).SetTuner(new RandomTuner(4)).SetStudy(Path.Combine(_dir, "parallel.db"), "parallel");
+        var result = experiment.Run();
+        Assert.All(result.Trials, t => Assert.Equal(TrialState.Complete, t.State));
+        Assert.Equal(4, pipeline.Threads.Count);
+        Assert.All(pipeline.Threads, n => Assert.Equal(experiment.TrialThreadBudget, n));
+        Assert.Equal(Math.Max(1, Environment.ProcessorCount / 2), experiment.TrialThreadBudget);
+    }
+
     [Fact]
     public void WithoutAPretrainedModelOnlyScratchRemainsAndBadSettingsAreNamed()
     {
