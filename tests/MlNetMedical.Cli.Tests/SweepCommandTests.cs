@@ -13,13 +13,7 @@ public sealed class SweepCommandTests : IDisposable
 
     public void Dispose() { try { Directory.Delete(_dir, true); } catch (IOException) { } }
 
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var code = CliApp.Run(args, output, error);
-        return (code, output.ToString(), error.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliRun.Run(args);
 
     private string WriteSweep(string sweepSection, string name = "tiny.yaml")
     {
@@ -122,6 +116,17 @@ public sealed class SweepCommandTests : IDisposable
         var storage = Run("sweep", WriteSweep(TinyStudy, "storage.yaml"), "--out", Path.Combine(_dir, "storage"), "--storage", "mysql:db");
         Assert.Equal(ExitCodes.UserError, storage.Code);
         Assert.Contains("--storage", storage.Err);
+    }
+
+    [Fact]
+    public void TheShippedExampleRunsAtToyScale()
+    {
+        var example = Path.Combine(RunCommandTests.RepoRoot(), "pipelines", "sweep-transfer.yaml");
+        var (code, stdout, stderr) = Run("sweep", example, "--out", Path.Combine(_dir, "example"), "--quiet",
+            "--set", "data.synthetic.train=18", "--set", "data.synthetic.test=9", "--set", "data.synthetic.pretrain=9", "--set", "data.synthetic.size=32",
+            "--set", "network.base_channels=4", "--set", "pretrain.training.epochs=1", "--set", "sweep.epochs=2", "--set", "sweep.max_trials=2", "--set", "sweep.folds=2");
+        Assert.True(code == ExitCodes.Success, stderr);
+        Assert.Contains("2 trials:", stdout);
     }
 
     [Fact]
