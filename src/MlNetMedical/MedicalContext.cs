@@ -1,4 +1,5 @@
 using MlNetMedical.Catalogs;
+using TorchApi = MlNetMedical.Torch.Torch;
 using TorchDevice = MlNetMedical.Torch.Device;
 using TorchDeviceType = MlNetMedical.Torch.DeviceType;
 
@@ -48,9 +49,9 @@ public interface IComputeDeviceProbe
 /// </summary>
 public sealed class MedicalContext
 {
-    /// <summary>The probe used when none is given: until the engine reports CUDA devices to the core library,
-    /// it reports none, so asking for "cuda" fails with a clear message instead of silently running on the CPU.</summary>
-    public static IComputeDeviceProbe DefaultDeviceProbe { get; set; } = new NoCudaProbe();
+    /// <summary>The probe used when none is given: the engine's (the CUDA devices the linked libtorch sees), so asking for
+    /// "cuda" where there is none fails with a clear message instead of silently running on the CPU.</summary>
+    public static IComputeDeviceProbe DefaultDeviceProbe { get; set; } = new EngineProbe();
 
     /// <summary>Creates a context.</summary>
     /// <param name="seed">Drives data order, splits, augmentation and weight init. Null picks one from the clock
@@ -84,6 +85,7 @@ public sealed class MedicalContext
         SeedWasGiven = seed.HasValue;
         Device = parsed.ToString();
         Threads = threads ?? Environment.ProcessorCount;
+        Compute = new ComputeResources { Device = Device, Threads = threads };
         Data = new DataOperationsCatalog(this);
         Transforms = new TransformsCatalog(this);
         Classification = new ClassificationCatalog(this);
@@ -103,6 +105,13 @@ public sealed class MedicalContext
 
     /// <summary>CPU threads for training and inference.</summary>
     public int Threads { get; }
+
+    /// <summary>
+    /// The device and thread budget every trainer and network transformer of this context's catalogs runs with. A thread count
+    /// given to the constructor becomes a per-thread budget (<see cref="ComputeResources.Threads"/>) applied on the thread that
+    /// trains or transforms; without one the engine's process-wide count (all cores, or MLNM_THREADS) applies.
+    /// </summary>
+    public ComputeResources Compute { get; }
 
     /// <summary>Messages from every component of this context.</summary>
     public event EventHandler<LoggingEventArgs>? Log;
@@ -128,9 +137,10 @@ public sealed class MedicalContext
     /// <summary>Raises <see cref="Log"/>.</summary>
     public void WriteLog(LogKind kind, string source, string message) => Log?.Invoke(this, new LoggingEventArgs(kind, source, message));
 
-    private sealed class NoCudaProbe : IComputeDeviceProbe
+    private sealed class EngineProbe : IComputeDeviceProbe
     {
-        public int CudaDeviceCount => 0;
-        public string? CudaUnavailableReason => "the engine's CUDA probe is not connected to this build";
+        public int CudaDeviceCount => TorchApi.CudaDeviceCount;
+        public string? CudaUnavailableReason => CudaDeviceCount > 0 ? null
+            : $"the linked libtorch {TorchApi.Version} sees no CUDA device (a CPU-only build, or no GPU/driver); build the shim against a CUDA libtorch to use a GPU";
     }
 }

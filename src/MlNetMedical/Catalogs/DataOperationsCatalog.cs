@@ -29,6 +29,8 @@ public sealed partial class DataOperationsCatalog : CatalogBase
             ?? throw new ArgumentException($"there is no split column '{splitColumnName}'; columns: {data.Schema.Describe()}", nameof(splitColumnName));
         if (column.Type is not TextDataViewType)
             throw new ArgumentException($"split column '{splitColumnName}' must be Text, but it is {column.Type}", nameof(splitColumnName));
+        if (data is DatasetDataView dataset && splitColumnName == DefaultColumnNames.Split)
+            return dataset.Subset((_, item) => string.Equals(item.Split ?? "", split, StringComparison.Ordinal)); // prefetches only kept rows
         return new ColumnFilterDataView<string>(data, column, v => string.Equals(v, split, StringComparison.Ordinal));
     }
 

@@ -30,11 +30,18 @@ public sealed partial class ModelOperationsCatalog : CatalogBase
         ArgumentException.ThrowIfNullOrWhiteSpace(filePath);
         if (!File.Exists(filePath)) throw new FileNotFoundException($"model file '{filePath}' does not exist", filePath);
         using var stream = File.OpenRead(filePath);
-        return ModelArchive.Load(stream, filePath, out inputSchema);
+        return WithContextCompute(ModelArchive.Load(stream, filePath, out inputSchema));
     }
 
     /// <summary>Reads a model from a stream.</summary>
-    public ITransformer Load(Stream stream, out DataViewSchema? inputSchema) => ModelArchive.Load(stream, "(stream)", out inputSchema);
+    public ITransformer Load(Stream stream, out DataViewSchema? inputSchema) => WithContextCompute(ModelArchive.Load(stream, "(stream)", out inputSchema));
+
+    // Loaded networks run on this context's device with its thread budget.
+    private ITransformer WithContextCompute(ITransformer model)
+    {
+        foreach (var network in MlNetMedical.Trainers.NetworkModel.All(model)) network.Compute = Context.Compute;
+        return model;
+    }
 
     /// <summary>Registers a custom transformer type so models containing it can be saved and loaded (see <see cref="ModelRegistry"/>).</summary>
     public void RegisterTransformer<TTransformer>(string name, int version, Func<ModelLoadContext, TTransformer> load) where TTransformer : ITransformer =>

@@ -15,14 +15,15 @@ public sealed partial class DataOperationsCatalog
     /// <summary>
     /// A lazy view over a CSV manifest (columns id, image, mask, label, group, split; see the imaging layer's <c>CsvManifest</c>):
     /// <c>Id</c>, <c>Image</c>, <c>Mask</c>, <c>Label</c> (key named by the sorted class labels), <c>GroupId</c>, <c>Split</c>.
-    /// Volumes are read when rows are read, with <paramref name="preprocessing"/> applied and cached under <paramref name="cacheFolder"/> when given.
+    /// Volumes are read when rows are read, with <paramref name="preprocessing"/> applied and cached under <paramref name="cacheFolder"/> when given;
+    /// a cursor reading volumes loads up to <paramref name="prefetch"/> rows ahead on background tasks, in row order (0 = off).
     /// </summary>
-    public IDataView LoadFromManifest(string path, TransformChain? preprocessing = null, string? cacheFolder = null) =>
-        new DatasetDataView(CsvManifest.Read(path), preprocessing, cacheFolder, $"manifest '{path}'");
+    public IDataView LoadFromManifest(string path, TransformChain? preprocessing = null, string? cacheFolder = null, int prefetch = DatasetDataView.DefaultPrefetch) =>
+        new DatasetDataView(CsvManifest.Read(path), preprocessing, cacheFolder, $"manifest '{path}'", prefetch);
 
-    /// <summary>A lazy view over a Medical Segmentation Decathlon folder (dataset.json; same columns as <see cref="LoadFromManifest"/>).</summary>
-    public IDataView LoadFromDecathlon(string folder, TransformChain? preprocessing = null, string? cacheFolder = null) =>
-        new DatasetDataView(Layouts.Decathlon(folder), preprocessing, cacheFolder, $"Decathlon folder '{folder}'");
+    /// <summary>A lazy view over a Medical Segmentation Decathlon folder (dataset.json; same columns, cache and prefetch as <see cref="LoadFromManifest"/>).</summary>
+    public IDataView LoadFromDecathlon(string folder, TransformChain? preprocessing = null, string? cacheFolder = null, int prefetch = DatasetDataView.DefaultPrefetch) =>
+        new DatasetDataView(Layouts.Decathlon(folder), preprocessing, cacheFolder, $"Decathlon folder '{folder}'", prefetch);
 }
 
 public sealed partial class SegmentationCatalog
@@ -40,7 +41,7 @@ public sealed class SegmentationTrainers : CatalogBase
 
     /// <summary>Segmentation pretraining: a U-Net (Dice + CE) with validation Dice, early stopping and the best epoch restored.</summary>
     public UNetSegmentationTrainer UNet(UNetConfig? network = null, TrainingOptions? training = null, ImageColumns? columns = null) =>
-        new(network ?? new UNetConfig(), columns ?? new ImageColumns(), training ?? new TrainingOptions(), Context.Seed);
+        new(network ?? new UNetConfig(), columns ?? new ImageColumns(), training ?? new TrainingOptions(), Context.Seed) { Compute = Context.Compute };
 }
 
 public sealed partial class ClassificationTrainers
@@ -49,13 +50,15 @@ public sealed partial class ClassificationTrainers
     public VectorClassifierTrainer SoftmaxRegression(double l2 = 1e-3, TrainingOptions? training = null,
         string labelColumnName = DefaultColumnNames.Label, string featureColumnName = DefaultColumnNames.Features) =>
         new("SoftmaxRegression", [], 0, labelColumnName, featureColumnName,
-            (training ?? new TrainingOptions { Epochs = 200, BatchSize = 0, LearningRate = 0.05, ValidationFraction = 0 }) with { WeightDecay = l2 }, Context.Seed);
+            (training ?? new TrainingOptions { Epochs = 200, BatchSize = 0, LearningRate = 0.05, ValidationFraction = 0 }) with { WeightDecay = l2 }, Context.Seed)
+        { Compute = Context.Compute };
 
     /// <summary>A multilayer perceptron on a feature vector.</summary>
     public VectorClassifierTrainer Mlp(int[]? hiddenUnits = null, double dropout = 0, TrainingOptions? training = null,
         string labelColumnName = DefaultColumnNames.Label, string featureColumnName = DefaultColumnNames.Features) =>
         new("Mlp", hiddenUnits ?? [64], dropout, labelColumnName, featureColumnName,
-            training ?? new TrainingOptions { Epochs = 100, BatchSize = 32, LearningRate = 1e-3, ValidationFraction = 0 }, Context.Seed);
+            training ?? new TrainingOptions { Epochs = 100, BatchSize = 32, LearningRate = 1e-3, ValidationFraction = 0 }, Context.Seed)
+        { Compute = Context.Compute };
 
     /// <summary>
     /// An image classifier trained end to end (fine-tuning): <paramref name="network"/> (e.g. <see cref="EncoderClassifierConfig.FromSegmentation"/>,
@@ -64,7 +67,8 @@ public sealed partial class ClassificationTrainers
     /// </summary>
     public ImageClassificationTrainer ImageClassifier(EncoderClassifierConfig network, ITransformer? pretrained = null, FineTuneSettings? transfer = null,
         TrainingOptions? training = null, ImageColumns? columns = null) =>
-        new(network, NetworkModel.Find(pretrained), transfer ?? new FineTuneSettings(), columns ?? new ImageColumns(), training ?? new TrainingOptions(), Context.Seed);
+        new(network, NetworkModel.Find(pretrained), transfer ?? new FineTuneSettings(), columns ?? new ImageColumns(), training ?? new TrainingOptions(), Context.Seed)
+        { Compute = Context.Compute };
 }
 
 public sealed partial class MultiTaskCatalog
@@ -88,7 +92,7 @@ public sealed class MultiTaskTrainers : CatalogBase
     public JointTrainer Joint(JointTopology topology = JointTopology.Simple, double classificationWeight = 1.0, ITransformer? pretrained = null,
         UNetConfig? unet = null, FineTuneSettings? transfer = null, TrainingOptions? training = null, ImageColumns? columns = null) =>
         new(topology, unet ?? new UNetConfig(), classificationWeight, NetworkModel.Find(pretrained), transfer ?? new FineTuneSettings(),
-            columns ?? new ImageColumns(), training ?? new TrainingOptions(), Context.Seed);
+            columns ?? new ImageColumns(), training ?? new TrainingOptions(), Context.Seed) { Compute = Context.Compute };
 }
 
 public sealed partial class TransformsCatalog
@@ -101,7 +105,7 @@ public sealed partial class TransformsCatalog
     public EncoderFeaturesEstimator SegmentationEncoderFeatures(ITransformer model, int[]? levels = null, PoolingKind pooling = PoolingKind.Average,
         string outputColumnName = DefaultColumnNames.Features, string imageColumnName = DefaultColumnNames.Image) =>
         new(NetworkModel.Find(model) ?? throw new ArgumentException("SegmentationEncoderFeatures: the model has no network stage", nameof(model)),
-            levels ?? [-1], pooling, imageColumnName, outputColumnName);
+            levels ?? [-1], pooling, imageColumnName, outputColumnName) { Compute = Context.Compute };
 }
 
 public sealed partial class ModelOperationsCatalog

@@ -13,6 +13,16 @@ public sealed partial class TransformsCatalog : CatalogBase
     /// <summary>Joins float scalars and known-length float vectors into one vector column, in order.</summary>
     public ColumnConcatenatingTransformer Concatenate(string outputColumnName, params string[] inputColumnNames) =>
         new(outputColumnName, inputColumnNames);
+
+    /// <summary>
+    /// Random augmentation (flips, 90° turns, affine, elastic, gamma, noise, blur, bias field, intensity; the imaging layer's
+    /// <see cref="MlNetMedical.Imaging.Augmentation.Augmenter"/>) applied to training samples by the image network trainer that
+    /// follows in the pipeline. It is the identity when the fitted model transforms data, so evaluation and prediction are
+    /// unaffected; it is saved in the model zip. Same effect as setting <see cref="MlNetMedical.Training.TrainingOptions.Augmentation"/>
+    /// to <see cref="Augmentations.From"/>.
+    /// </summary>
+    public AugmentEstimator Augment(MlNetMedical.Imaging.Augmentation.AugmentationConfig config, string imageColumnName = MlNetMedical.Data.DefaultColumnNames.Image, int? seed = null) =>
+        new(config ?? throw new ArgumentNullException(nameof(config)), imageColumnName, seed ?? Context.Seed);
 }
 
 /// <summary>Type conversions (ML.NET's <c>Transforms.Conversion</c>).</summary>

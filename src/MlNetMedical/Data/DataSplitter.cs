@@ -42,7 +42,7 @@ internal static class DataSplitter
         if (test.Count == 0 || train.Count == 0)
             throw new ArgumentException(
                 $"testFraction {testFraction} leaves the {(test.Count == 0 ? "test" : "train")} set empty ({strata.Sum(s => s.Count)} groups, {train.Count + test.Count} rows)", nameof(testFraction));
-        return new TrainTestData(new RowSubsetDataView(data, train), new RowSubsetDataView(data, test));
+        return new TrainTestData(RowSubsetDataView.Of(data, train), RowSubsetDataView.Of(data, test));
     }
 
     public static IReadOnlyList<TrainTestData> Folds(IDataView data, int numberOfFolds, string? samplingKeyColumnName, string? stratifyColumnName, long seed)
@@ -68,8 +68,8 @@ internal static class DataSplitter
             }
         }
         return folds.Select((test, f) => new TrainTestData(
-            new RowSubsetDataView(data, folds.Where((_, o) => o != f).SelectMany(x => x)),
-            new RowSubsetDataView(data, test))).ToArray();
+            RowSubsetDataView.Of(data, folds.Where((_, o) => o != f).SelectMany(x => x)),
+            RowSubsetDataView.Of(data, test))).ToArray();
     }
 
     /// <summary>Groups by sampling key, assigns strata, and returns each stratum's groups shuffled (strata in order of first appearance).</summary>

@@ -1,8 +1,16 @@
 namespace MlNetMedical.Data;
 
 /// <summary>The rows of a source view whose positions are in a set, in source order (lazy).</summary>
-internal sealed class RowSubsetDataView : IDataView
+internal sealed class RowSubsetDataView : IDerivedDataView
 {
+    /// <summary>The subset view; a dataset view is subset directly, so it loads (and prefetches) only the kept rows.</summary>
+    public static IDataView Of(IDataView source, IEnumerable<long> rows)
+    {
+        if (source is not DatasetDataView dataset) return new RowSubsetDataView(source, rows);
+        var keep = rows.ToHashSet();
+        return dataset.Subset((i, _) => keep.Contains(i));
+    }
+
     private readonly IDataView _source;
     private readonly HashSet<long> _rows;
 
@@ -14,6 +22,8 @@ internal sealed class RowSubsetDataView : IDataView
 
     public DataViewSchema Schema => _source.Schema;
 
+    public IDataView Source => _source;
+
     public long? GetRowCount() => _rows.Count;
 
     public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded) =>
@@ -21,7 +31,7 @@ internal sealed class RowSubsetDataView : IDataView
 }
 
 /// <summary>The rows of a source view for which a predicate over one column holds (lazy).</summary>
-internal sealed class ColumnFilterDataView<TValue> : IDataView
+internal sealed class ColumnFilterDataView<TValue> : IDerivedDataView
 {
     private readonly IDataView _source;
     private readonly DataViewSchema.Column _column;
@@ -35,6 +45,8 @@ internal sealed class ColumnFilterDataView<TValue> : IDataView
     }
 
     public DataViewSchema Schema => _source.Schema;
+
+    public IDataView Source => _source;
 
     public long? GetRowCount() => null;
 
@@ -63,4 +75,11 @@ internal static class FilteringCursor
             index => getters[index]!(),
             inner.Dispose);
     }
+}
+
+/// <summary>A view computed from one source view (lets a stage find what is upstream, e.g. an augmentation stage).</summary>
+internal interface IDerivedDataView : IDataView
+{
+    /// <summary>The view this one reads.</summary>
+    IDataView Source { get; }
 }

@@ -15,5 +15,6 @@ internal static class BuiltInTransformers
         ModelRegistry.Register("Concatenate", 1, ColumnConcatenatingTransformer.Load);
         ModelRegistry.Register(ImageNetworkTransformer.RegisteredName, 1, ImageNetworkTransformer.Load);
         ModelRegistry.Register(VectorClassifierTransformer.RegisteredName, 1, VectorClassifierTransformer.Load);
+        ModelRegistry.Register(AugmentTransformer.RegisteredName, 1, AugmentTransformer.Load);
     }
 }

@@ -22,8 +22,20 @@ public sealed class EncoderFeaturesEstimator(ImageNetworkTransformer source, int
     protected override IReadOnlyList<SchemaShape.Column> GetOutputColumns(SchemaShape inputSchema) =>
         [new(outputColumnName, SchemaShape.VectorKind.Vector, NumberDataViewType.Single, false)];
 
+    /// <summary>Device and thread budget of the feature transformer (the context's, when created through a catalog).</summary>
+    public ComputeResources Compute { get; init; } = ComputeResources.Default;
+
+    /// <summary>Rows run through the encoder together (see <see cref="ImageNetworkTransformer.InferenceBatchSize"/>).</summary>
+    public int InferenceBatchSize { get; init; } = 1;
+
     /// <inheritdoc/>
-    protected override ImageNetworkTransformer FitCore(IDataView input) => Create(source, levels, pooling, imageColumnName, outputColumnName);
+    protected override ImageNetworkTransformer FitCore(IDataView input)
+    {
+        var transformer = Create(source, levels, pooling, imageColumnName, outputColumnName);
+        transformer.Compute = Compute;
+        transformer.InferenceBatchSize = InferenceBatchSize;
+        return transformer;
+    }
 
     /// <summary>Builds the feature transformer directly (no data needed).</summary>
     public static ImageNetworkTransformer Create(ImageNetworkTransformer source, int[] levels, PoolingKind pooling, string imageColumnName, string outputColumnName)

@@ -5,6 +5,7 @@ using MlNetMedical.Torch;
 using MlNetMedical.Torch.Nn;
 using MlNetMedical.Torch.Optim;
 using MlNetMedical.Training;
+using MlNetMedical.Transforms;
 using TorchApi = MlNetMedical.Torch.Torch;
 
 namespace MlNetMedical.Trainers;
@@ -35,7 +36,12 @@ public abstract class ImageNetworkTrainer(ImageColumns columns, TrainingOptions 
     /// <summary>What the last <see cref="EstimatorBase{T}.Fit"/> did, per epoch.</summary>
     public TrainingHistory? LastHistory { get; private set; }
 
+    /// <summary>Device and thread budget for training (the context's, when created through a catalog); the fitted transformer keeps it.</summary>
+    public ComputeResources Compute { get; init; } = ComputeResources.Default;
+
     private protected int Seed => Training.Seed ?? seed;
+
+    private protected Device TargetDevice => Compute.TorchDevice;
 
     private protected abstract bool ReadsMask { get; }
     private protected abstract bool ReadsLabel { get; }
@@ -76,18 +82,21 @@ public abstract class ImageNetworkTrainer(ImageColumns columns, TrainingOptions 
         var labelType = ReadsLabel ? (KeyDataViewType)input.Schema[Columns.Label].Type : null;
         var samples = TrainingSamples.Read(input, Columns.Image, ReadsMask ? Columns.Mask : null, ReadsLabel ? Columns.Label : null,
             Training.GroupColumnName, StageName);
+        // An Augment stage upstream in the pipeline augments these samples, unless the options name their own augmentation.
+        var training = Training.Augmentation is null && AugmentTransformer.Find(input) is { } augment ? Training with { Augmentation = augment.SampleAugmenter } : Training;
+        using var threads = Compute.Enter();
         TorchApi.ManualSeed((ulong)Seed);
         var (network, task) = Create(labelType);
         try
         {
-            LastHistory = new TrainingLoop(Training, Seed, StageName).Run(task, samples);
+            LastHistory = new TrainingLoop(training, Seed, StageName) { Device = TargetDevice, ClassCount = labelType?.Count }.Run(task, samples);
         }
         catch
         {
             network.Dispose();
             throw;
         }
-        return new ImageNetworkTransformer(network, Output, Columns.Image, labelType);
+        return new ImageNetworkTransformer(network, Output, Columns.Image, labelType) { Compute = Compute };
     }
 
     /// <summary>The network of a pretrained transformer as an <see cref="EncoderNetwork"/>, or an error naming what it is.</summary>
@@ -108,10 +117,10 @@ public sealed class UNetSegmentationTrainer(UNetConfig network, ImageColumns col
     private protected override (Network, ITrainingTask) Create(KeyDataViewType? labelType)
     {
         var unet = new UNet(network);
-        return (unet, new SegmentationTask(unet));
+        return (unet, new SegmentationTask(unet, TargetDevice));
     }
 
-    private sealed class SegmentationTask(UNet unet) : ITrainingTask
+    private sealed class SegmentationTask(UNet unet, Device device) : ITrainingTask
     {
         public Module Network => unet;
         public string DefaultMetric => "dice";
@@ -119,11 +128,11 @@ public sealed class UNetSegmentationTrainer(UNetConfig network, ImageColumns col
 
         public Tensor Loss(IReadOnlyList<TrainingSample> batch, Tensor? classWeights)
         {
-            using var output = unet.ForwardSegmentation(TrainingBatches.Images(batch));
-            return SegmentationLoss(output.Logits, TrainingBatches.Masks(batch));
+            using var output = unet.ForwardSegmentation(TrainingBatches.Images(batch, device));
+            return SegmentationLoss(output.Logits, TrainingBatches.Masks(batch, device));
         }
 
-        public IReadOnlyDictionary<string, double> Evaluate(IReadOnlyList<TrainingSample> samples) => SegmentationMetricsOf(unet, samples, x =>
+        public IReadOnlyDictionary<string, double> Evaluate(IReadOnlyList<TrainingSample> samples) => SegmentationMetricsOf(unet, samples, device, x =>
         {
             using var output = unet.ForwardSegmentation(x);
             return output.Logits.Clone();
@@ -135,15 +144,16 @@ public sealed class UNetSegmentationTrainer(UNetConfig network, ImageColumns col
         ? Losses.Dice(logits, masks.Unsqueeze(1).To(DType.Float32), DiceActivation.Sigmoid)
         : Losses.DiceCrossEntropy(logits, masks);
 
-    internal static IReadOnlyDictionary<string, double> SegmentationMetricsOf(ISegmentationNetwork network, IReadOnlyList<TrainingSample> samples, Func<Tensor, Tensor> forward)
+    internal static IReadOnlyDictionary<string, double> SegmentationMetricsOf(ISegmentationNetwork network, IReadOnlyList<TrainingSample> samples, Device device,
+        Func<Tensor, Tensor> forward)
     {
-        var logits = TrainingBatches.MapBatches(samples, 8, forward);
+        var logits = TrainingBatches.MapBatches(samples, 8, forward, device);
         double loss = 0;
         for (var start = 0; start < samples.Count; start += 8)
         {
             using var scope = TorchApi.NewDisposeScope();
             var batch = samples.Skip(start).Take(8).ToList();
-            loss += SegmentationLoss(forward(TrainingBatches.Images(batch)), TrainingBatches.Masks(batch)).ToDouble() * batch.Count;
+            loss += SegmentationLoss(forward(TrainingBatches.Images(batch, device)), TrainingBatches.Masks(batch, device)).ToDouble() * batch.Count;
         }
         return new Dictionary<string, double>
         {
@@ -170,10 +180,10 @@ public sealed class ImageClassificationTrainer(EncoderClassifierConfig network, 
     {
         var classifier = new EncoderClassifier(network with { Head = network.Head with { NumClasses = labelType!.Count } });
         if (pretrainedEncoder is not null) classifier.LoadEncoder(EncoderOf(pretrainedEncoder, StageName).StateDict(), strict: true);
-        return (classifier, new ClassificationTask(classifier, transfer));
+        return (classifier, new ClassificationTask(classifier, transfer, TargetDevice));
     }
 
-    private sealed class ClassificationTask(EncoderClassifier classifier, FineTuneSettings transfer) : ITrainingTask
+    private sealed class ClassificationTask(EncoderClassifier classifier, FineTuneSettings transfer, Device device) : ITrainingTask
     {
         public Module Network => classifier;
         public string DefaultMetric => "accuracy";
@@ -181,10 +191,10 @@ public sealed class ImageClassificationTrainer(EncoderClassifierConfig network, 
         public void OnEpochStart(int epoch, int epochs) => transfer.Apply(classifier, epoch);
 
         public Tensor Loss(IReadOnlyList<TrainingSample> batch, Tensor? classWeights) =>
-            Losses.CrossEntropy(classifier.Classify(TrainingBatches.Images(batch)), TrainingBatches.Labels(batch), classWeights);
+            Losses.CrossEntropy(classifier.Classify(TrainingBatches.Images(batch, device)), TrainingBatches.Labels(batch, device), classWeights);
 
         public IReadOnlyDictionary<string, double> Evaluate(IReadOnlyList<TrainingSample> samples) =>
-            ClassificationMetricsOf(TrainingBatches.MapBatches(samples, 8, classifier.Classify), samples);
+            ClassificationMetricsOf(TrainingBatches.MapBatches(samples, 8, classifier.Classify, device), samples);
     }
 
     internal static Dictionary<string, double> ClassificationMetricsOf(IReadOnlyList<float[]> logits, IReadOnlyList<TrainingSample> samples)
@@ -229,10 +239,10 @@ public sealed class JointTrainer(JointTopology topology, UNetConfig unet, double
             var result = network.LoadStateDict(EncoderOf(pretrainedUNet, StageName).StateDict(), strict: false);
             if (result.Loaded.Count == 0) throw new ArgumentException($"{StageName}: no weight of the pretrained model fits the joint network", nameof(pretrainedUNet));
         }
-        return (network, new JointTask(network, (IJointNetwork)network, classificationWeight, transfer));
+        return (network, new JointTask(network, (IJointNetwork)network, classificationWeight, transfer, TargetDevice));
     }
 
-    private sealed class JointTask(UNetBase network, IJointNetwork joint, double lambda, FineTuneSettings transfer) : ITrainingTask
+    private sealed class JointTask(UNetBase network, IJointNetwork joint, double lambda, FineTuneSettings transfer, Device device) : ITrainingTask
     {
         public Module Network => network;
         public string DefaultMetric => "accuracy";
@@ -241,14 +251,14 @@ public sealed class JointTrainer(JointTopology topology, UNetConfig unet, double
 
         public Tensor Loss(IReadOnlyList<TrainingSample> batch, Tensor? classWeights)
         {
-            using var output = joint.ForwardJoint(TrainingBatches.Images(batch));
+            using var output = joint.ForwardJoint(TrainingBatches.Images(batch, device));
             Tensor? loss = null;
-            if (TrainingBatches.RowsWhere(batch, s => s.HasMask) is { } masked)
+            if (TrainingBatches.RowsWhere(batch, s => s.HasMask, device) is { } masked)
                 loss = UNetSegmentationTrainer.SegmentationLoss(output.SegmentationLogits.IndexSelect(0, masked),
-                    TrainingBatches.Masks(batch.Where(s => s.HasMask).ToList()));
-            if (TrainingBatches.RowsWhere(batch, s => s.HasLabel) is { } labelled)
+                    TrainingBatches.Masks(batch.Where(s => s.HasMask).ToList(), device));
+            if (TrainingBatches.RowsWhere(batch, s => s.HasLabel, device) is { } labelled)
             {
-                var ce = Losses.CrossEntropy(output.ClassLogits.IndexSelect(0, labelled), TrainingBatches.Labels(batch.Where(s => s.HasLabel).ToList()), classWeights) * lambda;
+                var ce = Losses.CrossEntropy(output.ClassLogits.IndexSelect(0, labelled), TrainingBatches.Labels(batch.Where(s => s.HasLabel).ToList(), device), classWeights) * lambda;
                 loss = loss is null ? ce : loss + ce;
             }
             return loss ?? throw new InvalidOperationException("a training batch has neither masks nor labels");
@@ -259,11 +269,11 @@ public sealed class JointTrainer(JointTopology topology, UNetConfig unet, double
             var labelled = samples.Where(s => s.HasLabel).ToList();
             var masked = samples.Where(s => s.HasMask).ToList();
             var metrics = labelled.Count > 0
-                ? ImageClassificationTrainer.ClassificationMetricsOf(TrainingBatches.MapBatches(labelled, 8, joint.Classify), labelled)
+                ? ImageClassificationTrainer.ClassificationMetricsOf(TrainingBatches.MapBatches(labelled, 8, joint.Classify, device), labelled)
                 : new Dictionary<string, double> { ["loss"] = 0 };
             if (masked.Count > 0)
             {
-                var seg = UNetSegmentationTrainer.SegmentationMetricsOf(joint, masked, x =>
+                var seg = UNetSegmentationTrainer.SegmentationMetricsOf(joint, masked, device, x =>
                 {
                     using var o = joint.ForwardSegmentation(x);
                     return o.Logits.Clone();

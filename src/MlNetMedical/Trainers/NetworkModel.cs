@@ -14,4 +14,12 @@ internal static class NetworkModel
             chain.Where(t => t is ImageNetworkTransformer).Select(Find).LastOrDefault() ?? throw new ArgumentException("the model has no network stage (segmentation, classifier or joint network)", nameof(model)),
         _ => throw new ArgumentException($"the model ({model.GetType().Name}) is not a network model", nameof(model)),
     };
+
+    /// <summary>Every <see cref="ImageNetworkTransformer"/> in <paramref name="model"/> (itself, or inside chains, nested).</summary>
+    public static IEnumerable<ImageNetworkTransformer> All(ITransformer model) => model switch
+    {
+        ImageNetworkTransformer n => [n],
+        _ when model.GetType().GetProperty("Transformers")?.GetValue(model) is IReadOnlyList<ITransformer> chain => chain.SelectMany(All),
+        _ => [],
+    };
 }

@@ -67,6 +67,9 @@ public sealed class VectorClassifierTrainer(string name, int[] hiddenUnits, doub
     /// <summary>What the last fit did, per epoch.</summary>
     public TrainingHistory? LastHistory { get; private set; }
 
+    /// <summary>Device and thread budget for training (the context's, when created through a catalog).</summary>
+    public ComputeResources Compute { get; init; } = ComputeResources.Default;
+
     /// <inheritdoc/>
     protected override IReadOnlyList<ColumnRequirement> RequiredColumns => [ColumnRequirement.Key(labelColumnName), ColumnRequirement.SingleVector(featureColumnName)];
 
@@ -95,31 +98,34 @@ public sealed class VectorClassifierTrainer(string name, int[] hiddenUnits, doub
             scale[j] = sd > 1e-8 ? (float)sd : 1f;
         }
         var runSeed = training.Seed ?? seed;
+        using var threads = Compute.Enter();
         TorchApi.ManualSeed((ulong)runSeed);
         var network = new VectorClassifierNetwork(dims, labelType.Count, hiddenUnits, dropout, mean, scale);
         try
         {
-            LastHistory = new TrainingLoop(training, runSeed, StageName).Run(new VectorTask(network), samples);
+            LastHistory = new TrainingLoop(training, runSeed, StageName) { Device = Compute.TorchDevice, ClassCount = labelType.Count }
+                .Run(new VectorTask(network, Compute.TorchDevice), samples);
         }
         catch
         {
             network.Dispose();
             throw;
         }
+        network.To(Device.Cpu); // inference on single feature vectors stays on the CPU
         return new VectorClassifierTransformer(network, featureColumnName, labelType);
     }
 
-    private sealed class VectorTask(VectorClassifierNetwork network) : ITrainingTask
+    private sealed class VectorTask(VectorClassifierNetwork network, Device device) : ITrainingTask
     {
         public Module Network => network;
         public string DefaultMetric => "accuracy";
         public IReadOnlyList<ParamGroup> ParameterGroups(double learningRate) => [new ParamGroup(network.Parameters())];
 
         public Tensor Loss(IReadOnlyList<TrainingSample> batch, Tensor? classWeights) =>
-            Losses.CrossEntropy(network.Forward(TrainingBatches.Images(batch)), TrainingBatches.Labels(batch), classWeights);
+            Losses.CrossEntropy(network.Forward(TrainingBatches.Images(batch, device)), TrainingBatches.Labels(batch, device), classWeights);
 
         public IReadOnlyDictionary<string, double> Evaluate(IReadOnlyList<TrainingSample> samples) =>
-            ImageClassificationTrainer.ClassificationMetricsOf(TrainingBatches.MapBatches(samples, 256, network.Forward), samples);
+            ImageClassificationTrainer.ClassificationMetricsOf(TrainingBatches.MapBatches(samples, 256, network.Forward, device), samples);
     }
 }
 

@@ -21,6 +21,13 @@ public sealed class TrainingLoop(TrainingOptions options, int seed, string stage
 {
     private const string CheckpointFile = "checkpoint.json";
 
+    /// <summary>The device the network is moved to and the class weights built on (the task builds its batches there too).</summary>
+    public Device Device { get; init; } = Device.Cpu;
+
+    /// <summary>Number of classes of the label (the key type's count), so class weights cover classes absent from the
+    /// training rows; null = the highest label seen + 1.</summary>
+    public int? ClassCount { get; init; }
+
     /// <summary>Trains <paramref name="task"/>'s network on <paramref name="samples"/>; on return it holds the best epoch's weights.</summary>
     public TrainingHistory Run(ITrainingTask task, IReadOnlyList<TrainingSample> samples)
     {
@@ -31,8 +38,9 @@ public sealed class TrainingLoop(TrainingOptions options, int seed, string stage
         var minimise = metric == "loss";
         var batchSize = options.BatchSize == 0 ? train.Count : Math.Min(options.BatchSize, train.Count);
         var stepsPerEpoch = (train.Count + batchSize - 1) / batchSize;
-        using var classWeights = ClassWeights(train);
         var network = task.Network;
+        network.To(Device);
+        using var classWeights = ClassWeights(train);
         using var optimizer = new Adam(task.ParameterGroups(options.LearningRate).Where(g => g.Parameters.Count > 0), options.LearningRate, weightDecay: options.WeightDecay);
         var scheduler = CreateScheduler(optimizer);
         var state = new LoopState();
@@ -152,12 +160,14 @@ public sealed class TrainingLoop(TrainingOptions options, int seed, string stage
         if (options.ClassBalancing != ClassBalancing.InverseFrequencyWeights) return null;
         var labelled = train.Where(s => s.HasLabel).ToList();
         if (labelled.Count == 0) return null;
-        var classes = labelled.Max(s => s.Label) + 1;
+        var classes = Math.Max(ClassCount ?? 0, labelled.Max(s => s.Label) + 1);
+        // A class with no training row gets weight 0 (it contributes no loss term anyway), never 1/0.
         var counts = new double[classes];
         foreach (var s in labelled) counts[s.Label]++;
         var present = counts.Count(c => c > 0);
         var weights = counts.Select(c => c > 0 ? (float)(labelled.Count / (present * c)) : 0f).ToArray();
-        return Tensor.FromArray(weights, classes);
+        using var cpu = Tensor.FromArray(weights, classes);
+        return cpu.To(Device, copy: true);
     }
 
     private LrScheduler? CreateScheduler(Optimizer optimizer) => options.Schedule switch

@@ -33,7 +33,10 @@ public interface ITrainingTask
 public static class TrainingBatches
 {
     /// <summary>Images stacked to (N, C, spatial…) float32.</summary>
-    public static Tensor Images(IReadOnlyList<TrainingSample> batch)
+    public static Tensor Images(IReadOnlyList<TrainingSample> batch) => Images(batch, Device.Cpu);
+
+    /// <summary>Images stacked to (N, C, spatial…) float32 on <paramref name="device"/>.</summary>
+    public static Tensor Images(IReadOnlyList<TrainingSample> batch, Device device)
     {
         var shape = batch[0].Shape;
         var size = batch[0].Image.Length;
@@ -44,39 +47,60 @@ public static class TrainingBatches
                 throw new InvalidOperationException($"images in one batch must have one shape: [{string.Join(", ", shape)}] and [{string.Join(", ", batch[i].Shape)}]; resample them first");
             batch[i].Image.CopyTo(data, (long)i * size);
         }
-        return Tensor.FromArray(data, [batch.Count, .. shape]);
+        return OnDevice(Tensor.FromArray(data, [batch.Count, .. shape]), device);
+    }
+
+    // Built on the CPU, then moved (the CPU tensor is freed at once, outside any scope's lifetime).
+    private static Tensor OnDevice(Tensor cpu, Device device)
+    {
+        if (device == Device.Cpu) return cpu;
+        using (cpu) return cpu.To(device);
     }
 
     /// <summary>Class indices (N) int64.</summary>
-    public static Tensor Labels(IReadOnlyList<TrainingSample> batch) => Tensor.FromArray(batch.Select(s => (long)s.Label).ToArray(), batch.Count);
+    public static Tensor Labels(IReadOnlyList<TrainingSample> batch) => Labels(batch, Device.Cpu);
+
+    /// <summary>Class indices (N) int64 on <paramref name="device"/>.</summary>
+    public static Tensor Labels(IReadOnlyList<TrainingSample> batch, Device device) =>
+        OnDevice(Tensor.FromArray(batch.Select(s => (long)s.Label).ToArray(), batch.Count), device);
 
     /// <summary>Masks (N, spatial…) int64; every sample must have one.</summary>
-    public static Tensor Masks(IReadOnlyList<TrainingSample> batch)
+    public static Tensor Masks(IReadOnlyList<TrainingSample> batch) => Masks(batch, Device.Cpu);
+
+    /// <summary>Masks (N, spatial…) int64 on <paramref name="device"/>; every sample must have one.</summary>
+    public static Tensor Masks(IReadOnlyList<TrainingSample> batch, Device device)
     {
         var spatial = batch[0].Shape[1..];
         var size = batch[0].Mask!.Length;
         var data = new long[size * batch.Count];
         for (var i = 0; i < batch.Count; i++) batch[i].Mask!.CopyTo(data, (long)i * size);
-        return Tensor.FromArray(data, [batch.Count, .. spatial]);
+        return OnDevice(Tensor.FromArray(data, [batch.Count, .. spatial]), device);
     }
 
     /// <summary>Row indices (int64) of the samples matching <paramref name="predicate"/>, or null when none do.</summary>
-    public static Tensor? RowsWhere(IReadOnlyList<TrainingSample> batch, Func<TrainingSample, bool> predicate)
+    public static Tensor? RowsWhere(IReadOnlyList<TrainingSample> batch, Func<TrainingSample, bool> predicate) => RowsWhere(batch, predicate, Device.Cpu);
+
+    /// <summary>Row indices (int64, on <paramref name="device"/>) of the samples matching <paramref name="predicate"/>, or null when none do.</summary>
+    public static Tensor? RowsWhere(IReadOnlyList<TrainingSample> batch, Func<TrainingSample, bool> predicate, Device device)
     {
         var rows = Enumerable.Range(0, batch.Count).Where(i => predicate(batch[i])).Select(i => (long)i).ToArray();
-        return rows.Length == 0 ? null : Tensor.FromArray(rows, rows.Length);
+        return rows.Length == 0 ? null : OnDevice(Tensor.FromArray(rows, rows.Length), device);
     }
 
     /// <summary>Runs <paramref name="forward"/> over <paramref name="samples"/> in batches of <paramref name="batchSize"/> and returns
     /// each batch's result copied out as float arrays (row-major), for evaluation without keeping tensors.</summary>
-    public static List<float[]> MapBatches(IReadOnlyList<TrainingSample> samples, int batchSize, Func<Tensor, Tensor> forward)
+    public static List<float[]> MapBatches(IReadOnlyList<TrainingSample> samples, int batchSize, Func<Tensor, Tensor> forward) =>
+        MapBatches(samples, batchSize, forward, Device.Cpu);
+
+    /// <summary>As <see cref="MapBatches(IReadOnlyList{TrainingSample}, int, Func{Tensor, Tensor})"/>, with the batches on <paramref name="device"/>.</summary>
+    public static List<float[]> MapBatches(IReadOnlyList<TrainingSample> samples, int batchSize, Func<Tensor, Tensor> forward, Device device)
     {
         var results = new List<float[]>();
         for (var start = 0; start < samples.Count; start += batchSize)
         {
             using var scope = global::MlNetMedical.Torch.Torch.NewDisposeScope();
             var batch = samples.Skip(start).Take(batchSize).ToList();
-            var output = forward(Images(batch));
+            var output = forward(Images(batch, device));
             var flat = output.Contiguous().ToArray<float>();
             var per = flat.Length / batch.Count;
             for (var i = 0; i < batch.Count; i++) results.Add(flat.AsSpan(i * per, per).ToArray());

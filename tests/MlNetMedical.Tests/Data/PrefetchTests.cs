@@ -1,0 +1,74 @@
+using MlNetMedical.Data;
+using MlNetMedical.Imaging;
+using MlNetMedical.Imaging.Formats;
+using MlNetMedical.Models;
+using MlNetMedical.Tests.Trainers;
+using Xunit;
+
+namespace MlNetMedical.Tests.Data;
+
+/// <summary>Manifest views load rows ahead (imaging layer's prefetcher); rows must come out identical and in order.</summary>
+[Collection("Torch")]
+public sealed class PrefetchTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("mlnm-prefetch-").FullName;
+    private readonly MedicalContext _ml = new(seed: 9);
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    /// <summary>A manifest of the synthetic disks written as NIfTI files; rows alternate train/test.</summary>
+    private string WriteManifest(int count)
+    {
+        var lines = new List<string> { "id,image,mask,label,group,split" };
+        foreach (var (row, i) in SyntheticImages.Disks(count, 3).Select((r, i) => (r, i)))
+        {
+            Nifti.Write(row.Image, Path.Combine(_dir, $"img{i}.nii"));
+            Nifti.Write(row.Mask!, Path.Combine(_dir, $"seg{i}.nii"));
+            lines.Add($"case{i:D2},img{i}.nii,seg{i}.nii,{(row.Label == 1 ? "left" : "right")},P{i / 2},{(i % 3 == 0 ? "test" : "train")}");
+        }
+        var path = Path.Combine(_dir, "manifest.csv");
+        File.WriteAllLines(path, lines);
+        return path;
+    }
+
+    private static List<string> Rows(IDataView view) =>
+        [.. Enumerable.Zip(view.GetColumn<string>("Id"), view.GetColumn<Volume>("Image"), view.GetColumn<Volume>("Mask"))
+            .Zip(view.GetColumn<uint>("Label"), (r, label) => $"{r.First}|{Convert.ToHexString(r.Second.Data)}|{Convert.ToHexString(r.Third.Data)}|{label}")];
+
+    [Fact]
+    public void PrefetchedRowsAreIdenticalAndInOrder()
+    {
+        var manifest = WriteManifest(14);
+        var plain = _ml.Data.LoadFromManifest(manifest, prefetch: 0);
+        foreach (var ahead in new[] { 1, 3, 32 })
+        {
+            var prefetched = _ml.Data.LoadFromManifest(manifest, cacheFolder: Path.Combine(_dir, $"cache{ahead}"), prefetch: ahead);
+            var expected = Rows(plain);
+            Assert.Equal(Enumerable.Range(0, 14).Select(i => $"case{i:D2}"), expected.Select(r => r.Split('|')[0]));
+            Assert.Equal(expected, Rows(prefetched));
+            Assert.Equal(expected, Rows(prefetched)); // second pass: from the cache
+            // Split filters and splits subset the dataset itself (only kept rows are loaded): same rows as the plain view's.
+            Assert.Equal(Rows(_ml.Data.FilterBySplit(plain, "test")), Rows(_ml.Data.FilterBySplit(prefetched, "test")));
+            Assert.Equal(5, _ml.Data.FilterBySplit(prefetched, "test").GetRowCount());
+            var a = _ml.Data.TrainTestSplit(plain, 0.3, "GroupId", seed: 2);
+            var b = _ml.Data.TrainTestSplit(prefetched, 0.3, "GroupId", seed: 2);
+            Assert.Equal(Rows(a.TestSet), Rows(b.TestSet));
+            Assert.Equal(Rows(a.TrainSet), Rows(b.TrainSet));
+        }
+        Assert.Throws<ArgumentOutOfRangeException>(() => _ml.Data.LoadFromManifest(manifest, prefetch: -1));
+    }
+
+    [Fact]
+    public void TrainingAndInferenceGiveIdenticalResultsWithPrefetch()
+    {
+        var manifest = WriteManifest(12);
+        float[] Scores(int prefetch)
+        {
+            var data = _ml.Data.LoadFromManifest(manifest, prefetch: prefetch);
+            using var model = _ml.Classification.Trainers.ImageClassifier(EncoderClassifierConfig.PlainCnn(2, 1, 2, depth: 2, baseChannels: 4),
+                training: SyntheticImages.Quick(2)).Fit(_ml.Data.FilterBySplit(data, "train"));
+            return [.. model.Transform(data).GetColumn<float[]>("Score").SelectMany(s => s)];
+        }
+        Assert.Equal(Scores(0), Scores(4));
+    }
+}
