@@ -5,21 +5,13 @@ namespace MlNetMedical.Cli.Tests;
 
 public sealed class DatasetsCommandTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var code = CliApp.Run(args, output, error);
-        return (code, output.ToString(), error.ToString());
-    }
-
     [Fact]
     public void MakeWritesManifestAndLogsPlainProgressWhenNotATerminal()
     {
         var dir = Directory.CreateTempSubdirectory("mlnm-datasets-").FullName;
         try
         {
-            var (code, stdout, stderr) = Run("datasets", "make", "brain-tumor-3d", "--out", dir, "--train", "3", "--test", "3", "--pretrain", "2", "--size", "16", "--seed", "5");
+            var (code, stdout, stderr) = CliRun.Run("datasets", "make", "brain-tumor-3d", "--out", dir, "--train", "3", "--test", "3", "--pretrain", "2", "--size", "16", "--seed", "5");
             Assert.Equal(ExitCodes.Success, code);
             Assert.Contains("wrote 8 cases", stdout);
             Assert.Contains("8/8 cases", stderr);
@@ -38,7 +30,7 @@ public sealed class DatasetsCommandTests
     public void BadOptionsExitWithOneAndNameTheOption(string option, string value, string named)
     {
         var dir = Path.Combine(Path.GetTempPath(), "mlnm-datasets-bad-" + Guid.NewGuid());
-        var (code, _, stderr) = Run("datasets", "make", "brain-tumor-3d", "--out", dir, option, value);
+        var (code, _, stderr) = CliRun.Run("datasets", "make", "brain-tumor-3d", "--out", dir, option, value);
         Assert.Equal(ExitCodes.UserError, code);
         Assert.Contains(named, stderr);
         Assert.False(Directory.Exists(dir), "nothing is written when the options are bad");
@@ -47,10 +39,10 @@ public sealed class DatasetsCommandTests
     [Fact]
     public void UnknownDatasetListsTheNames()
     {
-        var (code, _, stderr) = Run("datasets", "make", "brats", "--out", Path.GetTempPath());
+        var (code, _, stderr) = CliRun.Run("datasets", "make", "brats", "--out", Path.GetTempPath());
         Assert.Equal(ExitCodes.UserError, code);
         Assert.Contains("cardiac-level-2d", stderr);
-        var (listCode, listOut, _) = Run("datasets", "list");
+        var (listCode, listOut, _) = CliRun.Run("datasets", "list");
         Assert.Equal(ExitCodes.Success, listCode);
         Assert.Contains("liver-lesion-2d", listOut);
     }

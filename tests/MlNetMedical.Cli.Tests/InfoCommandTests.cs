@@ -7,14 +7,6 @@ namespace MlNetMedical.Cli.Tests;
 
 public sealed class InfoCommandTests
 {
-    private static (int Code, string Out, string Err) RunInProcess(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var code = CliApp.Run(args, output, error);
-        return (code, output.ToString(), error.ToString());
-    }
-
     private static void AssertInfoJson(string json)
     {
         using var doc = JsonDocument.Parse(json);
@@ -33,7 +25,7 @@ public sealed class InfoCommandTests
     [Fact]
     public void InfoJsonInProcess()
     {
-        var (code, stdout, _) = RunInProcess("info", "--json");
+        var (code, stdout, _) = CliRun.Run("info", "--json");
         Assert.Equal(ExitCodes.Success, code);
         AssertInfoJson(stdout);
     }
@@ -41,7 +33,7 @@ public sealed class InfoCommandTests
     [Fact]
     public void InfoTextNamesEachItem()
     {
-        var (code, stdout, _) = RunInProcess("info");
+        var (code, stdout, _) = CliRun.Run("info");
         Assert.Equal(ExitCodes.Success, code);
         foreach (var label in new[] { "library", ".NET", "libtorch", "torch threads", "BLAS", "CUDA" })
             Assert.Contains(label, stdout);
@@ -50,7 +42,7 @@ public sealed class InfoCommandTests
     [Fact]
     public void UnknownOptionIsAUserError()
     {
-        var (code, _, stderr) = RunInProcess("info", "--nope");
+        var (code, _, stderr) = CliRun.Run("info", "--nope");
         Assert.Equal(ExitCodes.UserError, code);
         Assert.Contains("--nope", stderr);
     }

@@ -11,7 +11,12 @@ public sealed class DatasetsCommand : ICliCommand
 {
     public Command Build(CliContext context)
     {
-        var list = new Command("list", "List the synthetic datasets with their defaults.");
+        var list = new Command("list", """
+            List the synthetic datasets with their defaults.
+
+            Example:
+              mlnm datasets list
+            """);
         list.SetAction(_ =>
         {
             foreach (var t in SyntheticTask.All)
@@ -34,7 +39,13 @@ public sealed class DatasetsCommand : ICliCommand
         var source = new Option<string?>("--source") { Description = $"fashion-mnist: folder with the IDX files (default {FashionMnist.DebianFolder})." };
         var threads = new Option<int>("--threads") { Description = "Cases generated in parallel.", DefaultValueFactory = _ => Environment.ProcessorCount };
         var quiet = new Option<bool>("--quiet") { Description = "Plain log lines instead of a progress bar." };
-        var make = new Command("make", "Generate a synthetic dataset.") { name, output, seed, train, test, pretrain, size, channels, source, threads, quiet };
+        var make = new Command("make", """
+            Generate a synthetic dataset: DIR/images/*.nii.gz, DIR/masks/*.nii.gz, DIR/manifest.csv.
+
+            Examples:
+              mlnm datasets make cardiac-level-2d --out data/cardiac
+              mlnm datasets make brain-tumor-3d --out data/brain --train 20 --test 20 --pretrain 40 --size 32 --channels 4
+            """) { name, output, seed, train, test, pretrain, size, channels, source, threads, quiet };
         make.SetAction(parse =>
         {
             var options = new SyntheticOptions
@@ -46,7 +57,13 @@ public sealed class DatasetsCommand : ICliCommand
             return ExitCodes.Success;
         });
 
-        return new Command("datasets", "Synthetic datasets that mirror the papers' tasks (NIfTI + manifest.csv).") { list, make };
+        return new Command("datasets", """
+            Synthetic datasets that mirror the papers' tasks (NIfTI + manifest.csv).
+
+            Examples:
+              mlnm datasets list
+              mlnm datasets make liver-lesion-2d --out data/liver --seed 2
+            """) { list, make };
     }
 
     public static void Make(CliContext context, string name, string outDir, SyntheticOptions options, bool quiet)

@@ -53,7 +53,7 @@ public static class PipelineExecution
         if (config.Outputs.Report)
         {
             reportPath = Path.Combine(outDir, "report.html");
-            WriteReport(report, reportPath);
+            ReportWriter.Write(report, reportPath);
         }
         var table = ComparisonTable(report);
         foreach (var line in table) view.LogFileOnly(line);
@@ -62,13 +62,6 @@ public static class PipelineExecution
         var last = reportPath ?? metricsPath;
         if (!json) context.Output.WriteLine(last);
         return last;
-    }
-
-    /// <summary>The one place report.html is written (the report helper's ReportWriter once merged).</summary>
-    private static void WriteReport(RunReport report, string path)
-    {
-        var rows = string.Join("\n", ComparisonTable(report).Select(System.Net.WebUtility.HtmlEncode));
-        File.WriteAllText(path, $"<!doctype html><meta charset=\"utf-8\"><title>{System.Net.WebUtility.HtmlEncode(report.Title)}</title><pre>{rows}</pre>\n");
     }
 
     /// <summary>One row per method: test accuracy, balanced accuracy, macro F1, AUC, mean Dice, training time.</summary>

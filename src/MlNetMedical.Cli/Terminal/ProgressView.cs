@@ -56,7 +56,7 @@ public sealed class ProgressView
     /// <summary>Runs <paramref name="work"/> with the display live (bars are drawn only while it runs).</summary>
     public T Run<T>(Func<T> work)
     {
-        if (Mode != ProgressMode.Bars) return work();
+        if (Mode != ProgressMode.Bars || _live is not null) return work(); // nested: the bars are already live
         _console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
         T result = default!;
         _console.Progress()
