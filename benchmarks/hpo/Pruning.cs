@@ -1,6 +1,6 @@
 // The pruning half of benchmarks/run hpo: the transfer-strategy sweep on synthetic cardiac-level-2d, run three times with the same
 // seeded random configurations (trial n gets the same configuration in every study): no pruning, ASHA, and no pruning with
-// SetParallelism(2). Reports the epochs each needs to reach the best validation accuracy both reach, and the wall-clock speed-up
+// SetParallelism(2). Reports the epochs each needs to reach the best validation value both reach, and the wall-clock speed-up
 // (the unpruned study runs twice at each parallelism, alternating, and the speed-up is the ratio of the summed wall clocks).
 using System.Diagnostics;
 using MlNetMedical.Data;
@@ -13,9 +13,9 @@ using MlNetMedical.Training;
 
 namespace MlNetMedical.AutoML.Benchmarks;
 
-public sealed record PruningSettings(int Size, int Train, int Validation, int Pretrain, int PretrainEpochs, int Epochs, int Trials, int Seed);
+public sealed record PruningSettings(int Size, int Train, int Validation, int Pretrain, int PretrainEpochs, int Epochs, int Trials, int Seed, string Metric = SweepMetrics.Accuracy);
 
-public sealed record StudyFigures(string Name, int Trials, int Completed, int Pruned, int Failed, int EpochsSpent, double BestAccuracy, double WallSeconds, List<int> EpochsPerTrial, List<double?> ValuePerTrial);
+public sealed record StudyFigures(string Name, int Trials, int Completed, int Pruned, int Failed, int EpochsSpent, double BestValue, double WallSeconds, List<int> EpochsPerTrial, List<double?> ValuePerTrial);
 
 public static class PruningBenchmark
 {
@@ -63,7 +63,7 @@ public static class PruningBenchmark
             {
                 var watch = Stopwatch.StartNew();
                 var result = new AutoMLExperiment(ml).SetPipeline(pipeline).SetDataset(train, validation, "GroupId")
-                    .SetMetric(SweepMetrics.Accuracy, Direction.Maximize).SetMaxTrials(s.Trials).SetTuner(new RandomTuner(s.Seed))
+                    .SetMetric(s.Metric, SweepMetrics.DirectionOf(s.Metric)).SetMaxTrials(s.Trials).SetTuner(new RandomTuner(s.Seed))
                     .SetPruner(pruner).SetParallelism(parallelism).SetStudy(Path.Combine(folder, name + ".db"), name).Run();
                 double wall = watch.Elapsed.TotalSeconds;
                 var trials = result.Trials.OrderBy(t => t.Number).ToList();
@@ -71,7 +71,7 @@ public static class PruningBenchmark
                     trials.Count(t => t.State == TrialState.Fail), trials.Sum(t => t.IntermediateValues.Count), result.BestTrial?.Value ?? double.NaN, wall,
                     trials.Select(t => t.IntermediateValues.Count).ToList(), trials.Select(t => t.State == TrialState.Complete ? t.Value : null).ToList());
                 foreach (var t in trials.Where(t => t.State == TrialState.Fail)) log.WriteLine($"  {name}: trial {t.Number} failed: {t.Error}");
-                log.WriteLine($"{name,-12} trials {figures.Trials} (complete {figures.Completed}, pruned {figures.Pruned}, failed {figures.Failed}), epochs {figures.EpochsSpent}, best accuracy {figures.BestAccuracy:0.###}, {wall:0.0} s");
+                log.WriteLine($"{name,-12} trials {figures.Trials} (complete {figures.Completed}, pruned {figures.Pruned}, failed {figures.Failed}), epochs {figures.EpochsSpent}, best {s.Metric} {figures.BestValue:0.###}, {wall:0.0} s");
                 return figures;
             }
             // Parallelism 1 and 2 alternate (1, 2, 2, 1) so drifting load on a shared machine weighs on both alike.
@@ -85,14 +85,18 @@ public static class PruningBenchmark
         finally { try { Directory.Delete(folder, true); } catch (IOException) { } }
     }
 
+    /// <summary>The best value both studies reach: the worse of their two bests.</summary>
+    public static double CommonBest(StudyFigures a, StudyFigures b, Direction direction) =>
+        direction == Direction.Maximize ? Math.Min(a.BestValue, b.BestValue) : Math.Max(a.BestValue, b.BestValue);
+
     /// <summary>Epochs spent (trials in number order, as run sequentially) up to and including the first trial whose value reaches <paramref name="target"/>.</summary>
-    public static int? EpochsToReach(StudyFigures study, double target)
+    public static int? EpochsToReach(StudyFigures study, double target, Direction direction)
     {
         int spent = 0;
         for (int i = 0; i < study.Trials; i++)
         {
             spent += study.EpochsPerTrial[i];
-            if (study.ValuePerTrial[i] is { } v && v >= target) return spent;
+            if (study.ValuePerTrial[i] is { } v && !direction.IsBetter(target, v)) return spent;
         }
         return null;
     }
