@@ -95,10 +95,45 @@ public sealed class RunCommandTests
     }
 
     [Fact]
+    public void AStageKindWithoutSettingsTakesItsDefaults()
+    {
+        var config = PipelineExecution.Read("name: x\ndata: {synthetic: {task: cardiac-level-2d}}\nstages:\n  - pretrain:\n  - scratch:\n", "p.yaml", []);
+        Assert.Equal(20, config.Stages[0].Pretrain!.Training.Epochs);
+        Assert.Equal("scratch", config.Stages[1].Name);
+        var e = Assert.Throws<CliUserException>(() => PipelineExecution.Read("name: x\ndata: {synthetic: {task: cardiac-level-2d}}\nstages:\n  - {}\n", "p.yaml", []));
+        Assert.Contains("exactly one of", e.Message);
+    }
+
+    [Fact]
     public void ShippedPipelinesAreValid()
     {
         foreach (var file in Directory.GetFiles(Path.Combine(RepoRoot(), "pipelines"), "*.yaml"))
             PipelineExecution.Read(File.ReadAllText(file), file, []);
+    }
+
+    [Theory]
+    [InlineData("brain-3d.yaml")]
+    [InlineData("cardiac-2d.yaml")]
+    [InlineData("liver-joint.yaml")]
+    public void ShippedPipelinesRunAtToyScale(string file)
+    {
+        var path = Path.Combine(RepoRoot(), "pipelines", file);
+        var config = PipelineExecution.Read(File.ReadAllText(path), path,
+            ["data.synthetic.train=6", "data.synthetic.test=6", "data.synthetic.pretrain=6", "data.synthetic.size=16", "network.base_channels=2", "network.depth=3", "evaluation.samples=1"]);
+        foreach (var stage in config.Stages)
+        {
+            var training = stage.Body!.Training;
+            (training.Epochs, training.BatchSize, training.ValidationFraction) = (1, 4, 0);
+        }
+        var dir = CliRun.TempDir("mlnm-shipped-");
+        try
+        {
+            var output = new StringWriter();
+            var last = PipelineExecution.Execute(new CliContext(output, TextWriter.Null), config, Path.GetDirectoryName(path)!, dir, quiet: true, json: false);
+            Assert.Equal(Path.Combine(dir, "report.html"), last);
+            foreach (var stage in config.Stages) Assert.Contains(output.ToString().Split('\n'), l => l.StartsWith(stage.Name + " "));
+        }
+        finally { Directory.Delete(dir, true); }
     }
 
     internal static string RepoRoot()

@@ -167,11 +167,20 @@ public static class YamlConfigReader
             var target = existing ?? Activator.CreateInstance(type)!;
             var keys = YamlNaming.Keys(type).ToDictionary(k => k.Key, k => k.Property);
             var locations = new Dictionary<string, string>();
-            foreach (var (keyNode, valueNode) in mapping.Children)
+            bool oneOf = type.GetCustomAttributes(typeof(YamlOneOfAttribute), false).Length > 0;
+            foreach (var (keyNode, value) in mapping.Children)
             {
+                var valueNode = value;
                 var key = keyNode is YamlScalarNode s ? s.Value ?? "" : throw new YamlConfigException(At(keyNode), "keys must be plain names");
                 if (!keys.TryGetValue(key, out var property))
                     throw new YamlConfigException(At(keyNode), $"unknown key '{key}' in {what}; allowed keys: {string.Join(", ", keys.Keys)}");
+                if (oneOf && IsNull(valueNode) && property.PropertyType.IsClass && property.PropertyType != typeof(string))
+                {
+                    // `- pretrain:` in a one-key union means "this kind, all defaults", as `- pretrain: {}` does.
+                    var empty = new YamlMappingNode();
+                    OverrideSources[empty] = At(valueNode);
+                    valueNode = empty;
+                }
                 bool nullable = Nullability.Create(property).WriteState == NullabilityState.Nullable;
                 var current = property.PropertyType.IsClass && property.PropertyType != typeof(string) && ItemType(property.PropertyType) is null ? property.GetValue(target) : null;
                 property.SetValue(target, Bind(valueNode, property.PropertyType, path == "" ? key : $"{path}.{key}", nullable, current));
