@@ -129,6 +129,8 @@ public sealed class TransferStrategyTests(TinyTransferTask task) : IDisposable
     public void CrossValidatedTrialsAverageTheFoldsAndCountEveryFoldsEpochs()
     {
         var pipeline = new TransferStrategy(task.Ml, task.Segmentation, task.Train.Schema, TinyTransferTask.Quick with { Strategies = [TransferStrategy.FrozenSoftmax] });
+        GC.Collect(); GC.WaitForPendingFinalizers();
+        long liveBefore = global::MlNetMedical.Torch.Torch.LiveTensorCount;
         var result = new AutoMLExperiment(task.Ml)
             .SetPipeline(pipeline)
             .SetDataset(task.Train, folds: 2, groupColumnName: "GroupId")
@@ -141,6 +143,7 @@ public sealed class TransferStrategyTests(TinyTransferTask task) : IDisposable
         Assert.All(result.Trials, t => Assert.Equal("6", t.UserAttributes["epochs_trained"]));
         Assert.All(result.Trials, t => Assert.Equal([0, 1, 2], t.IntermediateValues.Keys));
         Assert.True(result.BestTrial!.Value > 0);
+        Assert.Equal(liveBefore, global::MlNetMedical.Torch.Torch.LiveTensorCount); // every trial's models were disposed, not left to finalizers
     }
 
     /// <summary>Records the calling thread's torch thread count when a trial builds its estimator (inside the trial's budget).</summary>
