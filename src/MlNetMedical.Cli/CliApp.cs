@@ -36,6 +36,7 @@ public static class CliApp
         new InspectCommand(),
         new DatasetsCommand(),
         new RunCommand(),
+        new SweepCommand(),
         new CodegenCommand(),
     ];
 

@@ -108,8 +108,8 @@ public sealed class RunCommandTests
     [Fact]
     public void ShippedPipelinesAreValid()
     {
-        foreach (var file in Directory.GetFiles(Path.Combine(RepoRoot(), "pipelines"), "*.yaml"))
-            PipelineExecution.Read(File.ReadAllText(file), file, []);
+        foreach (var file in Directory.GetFiles(Path.Combine(RepoRoot(), "pipelines"), "*.yaml").Where(f => !Path.GetFileName(f).StartsWith("sweep-", StringComparison.Ordinal)))
+            PipelineExecution.Read(File.ReadAllText(file), file, []); // sweep-*.yaml are sweep files (SweepCommandTests)
     }
 
     [Theory]

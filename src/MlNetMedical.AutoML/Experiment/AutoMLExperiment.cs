@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using MlNetMedical.Data;
+using MlNetMedical.Pipeline;
 
 namespace MlNetMedical.AutoML;
 
@@ -15,7 +17,16 @@ public sealed record ExperimentResult(
     int WarmStartTrials)
 {
     public ParameterSet? BestParameters => BestTrial?.Parameters;
+
+    /// <summary>Where the leaderboard (and a refitted model) went: the SQLite study's folder or <see cref="AutoMLExperiment.SetOutputFolder"/>.</summary>
+    public string? OutputFolder { get; init; }
+
+    /// <summary>The best configuration refitted on all the data (<see cref="AutoMLExperiment.SetRefit"/>), saved with <c>ml.Model.Save</c>.</summary>
+    public string? BestModelPath { get; init; }
 }
+
+/// <summary>The best configuration fitted on train + validation, and where it was saved (null when there is no folder).</summary>
+public sealed record RefitResult(ITransformer Model, string? ModelPath);
 
 /// <summary>
 /// Runs a study: trials proposed by a tuner, stopped early by a pruner, run n at a time, persisted in a
@@ -23,6 +34,11 @@ public sealed record ExperimentResult(
 /// </summary>
 public sealed class AutoMLExperiment
 {
+    private readonly MedicalContext? _context;
+    private ExperimentDataset? _dataset;
+    private ISweepablePipeline? _pipeline;
+    private bool _metricSet;
+    private bool _refit;
     private SearchSpace? _space;
     private ITrialRunner? _runner;
     private string _metric = "metric";
@@ -39,6 +55,38 @@ public sealed class AutoMLExperiment
     private TimeSpan _heartbeat = TimeSpan.FromSeconds(5);
     private string? _outputFolder;
     private int _seed;
+
+    /// <param name="context">The context whose catalogs split and score the data (and whose seed splits folds); a new one is made when needed.</param>
+    public AutoMLExperiment(MedicalContext? context = null) { _context = context; }
+
+    private MedicalContext? _defaultContext;
+    private MedicalContext Context => _context ?? (_defaultContext ??= new MedicalContext(seed: _seed));
+
+    /// <summary>Trials fit on <paramref name="train"/> and are scored on <paramref name="validation"/>; refit uses both.</summary>
+    /// <param name="groupColumnName">Keeps a patient's rows on one side of the trainers' own per-epoch validation split.</param>
+    public AutoMLExperiment SetDataset(IDataView train, IDataView validation, string? groupColumnName = null)
+    {
+        _dataset = ExperimentDataset.FromSplit(train, validation, groupColumnName); return this;
+    }
+
+    /// <summary>Trials are scored by <paramref name="folds"/>-fold cross-validation over <paramref name="data"/> (a group never split); refit uses all of it.</summary>
+    public AutoMLExperiment SetDataset(IDataView data, int folds, string? groupColumnName = null)
+    {
+        _dataset = ExperimentDataset.FromFolds(Context, data, folds, groupColumnName, _seed); return this;
+    }
+
+    /// <summary>Sweeps <paramref name="pipeline"/>'s space; trials fit it on the dataset, report epochs to the pruner and return
+    /// <see cref="SweepMetrics"/> (default metric: accuracy, maximised).</summary>
+    public AutoMLExperiment SetPipeline(ISweepablePipeline pipeline)
+    {
+        _pipeline = pipeline ?? throw new ArgumentNullException(nameof(pipeline));
+        _space = pipeline.SearchSpace;
+        _runner = null;
+        return this;
+    }
+
+    /// <summary>After the study, fit the best configuration of the pipeline on all the data and save it next to the leaderboard.</summary>
+    public AutoMLExperiment SetRefit(bool refit = true) { _refit = refit; return this; }
 
     public AutoMLExperiment SetSearchSpace(SearchSpace space) { _space = space ?? throw new ArgumentNullException(nameof(space)); return this; }
 
@@ -58,7 +106,7 @@ public sealed class AutoMLExperiment
     public AutoMLExperiment SetMetric(string name, Direction direction)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
-        _metric = name; _direction = direction; return this;
+        _metric = name; _direction = direction; _metricSet = true; return this;
     }
 
     public AutoMLExperiment SetTrainingTimeInSeconds(double seconds)
@@ -115,8 +163,15 @@ public sealed class AutoMLExperiment
 
     public async Task<ExperimentResult> RunAsync(CancellationToken cancellation = default)
     {
-        var space = _space ?? throw new InvalidOperationException("Call SetSearchSpace before Run.");
-        var runner = _runner ?? throw new InvalidOperationException("Call SetObjective or SetTrialRunner before Run.");
+        if (_pipeline is not null)
+        {
+            if (_dataset is null) throw new InvalidOperationException("A pipeline sweep needs data: call SetDataset before Run.");
+            if (!_metricSet) { _metric = SweepMetrics.Accuracy; _direction = Direction.Maximize; }
+            SweepMetrics.Check(_metric);
+        }
+        var space = _space ?? throw new InvalidOperationException("Call SetSearchSpace or SetPipeline before Run.");
+        var runner = _runner ?? (_pipeline is not null ? new PipelineTrialRunner(_pipeline, Context, _dataset!) : null)
+                     ?? throw new InvalidOperationException("Call SetObjective, SetTrialRunner or SetPipeline before Run.");
         if (_maxTrials is null && _timeBudgetSeconds is null)
             throw new InvalidOperationException("Set a stopping rule: SetMaxTrials and/or SetTrainingTimeInSeconds.");
         var storage = _storage ?? StudyStorage.Sqlite(Path.Combine(Path.GetTempPath(), "mlnm-automl", Guid.NewGuid().ToString("N"), "study.db"));
@@ -143,7 +198,36 @@ public sealed class AutoMLExperiment
             json = Path.Combine(folder, $"{_studyName}.leaderboard.json");
             WriteLeaderboard(trials, leaderboard, space, csv, json);
         }
-        return new ExperimentResult(study, leaderboard.FirstOrDefault(), leaderboard, trials, csv, json, session.WarmStartTrials);
+        var result = new ExperimentResult(study, leaderboard.FirstOrDefault(), leaderboard, trials, csv, json, session.WarmStartTrials) { OutputFolder = folder };
+        if (_refit && result.BestTrial is not null)
+        {
+            var refit = RefitBest(result, cancellation);
+            Models.Dispose(refit.Model);
+            result = result with { BestModelPath = refit.ModelPath };
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// Fits the pipeline's best configuration of <paramref name="result"/> on all the data (train + validation, or every fold) and
+    /// saves it with <c>ml.Model.Save</c> as <c>STUDY.best-model.zip</c> in the result's output folder (when it has one).
+    /// </summary>
+    public RefitResult RefitBest(ExperimentResult result, CancellationToken cancellation = default)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        var pipeline = _pipeline ?? throw new InvalidOperationException("Refit needs a pipeline: call SetPipeline.");
+        var data = _dataset ?? throw new InvalidOperationException("Refit needs data: call SetDataset.");
+        var best = result.BestTrial ?? throw new InvalidOperationException($"Study '{result.Study.Name}' has no completed trial to refit.");
+        var training = new TrialTraining(null, SweepMetrics.EpochMetricOf(_metric), cancellation, data.GroupColumnName);
+        var model = pipeline.BuildEstimator(_space!.Validate(best.Parameters), training).Fit(data.All);
+        string? path = null;
+        if (result.OutputFolder is { } folder)
+        {
+            Directory.CreateDirectory(folder);
+            path = Path.Combine(folder, $"{_studyName}.best-model.zip");
+            Context.Model.Save(model, data.All.Schema, path);
+        }
+        return new RefitResult(model, path);
     }
 
     private void WriteLeaderboard(IReadOnlyList<TrialRecord> trials, List<TrialRecord> leaderboard, SearchSpace space, string csvPath, string jsonPath)
@@ -296,7 +380,7 @@ public sealed class AutoMLExperiment
                 return pruned;
             }
             var context = new TrialContext(trial.Number, parameters, config.TrialThreadBudget, budget, Report,
-                                            (k, v) => storage.SetTrialUserAttribute(trial.Id, k, v));
+                                            (k, v) => storage.SetTrialUserAttribute(trial.Id, k, v), config._metric, config._dataset);
             Exception? error = null;
             IReadOnlyDictionary<string, double>? metrics = null;
             try { metrics = await runner.RunAsync(context).ConfigureAwait(false); }

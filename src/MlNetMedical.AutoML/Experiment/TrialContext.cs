@@ -16,14 +16,20 @@ public sealed class TrialContext
     private readonly Action<string, string> _setAttribute;
 
     internal TrialContext(int number, ParameterSet parameters, int threadBudget, CancellationToken cancellation,
-                          Func<int, double, bool> report, Action<string, string> setAttribute)
+                          Func<int, double, bool> report, Action<string, string> setAttribute, string metric = "metric", ExperimentDataset? dataset = null)
     {
         Number = number; Parameters = parameters; ThreadBudget = threadBudget; CancellationToken = cancellation;
-        _report = report; _setAttribute = setAttribute;
+        _report = report; _setAttribute = setAttribute; Metric = metric; Dataset = dataset;
     }
 
     public int Number { get; }
     public ParameterSet Parameters { get; }
+
+    /// <summary>The metric the study optimises (<see cref="AutoMLExperiment.SetMetric"/>).</summary>
+    public string Metric { get; }
+
+    /// <summary>The folds to fit and score (<see cref="AutoMLExperiment.SetDataset(MlNetMedical.Data.IDataView, MlNetMedical.Data.IDataView, string?)"/>); null without a dataset.</summary>
+    public ExperimentDataset? Dataset { get; }
 
     /// <summary>Threads this trial may use (cores / parallelism, at least 1): apply it to the engine's intra-op threads.</summary>
     public int ThreadBudget { get; }

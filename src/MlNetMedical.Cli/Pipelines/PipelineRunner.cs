@@ -117,7 +117,7 @@ public sealed class PipelineRunner(ProgressView view)
         return report;
     }
 
-    private IDataView LoadData(MedicalContext ml, PipelineConfig config, string pipelineDirectory, string outDir)
+    internal IDataView LoadData(MedicalContext ml, PipelineConfig config, string pipelineDirectory, string outDir)
     {
         var chain = config.Preprocessing.Count == 0 ? null : new TransformChain(config.Preprocessing.Select(Preprocessing.ToTransform));
         var cache = config.Data.CacheFolder is null ? null : Path.GetFullPath(config.Data.CacheFolder, pipelineDirectory);
@@ -143,7 +143,7 @@ public sealed class PipelineRunner(ProgressView view)
     }
 
     /// <summary>The U-Net of network:, with dimensions, channels and classes read from the data where not given.</summary>
-    private static UNetConfig ResolveUNet(PipelineConfig config, IDataView data)
+    internal static UNetConfig ResolveUNet(PipelineConfig config, IDataView data)
     {
         var n = config.Network;
         int spatialDims = n.SpatialDims ?? 0, inChannels = n.InChannels ?? 0, classes = n.SegmentationClasses ?? 0;
@@ -169,7 +169,7 @@ public sealed class PipelineRunner(ProgressView view)
         };
     }
 
-    private static TrainingOptions Options(PipelineConfig config, TrainingSettings t, IProgress<TrainingProgress> progress, SampleAugmenter? augmentation) => new()
+    internal static TrainingOptions Options(PipelineConfig config, TrainingSettings t, IProgress<TrainingProgress> progress, SampleAugmenter? augmentation) => new()
     {
         Epochs = t.Epochs, BatchSize = t.BatchSize, LearningRate = t.LearningRate, WeightDecay = t.WeightDecay,
         ValidationFraction = t.ValidationFraction, GroupColumnName = DefaultColumnNames.GroupId,
@@ -229,7 +229,7 @@ public sealed class PipelineRunner(ProgressView view)
         return string.Join("; ", parts);
     }
 
-    private static Dictionary<string, string> Environment(PipelineConfig config)
+    internal static Dictionary<string, string> Environment(PipelineConfig config)
     {
         var info = EngineInfo.Collect();
         return new()

@@ -1,0 +1,103 @@
+// The pruning half of benchmarks/run hpo: the transfer-strategy sweep on synthetic cardiac-level-2d, run three times with the same
+// seeded random configurations (trial n gets the same configuration in every study): no pruning, ASHA, and no pruning with
+// SetParallelism(2). Reports the epochs each needs to reach the best validation value both reach, and the wall-clock speed-up
+// (the unpruned study runs twice at each parallelism, alternating, and the speed-up is the ratio of the summed wall clocks).
+using System.Diagnostics;
+using MlNetMedical.Data;
+using MlNetMedical.Imaging;
+using MlNetMedical.Imaging.Preprocessing;
+using MlNetMedical.Imaging.Synthetic;
+using MlNetMedical.Models;
+using MlNetMedical.Pipeline;
+using MlNetMedical.Training;
+
+namespace MlNetMedical.AutoML.Benchmarks;
+
+public sealed record PruningSettings(int Size, int Train, int Validation, int Pretrain, int PretrainEpochs, int Epochs, int Trials, int Seed, string Metric = SweepMetrics.Accuracy);
+
+public sealed record StudyFigures(string Name, int Trials, int Completed, int Pruned, int Failed, int EpochsSpent, double BestValue, double WallSeconds, List<int> EpochsPerTrial, List<double?> ValuePerTrial);
+
+public static class PruningBenchmark
+{
+    public sealed class CardiacRow
+    {
+        [VolumeColumn(VolumeKind.Image)] public Volume Image { get; set; } = null!;
+        [VolumeColumn(VolumeKind.Mask)] public Volume? Mask { get; set; }
+        [KeyType("level1", "level2", "level3", "level4", "level5", "level6", "level7", "level8", "level9")] public uint Label { get; set; }
+        public string GroupId { get; set; } = "";
+    }
+
+    /// <summary>The slices of <paramref name="split"/>, intensities z-scored per slice.</summary>
+    public static List<CardiacRow> Rows(PruningSettings s, string split)
+    {
+        var task = SyntheticTask.Get("cardiac-level-2d");
+        var options = new SyntheticOptions { Seed = s.Seed, Size = s.Size, Train = s.Train, Test = s.Validation, Pretrain = s.Pretrain };
+        var zscore = new ZScore();
+        return task.Plan(options).Where(c => c.Split == split).AsParallel().AsOrdered().Select(c =>
+        {
+            var generated = task.Generate(c, options);
+            return new CardiacRow
+            {
+                Image = zscore.Apply(new Sample(c.Id, generated.Image, generated.Mask)).Image, Mask = generated.Mask,
+                Label = c.Labelled ? (uint)(c.ClassIndex + 1) : 0u, GroupId = $"patient{c.Patient}",
+            };
+        }).ToList();
+    }
+
+    public static (StudyFigures NoPruning, StudyFigures Asha, StudyFigures Parallel, StudyFigures ParallelAgain, StudyFigures NoPruningAgain, double PretrainSeconds) Run(PruningSettings s, TextWriter log)
+    {
+        var ml = new MedicalContext(seed: s.Seed);
+        var clock = Stopwatch.StartNew();
+        var pretrainRows = ml.Data.LoadFromEnumerable(Rows(s, "pretrain"));
+        var train = ml.Data.LoadFromEnumerable(Rows(s, "train"));
+        var validation = ml.Data.LoadFromEnumerable(Rows(s, "test"));
+        var unet = new UNetConfig { Encoder = new UNetEncoderConfig { SpatialDims = 2, InChannels = 1, Depth = 4, BaseChannels = 8 }, NumClasses = 4 };
+        using var seg = ml.Segmentation.Trainers.UNet(unet, new TrainingOptions { Epochs = s.PretrainEpochs, BatchSize = 16, LearningRate = 2e-3, ValidationFraction = 0 }).Fit(pretrainRows);
+        double pretrainSeconds = clock.Elapsed.TotalSeconds;
+        log.WriteLine($"data + segmentation pretraining: {pretrainSeconds:0.0} s");
+        var pipeline = new TransferStrategy(ml, seg, train.Schema, new TransferStrategyOptions { Epochs = s.Epochs, BatchSize = 12, ValidationFraction = 0.2 });
+        var folder = Directory.CreateTempSubdirectory("mlnm-hpo-pruning-").FullName;
+        try
+        {
+            StudyFigures Study(string name, IPruner pruner, int parallelism)
+            {
+                var watch = Stopwatch.StartNew();
+                var result = new AutoMLExperiment(ml).SetPipeline(pipeline).SetDataset(train, validation, "GroupId")
+                    .SetMetric(s.Metric, SweepMetrics.DirectionOf(s.Metric)).SetMaxTrials(s.Trials).SetTuner(new RandomTuner(s.Seed))
+                    .SetPruner(pruner).SetParallelism(parallelism).SetStudy(Path.Combine(folder, name + ".db"), name).Run();
+                double wall = watch.Elapsed.TotalSeconds;
+                var trials = result.Trials.OrderBy(t => t.Number).ToList();
+                var figures = new StudyFigures(name, trials.Count, trials.Count(t => t.State == TrialState.Complete), trials.Count(t => t.State == TrialState.Pruned),
+                    trials.Count(t => t.State == TrialState.Fail), trials.Sum(t => t.IntermediateValues.Count), result.BestTrial?.Value ?? double.NaN, wall,
+                    trials.Select(t => t.IntermediateValues.Count).ToList(), trials.Select(t => t.State == TrialState.Complete ? t.Value : null).ToList());
+                foreach (var t in trials.Where(t => t.State == TrialState.Fail)) log.WriteLine($"  {name}: trial {t.Number} failed: {t.Error}");
+                log.WriteLine($"{name,-12} trials {figures.Trials} (complete {figures.Completed}, pruned {figures.Pruned}, failed {figures.Failed}), epochs {figures.EpochsSpent}, best {s.Metric} {figures.BestValue:0.###}, {wall:0.0} s");
+                return figures;
+            }
+            // Parallelism 1 and 2 alternate (1, 2, 2, 1) so drifting load on a shared machine weighs on both alike.
+            var none = Study("no-pruning", new NoPruner(), 1);
+            var parallel = Study("parallel-2", new NoPruner(), 2);
+            var asha = Study("asha", new SuccessiveHalvingPruner(minResource: 1, reductionFactor: 4), 1);
+            var parallelAgain = Study("parallel-2b", new NoPruner(), 2);
+            var noneAgain = Study("no-pruning-b", new NoPruner(), 1);
+            return (none, asha, parallel, parallelAgain, noneAgain, pretrainSeconds);
+        }
+        finally { try { Directory.Delete(folder, true); } catch (IOException) { } }
+    }
+
+    /// <summary>The best value both studies reach: the worse of their two bests.</summary>
+    public static double CommonBest(StudyFigures a, StudyFigures b, Direction direction) =>
+        direction == Direction.Maximize ? Math.Min(a.BestValue, b.BestValue) : Math.Max(a.BestValue, b.BestValue);
+
+    /// <summary>Epochs spent (trials in number order, as run sequentially) up to and including the first trial whose value reaches <paramref name="target"/>.</summary>
+    public static int? EpochsToReach(StudyFigures study, double target, Direction direction)
+    {
+        int spent = 0;
+        for (int i = 0; i < study.Trials; i++)
+        {
+            spent += study.EpochsPerTrial[i];
+            if (study.ValuePerTrial[i] is { } v && !direction.IsBetter(target, v)) return spent;
+        }
+        return null;
+    }
+}

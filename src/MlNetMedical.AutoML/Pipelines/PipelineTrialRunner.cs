@@ -1,0 +1,111 @@
+using MlNetMedical.Metrics;
+using MlNetMedical.Pipeline;
+using MlNetMedical.Trainers;
+using MlNetMedical.Training;
+using TorchApi = global::MlNetMedical.Torch.Torch;
+
+namespace MlNetMedical.AutoML;
+
+/// <summary>What the trial runner hands a pipeline's trainers: where to report each epoch, when to stop, and the group column.</summary>
+/// <param name="EpochMetric">The per-epoch validation metric the pruner watches; trainers also pick their best epoch by it.</param>
+public sealed record TrialTraining(IEpochMetricsCallback? EpochCallback, string EpochMetric, CancellationToken CancellationToken, string? GroupColumnName);
+
+/// <summary>
+/// A pipeline whose configuration is a point of <see cref="SearchSpace"/>; <see cref="BuildEstimator"/> makes the estimator of
+/// one configuration. The experiment fits it per trial (reporting epochs to the pruner) and refits the best one.
+/// </summary>
+public interface ISweepablePipeline
+{
+    SearchSpace SearchSpace { get; }
+
+    /// <summary>The estimator for <paramref name="parameters"/>; its network trainers take <paramref name="training"/>'s callback,
+    /// cancellation and group column.</summary>
+    IEstimator<ITransformer> BuildEstimator(ParameterSet parameters, TrialTraining training);
+}
+
+/// <summary>The classification metrics a sweep can optimise, as trials return them, and the per-epoch value that stands for each.</summary>
+public static class SweepMetrics
+{
+    public const string Accuracy = "accuracy", BalancedAccuracy = "balanced_accuracy", MacroF1 = "macro_f1", LogLoss = "log_loss", Auc = "auc";
+
+    public static IReadOnlyList<string> Names { get; } = [Accuracy, BalancedAccuracy, MacroF1, LogLoss, Auc];
+
+    public static Direction DirectionOf(string metric) => Check(metric) == LogLoss ? Direction.Minimize : Direction.Maximize;
+
+    /// <summary>The trainers' per-epoch validation metric reported to the pruner: "loss" for log-loss, else "accuracy".</summary>
+    public static string EpochMetricOf(string metric) => Check(metric) == LogLoss ? "loss" : "accuracy";
+
+    public static Dictionary<string, double> From(MulticlassClassificationMetrics m) => new()
+    {
+        [Accuracy] = m.MicroAccuracy, [BalancedAccuracy] = m.MacroAccuracy, [MacroF1] = m.MacroF1, [LogLoss] = m.LogLoss, [Auc] = m.MacroRocAuc,
+    };
+
+    public static string Check(string metric) => Names.Contains(metric) ? metric
+        : throw new ArgumentException($"Unknown sweep metric '{metric}'; allowed: {string.Join(", ", Names)}.", nameof(metric));
+}
+
+/// <summary>
+/// Runs a <see cref="ISweepablePipeline"/> trial: on each fold, fits the configuration (the first fold's epochs are reported to the
+/// pruner), scores the validation rows, and returns the metrics averaged over folds. Training runs on the calling thread under the
+/// trial's torch thread budget.
+/// </summary>
+internal sealed class PipelineTrialRunner(ISweepablePipeline pipeline, MedicalContext ml, ExperimentDataset data) : ITrialRunner
+{
+    public const string EpochsTrainedAttribute = "epochs_trained";
+
+    public Task<IReadOnlyDictionary<string, double>> RunAsync(TrialContext trial)
+    {
+        using var threads = TorchApi.SupportsThreadBudget ? TorchApi.ThreadBudget(trial.ThreadBudget) : null;
+        var sums = new Dictionary<string, double>();
+        int epochs = 0;
+        foreach (var fold in data.Folds)
+        {
+            string epochMetric = SweepMetrics.EpochMetricOf(trial.Metric);
+            var reporter = new EpochReporter(trial, fold.Index == 0, epochMetric);
+            var model = pipeline.BuildEstimator(trial.Parameters, new TrialTraining(reporter, epochMetric, trial.CancellationToken, data.GroupColumnName)).Fit(fold.Train);
+            try
+            {
+                epochs += reporter.Epochs;
+                if (trial.IsPruned) throw new TrialPrunedException(trial.Number, reporter.Epochs - 1);
+                foreach (var (name, value) in SweepMetrics.From(ml.Classification.Evaluate(model.Transform(fold.Validation))))
+                    sums[name] = sums.GetValueOrDefault(name) + value;
+            }
+            finally { Models.Dispose(model); }
+        }
+        trial.SetAttribute(EpochsTrainedAttribute, epochs);
+        return Task.FromResult<IReadOnlyDictionary<string, double>>(sums.ToDictionary(kv => kv.Key, kv => kv.Value / data.Folds.Count));
+    }
+
+    /// <summary>Counts epochs and, on the reporting fold, hands the epoch's validation metric to the pruner (false = stop).</summary>
+    private sealed class EpochReporter(TrialContext trial, bool report, string metric) : IEpochMetricsCallback
+    {
+        public int Epochs { get; private set; }
+
+        public bool OnEpoch(int epoch, IReadOnlyDictionary<string, double> metrics)
+        {
+            Epochs = epoch + 1;
+            if (!report) return true;
+            if (!metrics.TryGetValue(metric, out var value))
+                throw new InvalidOperationException($"Trial {trial.Number}: the trainer reported [{string.Join(", ", metrics.Keys)}] without '{metric}'; give it a validation fraction > 0.");
+            return !trial.Report(epoch, value);
+        }
+    }
+}
+
+/// <summary>Finding and freeing the network stages of fitted models.</summary>
+internal static class Models
+{
+    private static IReadOnlyList<ITransformer>? Stages(ITransformer model) =>
+        model.GetType().GetProperty(nameof(TransformerChain<ITransformer>.Transformers))?.GetValue(model) as IReadOnlyList<ITransformer>;
+
+    /// <summary>The model itself when it is a network, else the last network stage of its chain; null when there is none.</summary>
+    public static ImageNetworkTransformer? FindNetwork(ITransformer model) =>
+        model as ImageNetworkTransformer ?? Stages(model)?.Select(FindNetwork).LastOrDefault(n => n is not null);
+
+    /// <summary>Frees the native weights a fitted model holds (its disposable stages, in a chain or alone).</summary>
+    public static void Dispose(ITransformer model)
+    {
+        if (Stages(model) is { } stages) foreach (var t in stages) Dispose(t);
+        else (model as IDisposable)?.Dispose();
+    }
+}

@@ -1,0 +1,182 @@
+using System.Globalization;
+using MlNetMedical.Data;
+using MlNetMedical.Models;
+using MlNetMedical.Pipeline;
+using MlNetMedical.Trainers;
+using MlNetMedical.Training;
+
+namespace MlNetMedical.AutoML;
+
+/// <summary>Settings every branch of the transfer-strategy sweep shares (the budget of one trial).</summary>
+public sealed record TransferStrategyOptions
+{
+    /// <summary>Epochs per trial, the same for every branch so the pruner compares like with like.</summary>
+    public int Epochs { get; init; } = 20;
+    public int BatchSize { get; init; } = 16;
+    /// <summary>Share of the training groups each trainer holds out for its per-epoch validation (what the pruner sees).</summary>
+    public double ValidationFraction { get; init; } = 0.2;
+    /// <summary>Epochs without improvement before a trial stops by itself (0 = never).</summary>
+    public int EarlyStoppingPatience { get; init; }
+    /// <summary>The branches to sweep (<see cref="TransferStrategy.AllStrategies"/>); null = every one the data and the pretrained model allow.</summary>
+    public IReadOnlyList<string>? Strategies { get; init; }
+    public ImageColumns Columns { get; init; } = new();
+    /// <summary>Augmentation of training images (fine-tune, joint and scratch branches; the frozen branches train on fixed features).</summary>
+    public SampleAugmenter? Augmentation { get; init; }
+    /// <summary>Image dimensionality and channels for the scratch CNN when there is no pretrained model to take them from.</summary>
+    public int SpatialDims { get; init; } = 2;
+    public int InChannels { get; init; } = 1;
+}
+
+/// <summary>
+/// The built-in "transfer strategy" sweep over the core trainers, with ranges around the papers' settings so a sweep needs no
+/// configuration. One choice, <c>strategy</c>, picks the branch; each branch has its own parameters (<c>strategy.finetune.lr</c>):
+/// <list type="bullet">
+/// <item><c>frozen-softmax</c>, <c>frozen-mlp</c>: the pretrained encoder's pooled features (<c>levels</c>, <c>pooling</c>) and a
+/// softmax regression (<c>lr</c>, <c>l2</c>) or an MLP (<c>lr</c>, <c>hidden</c>, <c>dropout</c>);</item>
+/// <item><c>finetune</c>: the encoder plus a head trained end to end (<c>freeze</c> mode, <c>lr</c>, <c>encoder_lr_factor</c>, head <c>levels</c>, <c>dropout</c>);</item>
+/// <item><c>joint</c>: segmentation + classification from the pretrained U-Net (<c>topology</c>, λ = <c>lambda</c>, <c>lr</c>,
+/// <c>encoder_lr_factor</c>, <c>freeze</c>), only when the rows have masks;</item>
+/// <item><c>scratch</c>: a plain CNN (<c>lr</c>, <c>base_channels</c>, <c>dropout</c>).</item>
+/// </list>
+/// Without a pretrained model only <c>scratch</c> remains.
+/// </summary>
+public sealed class TransferStrategy : ISweepablePipeline
+{
+    public const string FrozenSoftmax = "frozen-softmax", FrozenMlp = "frozen-mlp", FineTune = "finetune", Joint = "joint", Scratch = "scratch";
+    public const string ChoiceName = "strategy";
+
+    public static IReadOnlyList<string> AllStrategies { get; } = [FrozenSoftmax, FrozenMlp, FineTune, Joint, Scratch];
+
+    private static readonly string[] LevelChoices = ["-1", "-1,-2", "-1,-2,-3"];
+    private static readonly string[] PoolingChoices = ["average", "max", "averagemax"];
+
+    private readonly MedicalContext _ml;
+    private readonly ImageNetworkTransformer? _pretrained;
+    private readonly TransferStrategyOptions _options;
+    private readonly SweepableChoice<Func<TrialTraining, IEstimator<ITransformer>>> _choice = new(ChoiceName);
+
+    /// <param name="ml">The context whose catalogs build the trainers (and whose seed they use).</param>
+    /// <param name="pretrained">A segmentation U-Net (or a model ending in one, or an image classifier) whose encoder is transferred; null = scratch only.</param>
+    /// <param name="trainSchema">The training rows' columns: the joint branch needs the mask column.</param>
+    public TransferStrategy(MedicalContext ml, ITransformer? pretrained, DataViewSchema trainSchema, TransferStrategyOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(ml);
+        ArgumentNullException.ThrowIfNull(trainSchema);
+        _ml = ml;
+        _options = options ?? new TransferStrategyOptions();
+        _pretrained = pretrained is null ? null : Models.FindNetwork(pretrained)
+            ?? throw new ArgumentException($"The pretrained model ({pretrained.GetType().Name}) has no network stage to transfer.", nameof(pretrained));
+        var wanted = _options.Strategies ?? AllStrategies;
+        foreach (var s in wanted)
+            if (!AllStrategies.Contains(s)) throw new ArgumentException($"Unknown transfer strategy '{s}'; allowed: {string.Join(", ", AllStrategies)}.", nameof(options));
+        bool hasMasks = trainSchema.GetColumnOrNull(_options.Columns.Mask)?.Type is VolumeDataViewType { Kind: VolumeKind.Mask };
+        var available = AllStrategies.Where(s => s == Scratch || (_pretrained is not null && (s != Joint || (hasMasks && PretrainedUNet is not null)))).ToList();
+        Strategies = wanted.Where(available.Contains).ToList();
+        if (Strategies.Count == 0)
+            throw new ArgumentException($"None of the transfer strategies [{string.Join(", ", wanted)}] can run here: available are {string.Join(", ", available)} " +
+                                        $"({(_pretrained is null ? "no pretrained model" : hasMasks ? "a pretrained model" : "no mask column")}).", nameof(options));
+        foreach (var s in Strategies) AddBranch(s);
+    }
+
+    /// <summary>The branches in this sweep.</summary>
+    public IReadOnlyList<string> Strategies { get; }
+
+    public SearchSpace SearchSpace => _choice.Space;
+
+    public IEstimator<ITransformer> BuildEstimator(ParameterSet parameters, TrialTraining training) => _choice.Resolve(parameters).Value(training);
+
+    private UNetConfig? PretrainedUNet => _pretrained?.Network.Config as UNetConfig;
+
+    private void AddBranch(string strategy)
+    {
+        switch (strategy)
+        {
+            case FrozenSoftmax:
+                _choice.Add(FrozenSoftmax, FeatureSpace().Float("lr", 1e-3, 1e-1, log: true, defaultValue: 1e-2).Float("l2", 1e-5, 1e-1, log: true, defaultValue: 1e-2),
+                    p => t => Features(p).Append(_ml.Classification.Trainers.SoftmaxRegression(p.GetDouble("l2"), Training(t, p.GetDouble("lr")), _options.Columns.Label)));
+                break;
+            case FrozenMlp:
+                _choice.Add(FrozenMlp, FeatureSpace().Float("lr", 1e-4, 1e-2, log: true, defaultValue: 1e-3).Int("hidden", 16, 256, log: true, defaultValue: 64)
+                                                     .Float("dropout", 0, 0.5, defaultValue: 0),
+                    p => t => Features(p).Append(_ml.Classification.Trainers.Mlp([p.GetInt("hidden")], p.GetDouble("dropout"), Training(t, p.GetDouble("lr")), _options.Columns.Label)));
+                break;
+            case FineTune:
+                _choice.Add(FineTune, new SearchSpace()
+                        .Choice("freeze", "none", "first-level", "whole-encoder", "hierarchical")
+                        .Float("lr", 1e-4, 1e-2, log: true, defaultValue: 1e-3).Float("encoder_lr_factor", 0.01, 1, log: true, defaultValue: 0.1)
+                        .Choice("levels", LevelChoices[..2]).Choice("pooling", PoolingChoices).Float("dropout", 0, 0.5, defaultValue: 0),
+                    p => t => _ml.Classification.Trainers.ImageClassifier(FineTuneNetwork(p), _pretrained, Transfer(p), ImageTraining(t, p.GetDouble("lr")), _options.Columns));
+                break;
+            case Joint:
+                _choice.Add(Joint, new SearchSpace()
+                        .Choice("topology", "simple", "ynet").Float("lambda", 0.1, 10, log: true, defaultValue: 1)
+                        .Float("lr", 1e-4, 1e-2, log: true, defaultValue: 1e-3).Float("encoder_lr_factor", 0.01, 1, log: true, defaultValue: 0.1)
+                        .Choice("freeze", "none", "hierarchical"),
+                    p => t => _ml.MultiTask.Trainers.Joint(p.GetString("topology") == "ynet" ? JointTopology.YNet : JointTopology.Simple, p.GetDouble("lambda"),
+                        _pretrained, transfer: Transfer(p), training: ImageTraining(t, p.GetDouble("lr")), columns: _options.Columns));
+                break;
+            default:
+                _choice.Add(Scratch, new SearchSpace().Float("lr", 1e-4, 1e-2, log: true, defaultValue: 1e-3).Choice("base_channels", 8, 16).Float("dropout", 0, 0.5, defaultValue: 0),
+                    p => t => _ml.Classification.Trainers.ImageClassifier(ScratchNetwork(p), null, null, ImageTraining(t, p.GetDouble("lr")), _options.Columns));
+                break;
+        }
+    }
+
+    private static SearchSpace FeatureSpace() => new SearchSpace().Choice("levels", LevelChoices).Choice("pooling", PoolingChoices);
+
+    private static int[] Levels(ParameterSet p) => p.GetString("levels").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+
+    private static PoolingKind Pooling(ParameterSet p) => Enum.Parse<PoolingKind>(p.GetString("pooling"), ignoreCase: true);
+
+    private IEstimator<ITransformer> Features(ParameterSet p) =>
+        _ml.Transforms.SegmentationEncoderFeatures(_pretrained!, Levels(p), Pooling(p), imageColumnName: _options.Columns.Image);
+
+    private EncoderConfig PretrainedEncoder => _pretrained!.Network.Config switch
+    {
+        UNetConfig u => u.Encoder,
+        EncoderClassifierConfig c => c.Encoder,
+        YNetConfig y => y.UNet.Encoder,
+        SimpleJointConfig s => s.UNet.Encoder,
+        var other => throw new InvalidOperationException($"The pretrained {other.GetType().Name} has no encoder to fine-tune."),
+    };
+
+    private EncoderClassifierConfig FineTuneNetwork(ParameterSet p) => new()
+    {
+        Encoder = PretrainedEncoder,
+        Head = new ClassificationHeadConfig { Levels = Levels(p), Pooling = Pooling(p), Dropout = p.GetDouble("dropout") },
+    };
+
+    private EncoderClassifierConfig ScratchNetwork(ParameterSet p)
+    {
+        var (dims, channels) = _pretrained is null ? (_options.SpatialDims, _options.InChannels) : (PretrainedEncoder.SpatialDims, PretrainedEncoder.InChannels);
+        return EncoderClassifierConfig.PlainCnn(dims, channels, numClasses: 2, depth: 4, baseChannels: p.GetInt("base_channels"), dropout: p.GetDouble("dropout"));
+    }
+
+    private static FineTuneSettings Transfer(ParameterSet p) => new()
+    {
+        Freeze = p.GetString("freeze") switch
+        {
+            "first-level" => FreezeMode.FirstLevels,
+            "whole-encoder" => FreezeMode.WholeEncoder,
+            "hierarchical" => FreezeMode.HierarchicalUnfreezing,
+            _ => FreezeMode.None,
+        },
+        FrozenLevels = 1,
+        EncoderLearningRateFactor = p.GetDouble("encoder_lr_factor"),
+    };
+
+    private TrainingOptions ImageTraining(TrialTraining trial, double learningRate) => Training(trial, learningRate) with { Augmentation = _options.Augmentation };
+
+    private TrainingOptions Training(TrialTraining trial, double learningRate) => new()
+    {
+        Epochs = _options.Epochs,
+        BatchSize = _options.BatchSize,
+        LearningRate = learningRate,
+        ValidationFraction = _options.ValidationFraction,
+        GroupColumnName = trial.GroupColumnName,
+        EarlyStoppingMetric = trial.EpochMetric,
+        EarlyStoppingPatience = _options.EarlyStoppingPatience,
+        EpochCallback = trial.EpochCallback,
+        CancellationToken = trial.CancellationToken,
+    };
+}

@@ -1,0 +1,90 @@
+using MlNetMedical.AutoML;
+using MlNetMedical.Cli.Pipelines;
+using MlNetMedical.Cli.Yaml;
+
+namespace MlNetMedical.Cli.Sweeps;
+
+// The sweep YAML schema (pipelines/README.md, section "Sweeps"). data, preprocessing, augmentation, network and evaluation
+// are the pipeline schema's own classes; pretrain is the pipeline's pretrain stage; sweep holds the study's settings.
+
+/// <summary>An AutoML study over the transfer-strategy space: the data, the segmentation pretraining it transfers from, and the study.</summary>
+public sealed class SweepConfig : IYamlValidated
+{
+    public string Name { get; set; } = "";
+    public int Seed { get; set; } = 1;
+    /// <summary>Torch threads of the process; null = every core (shared out between parallel trials).</summary>
+    public int? Threads { get; set; }
+    public DataConfig Data { get; set; } = new();
+    public List<PreprocessingStep> Preprocessing { get; set; } = [];
+    public AugmentationSettings Augmentation { get; set; } = new();
+    public UNetSettings Network { get; set; } = new();
+    /// <summary>Segmentation pretraining on the pretrain split, run once before the study; null = no transfer (scratch only).</summary>
+    public PretrainStage? Pretrain { get; set; }
+    public SweepSettings Sweep { get; set; } = new();
+    public EvaluationSettings Evaluation { get; set; } = new();
+
+    public void Validate(YamlValidation check)
+    {
+        check.Check(Name.Length > 0, this, nameof(Name), "is required (a short name for the sweep; the study is named after it)");
+        check.Check(Threads is null or >= 1, this, nameof(Threads), "must be ≥ 1 (or null for every core)");
+        check.Check(Pretrain is not null || Sweep.Strategies is null || Sweep.Strategies.All(s => s == TransferStrategy.Scratch), this, nameof(Pretrain),
+            $"is required by the strategies [{string.Join(", ", Sweep.Strategies ?? [])}]: only scratch runs without a pretrained encoder");
+    }
+
+    /// <summary>The pipeline of this sweep's data and pretraining (what `mlnm run` would run), for the shared loaders.</summary>
+    public PipelineConfig ToPipeline() => new()
+    {
+        Name = Name, Seed = Seed, Threads = Threads, Data = Data, Preprocessing = Preprocessing, Augmentation = Augmentation, Network = Network,
+        Stages = Pretrain is null ? [] : [new StageConfig { Pretrain = Pretrain }], Evaluation = Evaluation,
+    };
+}
+
+public enum SweepTuner { Tpe, Random, Grid, Cfo }
+
+public enum SweepPruner { None, Median, Asha, Hyperband }
+
+/// <summary>The study: which strategies, what to optimise, how trials are scored, budget, tuner, pruner, parallelism.</summary>
+public sealed class SweepSettings : IYamlValidated
+{
+    /// <summary>Study name in the storage; null = the sweep's name.</summary>
+    public string? Study { get; set; }
+    /// <summary>Branches of the transfer-strategy space; null = all that the data and pretraining allow.</summary>
+    public List<string>? Strategies { get; set; }
+    /// <summary>accuracy, balanced_accuracy, macro_f1, log_loss (minimised) or auc.</summary>
+    public string Metric { get; set; } = SweepMetrics.Accuracy;
+    /// <summary>Epochs of every trial (the pruner's steps).</summary>
+    public int Epochs { get; set; } = 15;
+    public int BatchSize { get; set; } = 16;
+    /// <summary>Share of groups each trainer holds out for its per-epoch validation (what the pruner sees).</summary>
+    public double ValidationFraction { get; set; } = 0.2;
+    public int EarlyStoppingPatience { get; set; }
+    /// <summary>Share of the train split's groups held out to score trials (when folds is 0).</summary>
+    public double HoldoutFraction { get; set; } = 0.25;
+    /// <summary>k ≥ 2 scores trials by k-fold cross-validation over the train split instead of a holdout.</summary>
+    public int Folds { get; set; }
+    public int MaxTrials { get; set; } = 20;
+    /// <summary>Wall-clock budget of the study in seconds; null = none (max_trials stops it).</summary>
+    public double? TimeLimitSeconds { get; set; }
+    public SweepTuner Tuner { get; set; } = SweepTuner.Tpe;
+    public SweepPruner Pruner { get; set; } = SweepPruner.Asha;
+    /// <summary>Trials run at once (each gets cores / parallel torch threads); --parallel overrides it.</summary>
+    public int Parallel { get; set; } = 1;
+
+    public void Validate(YamlValidation check)
+    {
+        if (Strategies is not null)
+            foreach (var s in Strategies)
+                check.Check(TransferStrategy.AllStrategies.Contains(s), this, nameof(Strategies), $"lists '{s}'; allowed values: {string.Join(", ", TransferStrategy.AllStrategies)}");
+        check.Check(Strategies is null || Strategies.Count > 0, this, nameof(Strategies), "must list at least one strategy (or be left out for all)");
+        check.Check(SweepMetrics.Names.Contains(Metric), this, nameof(Metric), $"is '{Metric}'; allowed values: {string.Join(", ", SweepMetrics.Names)}");
+        check.Check(Epochs >= 1, this, nameof(Epochs), "must be ≥ 1");
+        check.Check(BatchSize >= 0, this, nameof(BatchSize), "must be ≥ 0 (0 = full batch)");
+        check.Check(ValidationFraction is > 0 and < 1, this, nameof(ValidationFraction), "must be in (0, 1): the pruner needs a per-epoch validation value");
+        check.Check(EarlyStoppingPatience >= 0, this, nameof(EarlyStoppingPatience), "must be ≥ 0");
+        check.Check(HoldoutFraction is > 0 and < 1, this, nameof(HoldoutFraction), "must be in (0, 1)");
+        check.Check(Folds == 0 || Folds >= 2, this, nameof(Folds), "must be 0 (holdout) or ≥ 2");
+        check.Check(MaxTrials >= 1, this, nameof(MaxTrials), "must be ≥ 1");
+        check.Check(TimeLimitSeconds is null or > 0, this, nameof(TimeLimitSeconds), "must be > 0 (or null for none)");
+        check.Check(Parallel >= 1, this, nameof(Parallel), "must be ≥ 1");
+    }
+}

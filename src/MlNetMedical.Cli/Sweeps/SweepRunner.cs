@@ -1,0 +1,198 @@
+using System.Diagnostics;
+using System.Globalization;
+using MlNetMedical.AutoML;
+using MlNetMedical.Cli.Pipelines;
+using MlNetMedical.Cli.Reporting;
+using MlNetMedical.Cli.Terminal;
+using MlNetMedical.Data;
+using MlNetMedical.Pipeline;
+using MlNetMedical.Training;
+using TorchRuntime = MlNetMedical.Torch.Torch;
+
+namespace MlNetMedical.Cli.Sweeps;
+
+/// <summary>Command-line choices that override or complete the sweep file.</summary>
+/// <param name="Storage">"sqlite:PATH" or "postgres:CONNECTION"; null = OUT/study.db.</param>
+public sealed record SweepRunOptions(string? Storage, int? Parallel, bool Resume);
+
+/// <summary>The outcome of a sweep: what the report shows and the study's own result.</summary>
+public sealed record SweepOutcome(RunReport Report, ExperimentResult Result, string StorageDescription);
+
+/// <summary>
+/// Runs a <see cref="SweepConfig"/>: loads the data and pretrains the U-Net as `mlnm run` does, runs the AutoML study over the
+/// transfer-strategy space (trials scored on a holdout of the train split or by k folds), refits the best configuration on the
+/// whole train split, scores it on the test split and fills a <see cref="RunReport"/> with the trials.
+/// </summary>
+public sealed class SweepRunner(ProgressView view)
+{
+    public const string PretrainModel = "models/pretrain.zip";
+
+    public SweepOutcome Run(SweepConfig config, string configDirectory, string outDir, SweepRunOptions options)
+    {
+        if (config.Threads is { } threads) TorchRuntime.NumThreads = threads;
+        var settings = config.Sweep;
+        int parallel = options.Parallel ?? settings.Parallel;
+        var ml = new MedicalContext(seed: config.Seed);
+        var pipeline = config.ToPipeline();
+        var report = new RunReport
+        {
+            Title = $"{config.Name} (sweep)", CreatedUtc = DateTimeOffset.UtcNow,
+            Task = config.Data.Synthetic?.Task ?? Path.GetFileName(config.Data.Manifest ?? config.Data.Decathlon),
+            Environment = PipelineRunner.Environment(pipeline),
+        };
+
+        var (storage, storageDescription) = OpenStorage(options.Storage, outDir);
+        string studyName = settings.Study ?? config.Name;
+        var direction = SweepMetrics.DirectionOf(settings.Metric);
+        var study = storage.CreateOrLoadStudy(studyName, direction);
+        int existing = storage.GetTrials(study.Id).Count;
+        if (existing > 0 && !options.Resume)
+            throw new CliUserException($"study '{studyName}' in {storageDescription} already has {existing} trials; pass --resume to continue it, or use another --out or --storage");
+
+        var data = new PipelineRunner(view).LoadData(ml, pipeline, configDirectory, outDir);
+        var train = ml.Data.Cache(ml.Data.FilterBySplit(data, config.Data.TrainSplit));
+        var test = ml.Data.Cache(ml.Data.FilterBySplit(data, config.Data.TestSplit));
+        view.Log($"data: {train.CountRows()} train, {test.CountRows()} test cases");
+        var a = config.Augmentation;
+        var augmenter = SampleAugmentation.Create(a.FlipProbability, a.IntensityProbability, a.IntensityScale, a.IntensityShift, a.NoiseProbability, a.NoiseStd);
+        var pretrained = Pretrain(ml, config, pipeline, data, outDir, options.Resume, augmenter, report);
+
+        var strategy = new TransferStrategy(ml, pretrained, train.Schema, new TransferStrategyOptions
+        {
+            Epochs = settings.Epochs, BatchSize = settings.BatchSize, ValidationFraction = settings.ValidationFraction,
+            EarlyStoppingPatience = settings.EarlyStoppingPatience, Strategies = settings.Strategies,
+            Augmentation = augmenter,
+        });
+        var experiment = new AutoMLExperiment(ml)
+            .SetPipeline(strategy)
+            .SetMetric(settings.Metric, direction)
+            .SetMaxTrials(settings.MaxTrials)
+            .SetParallelism(parallel)
+            .SetSeed(config.Seed)
+            .SetTuner(Tuner(settings.Tuner, config.Seed, parallel))
+            .SetPruner(Pruner(settings.Pruner, settings.Epochs))
+            .SetStudy(storage, studyName)
+            .SetOutputFolder(outDir);
+        if (settings.TimeLimitSeconds is { } seconds) experiment.SetTrainingTimeInSeconds(seconds);
+        if (settings.Folds >= 2) experiment.SetDataset(train, settings.Folds, DefaultColumnNames.GroupId);
+        else
+        {
+            var holdout = ml.Data.TrainTestSplit(train, settings.HoldoutFraction, DefaultColumnNames.GroupId, stratify: false, seed: config.Seed);
+            experiment.SetDataset(holdout.TrainSet, holdout.TestSet, DefaultColumnNames.GroupId);
+        }
+        view.Log($"study '{studyName}' in {storageDescription}: {string.Join(", ", strategy.Strategies)}; {settings.Metric} ({direction.ToString().ToLowerInvariant()}), " +
+                 $"{settings.MaxTrials} trials of {settings.Epochs} epochs, tuner {settings.Tuner.ToString().ToLowerInvariant()}, pruner {settings.Pruner.ToString().ToLowerInvariant()}, {parallel} at a time" +
+                 (existing > 0 ? $", resuming after {existing} trials" : ""));
+
+        var monitor = new SweepProgress(view, settings.MaxTrials, settings.Metric, direction, existing);
+        var result = experiment.SetMonitor(monitor).Run();
+        monitor.Complete(result);
+        report.Sweep = Summary(studyName, settings.Metric, direction, result);
+        if (result.BestTrial is { } best) report.Methods.Add(RefitAndScore(ml, experiment, result, best, test, outDir));
+        (pretrained as IDisposable)?.Dispose();
+        return new SweepOutcome(report, result, storageDescription);
+    }
+
+    private static (IStudyStorage Storage, string Description) OpenStorage(string? storage, string outDir)
+    {
+        storage ??= "sqlite:" + Path.Combine(outDir, "study.db");
+        const string sqlite = "sqlite:", postgres = "postgres:";
+        if (storage.StartsWith(sqlite, StringComparison.Ordinal) && storage.Length > sqlite.Length)
+        {
+            var path = Path.GetFullPath(storage[sqlite.Length..]);
+            return (StudyStorage.Sqlite(path), path);
+        }
+        if (storage.StartsWith(postgres, StringComparison.Ordinal) && storage.Length > postgres.Length)
+        {
+            try { return (StudyStorage.Postgres(storage[postgres.Length..]), "PostgreSQL"); }
+            catch (ArgumentException e) { throw new CliUserException($"--storage: {e.Message}"); }
+        }
+        throw new CliUserException($"--storage is '{storage}'; expected sqlite:PATH or postgres:CONNECTION-STRING");
+    }
+
+    /// <summary>Pretrains the U-Net once (a resumed sweep reuses OUT/models/pretrain.zip, so its trials transfer the same encoder).</summary>
+    private ITransformer? Pretrain(MedicalContext ml, SweepConfig config, PipelineConfig pipeline, IDataView data, string outDir, bool resume, SampleAugmenter? augmenter, RunReport report)
+    {
+        if (config.Pretrain is not { } pretrain) return null;
+        var path = Path.Combine(outDir, PretrainModel);
+        if (resume && File.Exists(path))
+        {
+            view.Log($"pretrain: reusing {path}");
+            return ml.Model.Load(path, out _);
+        }
+        var progress = new TrainingProgressReporter(view, "pretrain");
+        var clock = Stopwatch.StartNew();
+        var rows = ml.Data.Cache(ml.Data.FilterBySplit(data, pretrain.Split ?? config.Data.PretrainSplit));
+        var unet = PipelineRunner.ResolveUNet(pipeline, data);
+        var model = ml.Segmentation.Trainers.UNet(unet, PipelineRunner.Options(pipeline, pretrain.Training, progress, augmenter)).Fit(rows);
+        progress.Complete($"trained in {clock.Elapsed.TotalSeconds:F1} s");
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        ml.Model.Save(model, data.Schema, path);
+        report.Methods.Add(new MethodResult
+        {
+            Name = "pretrain", Kind = "segmentation-pretrain", History = progress.History, ModelPath = PretrainModel, TrainingSeconds = clock.Elapsed.TotalSeconds,
+        });
+        return model;
+    }
+
+    private static ITuner Tuner(SweepTuner tuner, int seed, int parallel) => tuner switch
+    {
+        SweepTuner.Random => new RandomTuner(seed),
+        SweepTuner.Grid => new GridTuner(seed),
+        SweepTuner.Cfo => new CfoTuner(seed),
+        _ => new TpeTuner(seed, new TpeOptions { ConstantLiar = parallel > 1 }),
+    };
+
+    private static IPruner Pruner(SweepPruner pruner, int epochs) => pruner switch
+    {
+        SweepPruner.None => new NoPruner(),
+        SweepPruner.Median => new MedianPruner(),
+        SweepPruner.Hyperband => new HyperbandPruner(maxResource: epochs),
+        _ => new SuccessiveHalvingPruner(),
+    };
+
+    /// <summary>The report's kind of a transfer strategy.</summary>
+    private static string Kind(string strategy) => strategy switch
+    {
+        TransferStrategy.FrozenSoftmax or TransferStrategy.FrozenMlp => "frozen-features",
+        TransferStrategy.FineTune => "fine-tune",
+        _ => strategy,
+    };
+
+    /// <summary>Refits the best trial's configuration on the whole train split (saved next to the leaderboard) and scores it on the test split.</summary>
+    private MethodResult RefitAndScore(MedicalContext ml, AutoMLExperiment experiment, ExperimentResult result, TrialRecord best, IDataView test, string outDir)
+    {
+        string strategy = best.Parameters.GetString(TransferStrategy.ChoiceName);
+        var task = view.AddTask($"refit trial {best.Number} ({strategy})", 1, "fits");
+        var clock = Stopwatch.StartNew();
+        var refit = experiment.RefitBest(result);
+        task.Complete($"refitted in {clock.Elapsed.TotalSeconds:F1} s");
+        try
+        {
+            var metrics = ml.Classification.Evaluate(refit.Model.Transform(test));
+            var method = new MethodResult
+            {
+                Name = $"best-trial-{best.Number}", Kind = Kind(strategy), Classification = ReportMetrics.Classification(metrics),
+                ModelPath = refit.ModelPath is null ? null : Path.GetRelativePath(outDir, refit.ModelPath), TrainingSeconds = clock.Elapsed.TotalSeconds,
+            };
+            view.Log($"best trial {best.Number} ({strategy}), refitted on the train split: test {PipelineRunner.Summary(method)}");
+            return method;
+        }
+        finally { (refit.Model as IDisposable)?.Dispose(); }
+    }
+
+    private static SweepSummary Summary(string studyName, string metric, Direction direction, ExperimentResult result) => new()
+    {
+        StudyName = studyName, Metric = metric, Direction = direction.ToString().ToLowerInvariant(),
+        Trials = result.Trials.OrderBy(t => t.Number).Select(t => new TrialSummary
+        {
+            Number = t.Number,
+            State = t.State switch { TrialState.Complete => "complete", TrialState.Pruned => "pruned", TrialState.Fail => "failed", _ => "running" },
+            Value = t.Value is { } v && double.IsFinite(v) ? v : null,
+            Parameters = t.Parameters.Values.ToDictionary(kv => kv.Key, kv => kv.Value is string or bool ? (object)Convert.ToString(kv.Value, CultureInfo.InvariantCulture)! : Convert.ToDouble(kv.Value, CultureInfo.InvariantCulture)),
+            IntermediateValues = t.IntermediateValues.OrderBy(kv => kv.Key).Select(kv => kv.Value).ToList(),
+            Seconds = t.Duration?.TotalSeconds ?? 0,
+            Error = t.Error,
+        }).ToList(),
+    };
+}

@@ -1,0 +1,191 @@
+using MlNetMedical.Data;
+using MlNetMedical.Imaging;
+using MlNetMedical.Models;
+using MlNetMedical.Pipeline;
+using MlNetMedical.Training;
+using Xunit;
+
+namespace MlNetMedical.AutoML.Tests;
+
+/// <summary>A 16×16 image with a bright square in its top ("top") or bottom ("bottom") half, its mask, and a patient id.</summary>
+public sealed class SquareRow
+{
+    [VolumeColumn(VolumeKind.Image)] public Volume Image { get; set; } = null!;
+    [VolumeColumn(VolumeKind.Mask)] public Volume? Mask { get; set; }
+    [KeyType("top", "bottom")] public uint Label { get; set; }
+    public string GroupId { get; set; } = "";
+
+    public const int Size = 16;
+
+    public static List<SquareRow> Make(int count, int seed)
+    {
+        var random = new Random(seed);
+        return Enumerable.Range(0, count).Select(i =>
+        {
+            bool bottom = i % 2 == 0;
+            int side = 3 + random.Next(3), x0 = random.Next(0, Size - side), y0 = bottom ? random.Next(Size / 2, Size - side) : random.Next(0, Size / 2 - side);
+            var image = new float[Size * Size];
+            var mask = new byte[Size * Size];
+            for (int y = 0; y < Size; y++)
+                for (int x = 0; x < Size; x++)
+                {
+                    bool inside = x >= x0 && x < x0 + side && y >= y0 && y < y0 + side;
+                    mask[y * Size + x] = (byte)(inside ? 1 : 0);
+                    image[y * Size + x] = (inside ? 1f : 0f) + 0.5f * (float)(random.NextDouble() - 0.5);
+                }
+            return new SquareRow
+            {
+                Image = Volume.Create<float>(image, [Size, Size]), Mask = Volume.Create<byte>(mask, [Size, Size]),
+                Label = bottom ? 2u : 1u, GroupId = $"S{seed}-{i / 2}",
+            };
+        }).ToList();
+    }
+}
+
+/// <summary>A pretrained tiny U-Net and the train/validation views the sweeps share (pretraining once keeps the tests fast).</summary>
+public sealed class TinyTransferTask : IDisposable
+{
+    public MedicalContext Ml { get; } = new(seed: 3);
+    public IDataView Train { get; }
+    public IDataView Validation { get; }
+    public ITransformer Segmentation { get; }
+
+    public TinyTransferTask()
+    {
+        Train = Ml.Data.LoadFromEnumerable(SquareRow.Make(24, 1));
+        Validation = Ml.Data.LoadFromEnumerable(SquareRow.Make(12, 2));
+        var unet = new UNetConfig { Encoder = new UNetEncoderConfig { SpatialDims = 2, InChannels = 1, Depth = 3, BaseChannels = 4 }, NumClasses = 2 };
+        Segmentation = Ml.Segmentation.Trainers.UNet(unet, new TrainingOptions { Epochs = 2, BatchSize = 8, LearningRate = 5e-3, ValidationFraction = 0 }).Fit(Train);
+    }
+
+    public static TransferStrategyOptions Quick => new() { Epochs = 3, BatchSize = 8, ValidationFraction = 0.25 };
+
+    public void Dispose() => (Segmentation as IDisposable)?.Dispose();
+}
+
+[CollectionDefinition("TinyTransfer")]
+public sealed class TinyTransferCollection : ICollectionFixture<TinyTransferTask>;
+
+[Collection("TinyTransfer")]
+public sealed class TransferStrategyTests(TinyTransferTask task) : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("mlnm-transfer-").FullName;
+
+    public void Dispose() { try { Directory.Delete(_dir, true); } catch (IOException) { } }
+
+    /// <summary>Prunes one given trial at one given step: the plumbing from the trainer's epoch callback to a pruned trial.</summary>
+    private sealed class PruneOneTrial(int trial, int step) : IPruner
+    {
+        public string Name => "prune-one";
+        public bool ShouldPrune(IStudyView study, TrialRecord t) => t.Number == trial && t.LastStep >= step;
+    }
+
+    private static ParameterSet PointOf(SearchSpace space, string strategy, int seed)
+    {
+        var random = new Random(seed);
+        for (int i = 0; i < 1000; i++)
+            if (space.Sample(random) is var p && p.GetString(TransferStrategy.ChoiceName) == strategy) return p;
+        throw new InvalidOperationException($"no sample of '{strategy}'");
+    }
+
+    [Fact]
+    public void EveryBranchTrainsReportsEachEpochOneIsPrunedAndTheBestIsRefittedAndSaved()
+    {
+        var pipeline = new TransferStrategy(task.Ml, task.Segmentation, task.Train.Schema, TinyTransferTask.Quick);
+        Assert.Equal(TransferStrategy.AllStrategies, pipeline.Strategies);
+        var experiment = new AutoMLExperiment(task.Ml)
+            .SetPipeline(pipeline)
+            .SetDataset(task.Train, task.Validation, "GroupId")
+            .SetMetric(SweepMetrics.Accuracy, Direction.Maximize)
+            .SetMaxTrials(pipeline.Strategies.Count)
+            .SetPruner(new PruneOneTrial(trial: 1, step: 1))
+            .SetStudy(Path.Combine(_dir, "study.db"), "transfer")
+            .SetRefit();
+        for (int i = 0; i < pipeline.Strategies.Count; i++) experiment.Enqueue(PointOf(pipeline.SearchSpace, pipeline.Strategies[i], i));
+        var result = experiment.Run();
+
+        Assert.All(result.Trials, t => Assert.True(t.State != TrialState.Fail, $"trial {t.Number} ({t.Parameters.ToJson()}) failed: {t.Error}"));
+        Assert.Equal(pipeline.Strategies, result.Trials.OrderBy(t => t.Number).Select(t => t.Parameters.GetString(TransferStrategy.ChoiceName)));
+        var pruned = Assert.Single(result.Trials, t => t.State == TrialState.Pruned);
+        Assert.Equal(1, pruned.Number);
+        Assert.Equal([0, 1], pruned.IntermediateValues.Keys);
+        foreach (var t in result.Trials.Where(t => t.State == TrialState.Complete))
+        {
+            Assert.Equal([0, 1, 2], t.IntermediateValues.Keys);
+            Assert.InRange(t.Value!.Value, 0, 1);
+            Assert.Equal("3", t.UserAttributes["epochs_trained"]);
+            Assert.True(t.UserAttributes.ContainsKey(SweepMetrics.LogLoss));
+        }
+        Assert.Equal(result.Leaderboard.Max(t => t.Value), result.BestTrial!.Value);
+        Assert.True(File.Exists(result.LeaderboardCsvPath) && File.Exists(result.LeaderboardJsonPath));
+        Assert.Equal(Path.Combine(_dir, "transfer.best-model.zip"), result.BestModelPath);
+        var model = task.Ml.Model.Load(result.BestModelPath!, out var schema);
+        Assert.NotNull(schema);
+        var metrics = task.Ml.Classification.Evaluate(model.Transform(task.Validation));
+        Assert.Equal(12, metrics.RowCount);
+    }
+
+    [Fact]
+    public void CrossValidatedTrialsAverageTheFoldsAndCountEveryFoldsEpochs()
+    {
+        var pipeline = new TransferStrategy(task.Ml, task.Segmentation, task.Train.Schema, TinyTransferTask.Quick with { Strategies = [TransferStrategy.FrozenSoftmax] });
+        GC.Collect(); GC.WaitForPendingFinalizers();
+        long liveBefore = global::MlNetMedical.Torch.Torch.LiveTensorCount;
+        var result = new AutoMLExperiment(task.Ml)
+            .SetPipeline(pipeline)
+            .SetDataset(task.Train, folds: 2, groupColumnName: "GroupId")
+            .SetMetric(SweepMetrics.LogLoss, Direction.Minimize)
+            .SetMaxTrials(2)
+            .SetTuner(new RandomTuner(2))
+            .SetStudy(Path.Combine(_dir, "cv.db"), "cv")
+            .Run();
+        Assert.All(result.Trials, t => Assert.Equal(TrialState.Complete, t.State));
+        Assert.All(result.Trials, t => Assert.Equal("6", t.UserAttributes["epochs_trained"]));
+        Assert.All(result.Trials, t => Assert.Equal([0, 1, 2], t.IntermediateValues.Keys));
+        Assert.True(result.BestTrial!.Value > 0);
+        Assert.Equal(liveBefore, global::MlNetMedical.Torch.Torch.LiveTensorCount); // every trial's models were disposed, not left to finalizers
+    }
+
+    /// <summary>Records the calling thread's torch thread count when a trial builds its estimator (inside the trial's budget).</summary>
+    private sealed class ThreadRecordingPipeline(ISweepablePipeline inner) : ISweepablePipeline
+    {
+        public System.Collections.Concurrent.ConcurrentBag<int> Threads { get; } = [];
+        public SearchSpace SearchSpace => inner.SearchSpace;
+
+        public IEstimator<ITransformer> BuildEstimator(ParameterSet parameters, TrialTraining training)
+        {
+            Threads.Add(global::MlNetMedical.Torch.Torch.CurrentThreadNumThreads);
+            return inner.BuildEstimator(parameters, training);
+        }
+    }
+
+    [Fact]
+    public void ParallelTrialsEachTrainUnderTheirShareOfTheCores()
+    {
+        Assert.True(global::MlNetMedical.Torch.Torch.SupportsThreadBudget, "this libtorch has a process-wide intra-op pool: per-trial budgets cannot apply");
+        var pipeline = new ThreadRecordingPipeline(new TransferStrategy(task.Ml, task.Segmentation, task.Train.Schema, TinyTransferTask.Quick with { Strategies = [TransferStrategy.FrozenSoftmax] }));
+        var experiment = new AutoMLExperiment(task.Ml).SetPipeline(pipeline).SetDataset(task.Train, task.Validation, "GroupId")
+            .SetMaxTrials(4).SetParallelism(2).SetTuner(new RandomTuner(4)).SetStudy(Path.Combine(_dir, "parallel.db"), "parallel");
+        var result = experiment.Run();
+        Assert.All(result.Trials, t => Assert.Equal(TrialState.Complete, t.State));
+        Assert.Equal(4, pipeline.Threads.Count);
+        Assert.All(pipeline.Threads, n => Assert.Equal(experiment.TrialThreadBudget, n));
+        Assert.Equal(Math.Max(1, Environment.ProcessorCount / 2), experiment.TrialThreadBudget);
+    }
+
+    [Fact]
+    public void WithoutAPretrainedModelOnlyScratchRemainsAndBadSettingsAreNamed()
+    {
+        Assert.Equal([TransferStrategy.Scratch], new TransferStrategy(task.Ml, null, task.Train.Schema).Strategies);
+        var e = Assert.Throws<ArgumentException>(() => new TransferStrategy(task.Ml, task.Segmentation, task.Train.Schema, new TransferStrategyOptions { Strategies = ["frozen"] }));
+        Assert.Contains("'frozen'", e.Message);
+        var noGroup = Assert.Throws<ArgumentException>(() => new AutoMLExperiment(task.Ml).SetDataset(task.Train, task.Validation, "Patient"));
+        Assert.Contains("'Patient'", noGroup.Message);
+        var noData = Assert.Throws<InvalidOperationException>(() =>
+            new AutoMLExperiment(task.Ml).SetPipeline(new TransferStrategy(task.Ml, null, task.Train.Schema)).SetMaxTrials(1).Run());
+        Assert.Contains("SetDataset", noData.Message);
+        var badMetric = Assert.Throws<ArgumentException>(() => new AutoMLExperiment(task.Ml).SetPipeline(new TransferStrategy(task.Ml, null, task.Train.Schema))
+            .SetDataset(task.Train, task.Validation).SetMetric("dice", Direction.Maximize).SetMaxTrials(1).Run());
+        Assert.Contains("'dice'", badMetric.Message);
+    }
+}
