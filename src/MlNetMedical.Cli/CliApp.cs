@@ -34,12 +34,14 @@ public static class CliApp
         new InfoCommand(),
         new InspectCommand(),
         new DatasetsCommand(),
+        new EvaluateCommand(),
     ];
 
     public static RootCommand BuildRoot(CliContext context, IEnumerable<ICliCommand> commands)
     {
         var root = new RootCommand("mlnm: build medical image classifiers from little labelled data (MlNetMedical).");
         foreach (var command in commands) root.Subcommands.Add(command.Build(context));
+        Help.ShowExamples(root);
         return root;
     }
 
