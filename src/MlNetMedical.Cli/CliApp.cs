@@ -35,6 +35,7 @@ public static class CliApp
         new InspectCommand(),
         new DatasetsCommand(),
         new EvaluateCommand(),
+        new PredictCommand(),
     ];
 
     public static RootCommand BuildRoot(CliContext context, IEnumerable<ICliCommand> commands)

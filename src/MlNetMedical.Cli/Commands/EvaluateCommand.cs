@@ -75,8 +75,11 @@ public sealed class EvaluateCommand : ICliCommand
 
         var labelled = selected.Count(i => i.ClassLabel is not null);
         var masked = selected.Count(i => i.Mask is not null);
-        var scoreClasses = outputs.Classifies && Scorable(labelled, "label", "the true class", outputs.ClassifierStage!, "classes", outputs.Segments && masked > 0, where, notes);
-        var scoreMasks = outputs.Segments && Scorable(masked, "mask", "the true mask", outputs.SegmenterStage!, "masks", outputs.Classifies && labelled > 0, where, notes);
+        var missing = new List<string>();
+        var scoreClasses = outputs.Classifies && HasTruth(labelled, "label", "the true class", outputs.ClassifierStage!, "classes", where, missing);
+        var scoreMasks = outputs.Segments && HasTruth(masked, "mask", "the true mask", outputs.SegmenterStage!, "masks", where, missing);
+        if (!scoreClasses && !scoreMasks) throw new CliUserException(string.Join("; and ", missing));
+        notes.AddRange(missing.Select(m => m + "; those metrics are skipped"));
         if (scoreClasses)
         {
             var unknown = selected.FirstOrDefault(i => i.ClassLabel is not null && !outputs.ClassNames!.Contains(i.ClassLabel));
@@ -122,13 +125,11 @@ public sealed class EvaluateCommand : ICliCommand
         return null;
     }
 
-    /// <summary>Whether one output can be scored; when the manifest lacks its truth this is an error, unless the other output can be scored.</summary>
-    private static bool Scorable(int withTruth, string column, string truth, string stage, string what, bool otherScorable, string where, List<string> notes)
+    /// <summary>Whether the rows carry the truth one output is scored against; if not, says so in <paramref name="missing"/>.</summary>
+    private static bool HasTruth(int withTruth, string column, string truth, string stage, string what, string where, List<string> missing)
     {
         if (withTruth > 0) return true;
-        var problem = $"{where} has no '{column}' values; model stage {stage} predicts {what}, and scoring them needs {truth} in manifest column '{column}'";
-        if (!otherScorable) throw new CliUserException(problem);
-        notes.Add(problem + "; those metrics are skipped");
+        missing.Add($"{where} has no '{column}' values; model stage {stage} predicts {what}, and scoring them needs {truth} in manifest column '{column}'");
         return false;
     }
 

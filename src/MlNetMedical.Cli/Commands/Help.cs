@@ -44,7 +44,6 @@ public static class Help
             var output = parseResult.InvocationConfiguration.Output;
             output.WriteLine(ExamplesHeading);
             foreach (var example in examples) output.WriteLine("  " + example);
-            output.WriteLine();
             return code;
         }
     }
