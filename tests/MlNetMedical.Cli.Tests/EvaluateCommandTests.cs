@@ -66,12 +66,14 @@ public sealed class EvaluateCommandTests(TinyModels models)
     }
 
     // A copy of the liver manifest without some of its columns (paths made absolute).
-    private string ManifestWithout(string name, params string[] dropped)
+    private string ManifestWithout(string name, params string[] dropped) => CopyWithout(models.LiverManifest, name, dropped);
+
+    private string CopyWithout(string source, string name, params string[] dropped)
     {
-        var lines = File.ReadAllLines(models.LiverManifest);
+        var lines = File.ReadAllLines(source);
         var header = lines[0].Split(',');
         var keep = Enumerable.Range(0, header.Length).Where(c => !dropped.Contains(header[c])).ToArray();
-        var folder = Path.GetDirectoryName(models.LiverManifest)!;
+        var folder = Path.GetDirectoryName(source)!;
         string Field(string h, string v) => h is "image" or "mask" && v.Length > 0 ? Path.Combine(folder, v) : v;
         var path = Path.Combine(models.Root, name);
         File.WriteAllLines(path, lines.Select((l, i) => string.Join(",", keep.Select(c => i == 0 ? header[c] : Field(header[c], l.Split(',')[c])))));
@@ -134,5 +136,15 @@ public sealed class EvaluateCommandTests(TinyModels models)
         Assert.Equal(ExitCodes.UserError, code);
         Assert.Contains("'polyp'", stderr);
         Assert.Contains("cyst, hemangioma, metastasis", stderr);
+    }
+
+    [Fact]
+    public void ImagesTheNetworkCannotTakeAreAUserError()
+    {
+        // 3D brain volumes (labels dropped: they are not the liver model's classes) given to a 2D network.
+        var manifest = CopyWithout(models.BrainManifest, "brain-nolabel.csv", "label");
+        var (code, _, stderr) = Cli.Run("evaluate", "--model", models.Joint2D, "--data", manifest);
+        Assert.True(code == ExitCodes.UserError, stderr);
+        Assert.Contains("cannot be applied to the images of split 'test'", stderr);
     }
 }

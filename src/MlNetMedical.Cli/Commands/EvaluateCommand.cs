@@ -91,9 +91,12 @@ public sealed class EvaluateCommand : ICliCommand
         if (scoreMasks && masked < selected.Count) notes.Add($"{selected.Count - masked} of {selected.Count} cases have no mask and are left out of the segmentation metrics");
 
         var pass = new ScoringPass(view, model, outputs, scoreClasses, scoreMasks);
-        SegmentationMetrics? segmentation = null;
-        if (scoreMasks) segmentation = ml.Segmentation.Evaluate(ml.Data.LoadFromEnumerable(pass.Run()));
-        else foreach (var _ in pass.Run()) { }
+        var segmentation = model.Apply<SegmentationMetrics?>(() =>
+        {
+            if (scoreMasks) return ml.Segmentation.Evaluate(ml.Data.LoadFromEnumerable(pass.Run()));
+            foreach (var _ in pass.Run()) { }
+            return null;
+        }, () => $"the images of {where}");
         var classification = scoreClasses ? MulticlassClassificationMetrics.Compute(pass.Labels, pass.Probabilities, outputs.ClassNames) : null;
 
         return new EvaluationResult

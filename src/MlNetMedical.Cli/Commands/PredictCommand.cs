@@ -6,7 +6,6 @@ using MlNetMedical.Data;
 using MlNetMedical.Imaging;
 using MlNetMedical.Imaging.Formats;
 using MlNetMedical.Imaging.Preprocessing;
-using MlNetMedical.Torch;
 
 namespace MlNetMedical.Cli.Commands;
 
@@ -74,19 +73,13 @@ public sealed class PredictCommand : ICliCommand
         var image = Preprocess(model.Preprocessing, input, original);
         var scored = model.Model.Transform(ml.Data.LoadFromEnumerable([new ImageRow { Image = image }]));
         string[] columns = [.. outputs.Classifies ? new[] { DefaultColumnNames.Score } : [], .. outputs.Segments ? new[] { DefaultColumnNames.PredictedMask } : []];
-        float[]? probabilities = null;
-        LabelMap? mask = null;
-        try
+        var (probabilities, mask) = model.Apply(() =>
         {
             using var cursor = scored.GetRowCursor(columns.Select(c => scored.Schema[c]));
             cursor.MoveNext();
-            if (outputs.Classifies) probabilities = cursor.GetValue<float[]>(DefaultColumnNames.Score);
-            if (outputs.Segments) mask = cursor.GetValue<LabelMap>(DefaultColumnNames.PredictedMask);
-        }
-        catch (Exception e) when (e is TorchException or ArgumentException)   // the network rejects the image's dimensions or channels
-        {
-            throw new CliUserException($"model '{model.Path}' cannot be applied to '{input.Path}' ({image}, tensor shape [{string.Join(", ", image.TensorShape())}]): {e.Message.Split('\n')[0]}");
-        }
+            return (outputs.Classifies ? cursor.GetValue<float[]>(DefaultColumnNames.Score) : null,
+                    outputs.Segments ? cursor.GetValue<LabelMap>(DefaultColumnNames.PredictedMask) : null);
+        }, () => $"'{input.Path}' ({image}, tensor shape [{string.Join(", ", image.TensorShape())}])");
 
         var result = new ImagePrediction
         {

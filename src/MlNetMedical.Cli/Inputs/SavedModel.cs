@@ -1,6 +1,8 @@
 using MlNetMedical.Data;
+using MlNetMedical.Imaging;
 using MlNetMedical.Imaging.Preprocessing;
 using MlNetMedical.Pipeline;
+using MlNetMedical.Torch;
 
 namespace MlNetMedical.Cli.Inputs;
 
@@ -79,6 +81,20 @@ public sealed class SavedModel
             throw new CliUserException($"model '{Path}' writes neither class probabilities ('{DefaultColumnNames.Score}') nor a mask ('{DefaultColumnNames.PredictedMask}'); "
                                        + $"its output columns are: {schema.Describe()}");
         return new ModelOutputs(classNames, classifier, segmenter);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="apply"/> (which reads images and applies the model): an unreadable image, or one the network
+    /// cannot take (other dimensions or channels), becomes a user error naming <paramref name="what"/>.
+    /// </summary>
+    public T Apply<T>(Func<T> apply, Func<string> what)
+    {
+        try { return apply(); }
+        catch (ImageFormatException e) { throw new CliUserException(e.Message); }
+        catch (Exception e) when (e is TorchException or ArgumentException)
+        {
+            throw new CliUserException($"model '{Path}' cannot be applied to {what()}: {e.Message.Split('\n')[0]}");
+        }
     }
 
     private static bool Added(DataViewSchema before, DataViewSchema after, string column) =>
