@@ -11,7 +11,7 @@ public sealed class EvaluateCommandTests(TinyModels models)
     public void JointModelGivesClassificationAndSegmentationJsonOnTheTestSplit()
     {
         var file = Path.Combine(models.Root, "metrics.json");
-        var (code, stdout, stderr) = Cli.Run("evaluate", "--model", models.Joint2D, "--data", models.LiverManifest, "--preprocessing", models.Chain, "--json", "--out", file);
+        var (code, stdout, stderr) = CliRun.Run("evaluate", "--model", models.Joint2D, "--data", models.LiverManifest, "--preprocessing", models.Chain, "--json", "--out", file);
         Assert.True(code == 0, stderr);
         using var doc = JsonDocument.Parse(stdout);
         var root = doc.RootElement;
@@ -36,7 +36,7 @@ public sealed class EvaluateCommandTests(TinyModels models)
     [Fact]
     public void TablesNameEveryMetricAndClass()
     {
-        var (code, stdout, stderr) = Cli.Run("evaluate", "--model", models.Classifier2D, "--data", models.LiverManifest, "--preprocessing", models.Chain, "--split", "train");
+        var (code, stdout, stderr) = CliRun.Run("evaluate", "--model", models.Classifier2D, "--data", models.LiverManifest, "--preprocessing", models.Chain, "--split", "train");
         Assert.True(code == 0, stderr);
         string[] expected = ["split 'train': 12 cases", "accuracy", "balanced accuracy", "macro-F1", "log-loss", "AUC", "precision", "recall", "confusion matrix", .. TinyModels.LiverClasses];
         foreach (var text in expected)
@@ -47,10 +47,10 @@ public sealed class EvaluateCommandTests(TinyModels models)
     [Fact]
     public void MissingFilesAreUserErrors()
     {
-        var (code, _, stderr) = Cli.Run("evaluate", "--model", Path.Combine(models.Root, "nope.zip"), "--data", models.LiverManifest);
+        var (code, _, stderr) = CliRun.Run("evaluate", "--model", Path.Combine(models.Root, "nope.zip"), "--data", models.LiverManifest);
         Assert.Equal(ExitCodes.UserError, code);
         Assert.Contains("nope.zip", stderr);
-        (code, _, stderr) = Cli.Run("evaluate", "--model", models.Joint2D, "--data", Path.Combine(models.Root, "missing.csv"));
+        (code, _, stderr) = CliRun.Run("evaluate", "--model", models.Joint2D, "--data", Path.Combine(models.Root, "missing.csv"));
         Assert.Equal(ExitCodes.UserError, code);
         Assert.Contains("missing.csv", stderr);
     }
@@ -58,7 +58,7 @@ public sealed class EvaluateCommandTests(TinyModels models)
     [Fact]
     public void UnknownSplitListsTheAvailableOnes()
     {
-        var (code, _, stderr) = Cli.Run("evaluate", "--model", models.Joint2D, "--data", models.LiverManifest, "--split", "validation");
+        var (code, _, stderr) = CliRun.Run("evaluate", "--model", models.Joint2D, "--data", models.LiverManifest, "--split", "validation");
         Assert.Equal(ExitCodes.UserError, code);
         Assert.Contains("'validation'", stderr);
         Assert.Contains("train (12 cases)", stderr);
@@ -84,12 +84,12 @@ public sealed class EvaluateCommandTests(TinyModels models)
     public void ManifestWithoutLabelsCannotScoreAClassifier()
     {
         var manifest = ManifestWithout("nolabel.csv", "label");
-        var (code, _, stderr) = Cli.Run("evaluate", "--model", models.Classifier2D, "--data", manifest, "--preprocessing", models.Chain);
+        var (code, _, stderr) = CliRun.Run("evaluate", "--model", models.Classifier2D, "--data", manifest, "--preprocessing", models.Chain);
         Assert.Equal(ExitCodes.UserError, code);
         Assert.Contains("'label'", stderr);
         Assert.Contains("ImageNetwork(Classification)", stderr);
         // A joint model still gets its segmentation scored, with a note saying why classification is missing.
-        (code, var stdout, stderr) = Cli.Run("evaluate", "--model", models.Joint2D, "--data", manifest, "--preprocessing", models.Chain, "--json");
+        (code, var stdout, stderr) = CliRun.Run("evaluate", "--model", models.Joint2D, "--data", manifest, "--preprocessing", models.Chain, "--json");
         Assert.True(code == 0, stderr);
         using var doc = JsonDocument.Parse(stdout);
         Assert.Equal(JsonValueKind.Null, doc.RootElement.GetProperty("classification").ValueKind);
@@ -101,7 +101,7 @@ public sealed class EvaluateCommandTests(TinyModels models)
     public void ManifestWithoutMasksCannotScoreASegmenterAlone()
     {
         var manifest = ManifestWithout("nomask.csv", "mask", "label");
-        var (code, _, stderr) = Cli.Run("evaluate", "--model", models.Joint2D, "--data", manifest, "--preprocessing", models.Chain);
+        var (code, _, stderr) = CliRun.Run("evaluate", "--model", models.Joint2D, "--data", manifest, "--preprocessing", models.Chain);
         Assert.Equal(ExitCodes.UserError, code);
         Assert.Contains("'mask'", stderr);
         Assert.Contains("ImageNetwork(Joint)", stderr);
@@ -120,7 +120,7 @@ public sealed class EvaluateCommandTests(TinyModels models)
         var rows = ml.Data.LoadFromEnumerable(new[] { new VectorRow { Features = [0, 1], Label = 1 }, new VectorRow { Features = [1, 0], Label = 2 } });
         var path = Path.Combine(models.Root, "centroid.zip");
         ml.Model.Save(ml.Classification.Trainers.NearestCentroid().Fit(rows), rows.Schema, path);
-        var (code, _, stderr) = Cli.Run("evaluate", "--model", path, "--data", models.LiverManifest);
+        var (code, _, stderr) = CliRun.Run("evaluate", "--model", path, "--data", models.LiverManifest);
         Assert.Equal(ExitCodes.UserError, code);
         Assert.Contains("'Features'", stderr);
         Assert.Contains("NearestCentroid", stderr);
@@ -132,7 +132,7 @@ public sealed class EvaluateCommandTests(TinyModels models)
         var manifest = Path.Combine(models.Root, "renamed.csv");
         var folder = Path.GetDirectoryName(models.LiverManifest)!;
         File.WriteAllLines(manifest, File.ReadAllLines(models.LiverManifest).Select((l, i) => i == 0 ? l : l.Replace(",cyst,", ",polyp,").Replace("images/", folder + "/images/").Replace("masks/", folder + "/masks/")));
-        var (code, _, stderr) = Cli.Run("evaluate", "--model", models.Classifier2D, "--data", manifest, "--preprocessing", models.Chain, "--split", "train");
+        var (code, _, stderr) = CliRun.Run("evaluate", "--model", models.Classifier2D, "--data", manifest, "--preprocessing", models.Chain, "--split", "train");
         Assert.Equal(ExitCodes.UserError, code);
         Assert.Contains("'polyp'", stderr);
         Assert.Contains("cyst, hemangioma, metastasis", stderr);
@@ -143,7 +143,7 @@ public sealed class EvaluateCommandTests(TinyModels models)
     {
         // 3D brain volumes (labels dropped: they are not the liver model's classes) given to a 2D network.
         var manifest = CopyWithout(models.BrainManifest, "brain-nolabel.csv", "label");
-        var (code, _, stderr) = Cli.Run("evaluate", "--model", models.Joint2D, "--data", manifest);
+        var (code, _, stderr) = CliRun.Run("evaluate", "--model", models.Joint2D, "--data", manifest);
         Assert.True(code == ExitCodes.UserError, stderr);
         Assert.Contains("cannot be applied to the images of split 'test'", stderr);
     }

@@ -15,7 +15,7 @@ public sealed class HelpTests
     [MemberData(nameof(CommandNames))]
     public void EveryCommandsHelpShowsExamplesOfItself(string name)
     {
-        var (code, stdout, _) = Cli.Run(name, "--help");
+        var (code, stdout, _) = CliRun.Run(name, "--help");
         Assert.Equal(ExitCodes.Success, code);
         var examples = stdout[(stdout.IndexOf(Help.ExamplesHeading, StringComparison.Ordinal) is var at and >= 0 ? at : throw new Xunit.Sdk.XunitException($"'mlnm {name} --help' has no examples:\n{stdout}"))..]
             .Split('\n').Skip(1).TakeWhile(l => l.StartsWith("  ", StringComparison.Ordinal)).ToList();
@@ -35,7 +35,7 @@ public sealed class HelpTests
     [Fact]
     public void RootHelpListsCommandsWithoutExampleBlocks()
     {
-        var (code, stdout, _) = Cli.Run("--help");
+        var (code, stdout, _) = CliRun.Run("--help");
         Assert.Equal(ExitCodes.Success, code);
         Assert.Contains("evaluate", stdout);
         Assert.Contains("predict", stdout);

@@ -35,7 +35,7 @@ public sealed class PredictCommandTests(TinyModels models) : IDisposable
     {
         var input = ObliqueImage("oblique.nii.gz");
         var outDir = Path.Combine(_dir, "masks");
-        var (code, stdout, stderr) = Cli.Run("predict", "--model", models.Joint2D, "--input", input, "--preprocessing", models.Chain, "--out", outDir, "--json");
+        var (code, stdout, stderr) = CliRun.Run("predict", "--model", models.Joint2D, "--input", input, "--preprocessing", models.Chain, "--out", outDir, "--json");
         Assert.True(code == 0, stderr);
         var p = Assert.Single(JsonLines(stdout));
         Assert.Equal("NIfTI", p.GetProperty("format").GetString());
@@ -58,7 +58,7 @@ public sealed class PredictCommandTests(TinyModels models) : IDisposable
     public void NibabelReadsTheMaskWithTheInputsShapeAndAffine()
     {
         var input = ObliqueImage("case7.nii");
-        var (code, _, stderr) = Cli.Run("predict", "--model", models.Joint2D, "--input", input, "--preprocessing", models.Chain, "--out", _dir);
+        var (code, _, stderr) = CliRun.Run("predict", "--model", models.Joint2D, "--input", input, "--preprocessing", models.Chain, "--out", _dir);
         Assert.True(code == 0, stderr);
         var check = DebianPython.RunJson("""
 import sys, json, nibabel as nib, numpy as np
@@ -85,7 +85,7 @@ print(json.dumps({"shapes": [list(image.shape), list(mask.shape)], "affine": boo
         var grey = ImageIO.Read(LiverImage(3)).ToFloatArray().Select(v => (byte)Math.Clamp((v + 160) * 255 / 400, 0, 255)).ToArray();
         Png.Write(Volume.Create<byte>(grey, [16, 16]), Path.Combine(folder, "c.png"));
         File.WriteAllText(Path.Combine(folder, "notes.txt"), "not an image");
-        var (code, stdout, stderr) = Cli.Run("predict", "--model", models.Classifier2D, "--input", folder, "--preprocessing", models.Chain, "--json");
+        var (code, stdout, stderr) = CliRun.Run("predict", "--model", models.Classifier2D, "--input", folder, "--preprocessing", models.Chain, "--json");
         Assert.True(code == 0, stderr);
         var lines = JsonLines(stdout);
         Assert.Equal(["a.nii.gz", "b.nii.gz", "c.png"], lines.Select(l => Path.GetFileName(l.GetProperty("input").GetString())));
@@ -96,7 +96,7 @@ print(json.dumps({"shapes": [list(image.shape), list(mask.shape)], "affine": boo
     [Fact]
     public void TextOutputShowsClassProbabilitiesAndMask()
     {
-        var (code, stdout, stderr) = Cli.Run("predict", "--model", models.Joint2D, "--input", LiverImage(0), "--preprocessing", models.Chain, "--out", _dir);
+        var (code, stdout, stderr) = CliRun.Run("predict", "--model", models.Joint2D, "--input", LiverImage(0), "--preprocessing", models.Chain, "--out", _dir);
         Assert.True(code == 0, stderr);
         Assert.Contains("class   ", stdout);
         foreach (var name in TinyModels.LiverClasses) Assert.Contains(name + " 0.", stdout);
@@ -125,7 +125,7 @@ for n in range(4):
         Directory.CreateDirectory(series);
         var (rc, _, err) = DebianPython.Run(MakeSeries, Path.Combine(DebianData.PydicomData, "CT_small.dcm"), series);
         Assert.True(rc == 0, err);
-        var (code, stdout, stderr) = Cli.Run("predict", "--model", models.Joint3D, "--input", series, "--out", _dir, "--json");
+        var (code, stdout, stderr) = CliRun.Run("predict", "--model", models.Joint3D, "--input", series, "--out", _dir, "--json");
         Assert.True(code == 0, stderr);
         var p = Assert.Single(JsonLines(stdout));
         Assert.Equal("DICOM series", p.GetProperty("format").GetString());
@@ -142,7 +142,7 @@ for n in range(4):
     {
         var bad = Path.Combine(_dir, "broken.nii.gz");
         File.WriteAllBytes(bad, [1, 2, 3, 4, 5]);
-        var (code, _, stderr) = Cli.Run("predict", "--model", models.Joint2D, "--input", bad, "--out", _dir);
+        var (code, _, stderr) = CliRun.Run("predict", "--model", models.Joint2D, "--input", bad, "--out", _dir);
         Assert.Equal(ExitCodes.UserError, code);
         Assert.Contains("broken.nii.gz", stderr);
         Assert.Contains("expected a NIfTI", stderr);
@@ -151,14 +151,14 @@ for n in range(4):
     [Fact]
     public void MissingInputsAndEmptyFoldersAreUserErrors()
     {
-        var (code, _, stderr) = Cli.Run("predict", "--model", models.Joint2D, "--input", Path.Combine(_dir, "nothing.nii"));
+        var (code, _, stderr) = CliRun.Run("predict", "--model", models.Joint2D, "--input", Path.Combine(_dir, "nothing.nii"));
         Assert.Equal(ExitCodes.UserError, code);
         Assert.Contains("nothing.nii", stderr);
         File.WriteAllText(Path.Combine(_dir, "readme.txt"), "no images here");
-        (code, _, stderr) = Cli.Run("predict", "--model", models.Joint2D, "--input", _dir);
+        (code, _, stderr) = CliRun.Run("predict", "--model", models.Joint2D, "--input", _dir);
         Assert.Equal(ExitCodes.UserError, code);
         Assert.Contains("no image files", stderr);
-        (code, _, stderr) = Cli.Run("predict", "--model", Path.Combine(_dir, "m.zip"), "--input", LiverImage(0));
+        (code, _, stderr) = CliRun.Run("predict", "--model", Path.Combine(_dir, "m.zip"), "--input", LiverImage(0));
         Assert.Equal(ExitCodes.UserError, code);
         Assert.Contains("m.zip", stderr);
     }
@@ -167,7 +167,7 @@ for n in range(4):
     public void ImageTheNetworkCannotTakeIsAUserError()
     {
         // A 3D series given to a 2D model: the error names the file and the shape.
-        var (code, _, stderr) = Cli.Run("predict", "--model", models.Joint2D, "--input", Path.Combine(Path.GetDirectoryName(models.BrainManifest)!, File.ReadAllLines(models.BrainManifest)[1].Split(',')[1]));
+        var (code, _, stderr) = CliRun.Run("predict", "--model", models.Joint2D, "--input", Path.Combine(Path.GetDirectoryName(models.BrainManifest)!, File.ReadAllLines(models.BrainManifest)[1].Split(',')[1]));
         Assert.True(code == ExitCodes.UserError, stderr);
         Assert.Contains("cannot be applied", stderr);
     }

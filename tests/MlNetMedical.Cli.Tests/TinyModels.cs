@@ -66,21 +66,9 @@ public sealed class TinyModels : IDisposable
 
     private void Make(string task, string folder, params string[] counts)
     {
-        var (code, _, err) = Cli.Run(["datasets", "make", task, "--out", Path.Combine(Root, folder), "--size", "16", "--pretrain", "0", "--seed", "3", "--quiet", .. counts]);
+        var (code, _, err) = CliRun.Run(["datasets", "make", task, "--out", Path.Combine(Root, folder), "--size", "16", "--pretrain", "0", "--seed", "3", "--quiet", .. counts]);
         if (code != 0) throw new InvalidOperationException($"datasets make {task} failed ({code}): {err}");
     }
 
     public void Dispose() => Directory.Delete(Root, recursive: true);
-}
-
-/// <summary>Runs mlnm in process and captures its streams.</summary>
-internal static class Cli
-{
-    public static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var code = CliApp.Run(args, output, error);
-        return (code, output.ToString(), error.ToString());
-    }
 }

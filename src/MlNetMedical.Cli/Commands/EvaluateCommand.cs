@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using MlNetMedical.Cli.Inputs;
+using MlNetMedical.Cli.Pipelines;
 using MlNetMedical.Cli.Reporting;
 using MlNetMedical.Data;
 using MlNetMedical.Imaging;
@@ -104,9 +105,9 @@ public sealed class EvaluateCommand : ICliCommand
             Model = modelPath, Data = manifestPath, Split = split, Cases = selected.Count,
             ClassifierStage = scoreClasses ? outputs.ClassifierStage : null,
             SegmenterStage = scoreMasks ? outputs.SegmenterStage : null,
-            Classification = classification is null ? null : ToResult(classification),
+            Classification = classification is null ? null : ReportMetrics.Classification(classification),
             PerClassF1 = classification?.ConfusionMatrix.PerClassF1.ToList(),
-            Segmentation = segmentation is null ? null : ToResult(segmentation),
+            Segmentation = segmentation is null ? null : ReportMetrics.Segmentation(segmentation),
             Notes = notes,
         };
     }
@@ -179,38 +180,6 @@ public sealed class EvaluateCommand : ICliCommand
         public LabelMap Mask { get; init; } = null!;
         public LabelMap PredictedMask { get; init; } = null!;
     }
-
-    /// <summary>Classification metrics in the shape metrics.json uses (<see cref="RunReport"/>).</summary>
-    public static ClassificationResult ToResult(MulticlassClassificationMetrics m) => new()
-    {
-        ClassNames = [.. m.ClassNames],
-        Accuracy = m.MicroAccuracy,
-        BalancedAccuracy = m.BalancedAccuracy,
-        MacroF1 = m.MacroF1,
-        LogLoss = m.LogLoss,
-        MacroRocAuc = m.MacroRocAuc,
-        PerClassPrecision = [.. m.PerClassPrecision],
-        PerClassRecall = [.. m.PerClassRecall],
-        ConfusionMatrix = m.ConfusionMatrix.Counts.Select(r => r.ToList()).ToList(),
-        RocCurves = m.RocCurves.Select(c => new RocCurveData
-        {
-            ClassName = m.ClassNames[c.ClassIndex],
-            Auc = c.Auc,
-            FalsePositiveRate = c.Points.Select(p => p.FalsePositiveRate).ToList(),
-            TruePositiveRate = c.Points.Select(p => p.TruePositiveRate).ToList(),
-        }).ToList(),
-    };
-
-    /// <summary>Segmentation metrics in the shape metrics.json uses (<see cref="RunReport"/>).</summary>
-    public static SegmentationResult ToResult(SegmentationMetrics m) => new()
-    {
-        ClassNames = m.PerClass.Select(c => c.Name).ToList(),
-        Dice = m.PerClass.Select(c => c.Dice).ToList(),
-        IoU = m.PerClass.Select(c => c.IoU).ToList(),
-        Hausdorff95 = m.PerClass.Select(c => c.Hausdorff95).ToList(),
-        MeanSurfaceDistance = m.PerClass.Select(c => c.MeanSurfaceDistance).ToList(),
-        MeanDice = m.MeanDice,
-    };
 
     private static void WriteTables(EvaluationResult r, TextWriter output)
     {
