@@ -147,4 +147,15 @@ public sealed class EvaluateCommandTests(TinyModels models)
         Assert.True(code == ExitCodes.UserError, stderr);
         Assert.Contains("cannot be applied to the images of split 'test'", stderr);
     }
+
+    [Fact]
+    public void FrozenFeatureClassifierIsScoredAsAClassifier()
+    {
+        var (code, stdout, stderr) = CliRun.Run("evaluate", "--model", models.Frozen2D, "--data", models.LiverManifest, "--preprocessing", models.Chain, "--json");
+        Assert.True(code == 0, stderr);
+        using var doc = JsonDocument.Parse(stdout);
+        Assert.Equal(TinyModels.LiverClasses, doc.RootElement.GetProperty("classification").GetProperty("classNames").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(JsonValueKind.Null, doc.RootElement.GetProperty("segmentation").ValueKind);
+        Assert.Equal(JsonValueKind.Null, doc.RootElement.GetProperty("segmenterStage").ValueKind);
+    }
 }

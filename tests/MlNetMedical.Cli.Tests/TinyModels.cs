@@ -29,6 +29,8 @@ public sealed class TinyModels : IDisposable
     public string Chain => Path.Combine(Root, "chain.json");
     /// <summary>Joint (segmentation + classification) 2D U-Net trained with <see cref="Chain"/>.</summary>
     public string Joint2D => Path.Combine(Root, "joint2d.zip");
+    /// <summary>Frozen-feature classifier: the joint network's encoder features, then softmax regression.</summary>
+    public string Frozen2D => Path.Combine(Root, "frozen2d.zip");
     /// <summary>Classifier-only 2D CNN trained with <see cref="Chain"/>.</summary>
     public string Classifier2D => Path.Combine(Root, "cls2d.zip");
     /// <summary>Joint 3D U-Net trained on raw intensities.</summary>
@@ -44,7 +46,11 @@ public sealed class TinyModels : IDisposable
 
         var ml = new MedicalContext(seed: 1);
         var liver = ml.Data.FilterBySplit(ml.Data.LoadFromManifest(LiverManifest, chain), "train");
-        Save(ml, ml.MultiTask.Trainers.Joint(JointTopology.Simple, unet: UNet(2, 3), training: Quick).Fit(liver), liver, Joint2D);
+        var joint = ml.MultiTask.Trainers.Joint(JointTopology.Simple, unet: UNet(2, 3), training: Quick).Fit(liver);
+        ml.Model.Save(joint, liver.Schema, Joint2D);
+        var frozen = ml.Transforms.SegmentationEncoderFeatures(joint, levels: [-1, -2]).Append(ml.Classification.Trainers.SoftmaxRegression()).Fit(liver);
+        ml.Model.Save(frozen, liver.Schema, Frozen2D);
+        joint.Dispose();
         Save(ml, ml.Classification.Trainers.ImageClassifier(EncoderClassifierConfig.PlainCnn(2, 1, 3, depth: 3, baseChannels: 4), training: Quick).Fit(liver), liver, Classifier2D);
         var brain = ml.Data.FilterBySplit(ml.Data.LoadFromManifest(BrainManifest), "train");
         Save(ml, ml.MultiTask.Trainers.Joint(JointTopology.Simple, unet: UNet(3, 5), training: Quick).Fit(brain), brain, Joint3D);

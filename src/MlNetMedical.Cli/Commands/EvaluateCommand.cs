@@ -121,7 +121,7 @@ public sealed class EvaluateCommand : ICliCommand
             : "available splits: " + string.Join(", ", counts.Where(c => c.Key.Length > 0).Select(c => $"{c.Key} ({c.Value} cases)"));
         if (split is not null)
         {
-            if (!counts.ContainsKey(split)) throw new CliUserException($"manifest '{manifestPath}' has no cases in split '{split}'; {Available()}");
+            if (split.Length == 0 || !counts.ContainsKey(split)) throw new CliUserException($"manifest '{manifestPath}' has no cases in split '{split}'; {Available()}");
             return split;
         }
         if (counts.ContainsKey("test")) { notes.Add("no --split given: scoring the 'test' split"); return "test"; }
