@@ -171,4 +171,29 @@ for n in range(4):
         Assert.True(code == ExitCodes.UserError, stderr);
         Assert.Contains("cannot be applied", stderr);
     }
+
+    [Fact]
+    public void PreprocessingJsonBesideTheModelIsUsedAndReported()
+    {
+        var folder = Path.Combine(_dir, "run", "models");
+        Directory.CreateDirectory(folder);
+        var model = Path.Combine(folder, "joint.zip");
+        File.Copy(models.Joint2D, model);
+        File.Copy(models.Chain, Path.Combine(folder, "preprocessing.json"));
+        var (code, stdout, stderr) = CliRun.Run("predict", "--model", model, "--input", LiverImage(0), "--out", _dir, "--json");
+        Assert.True(code == 0, stderr);
+        var p = Assert.Single(JsonLines(stdout));
+        Assert.Equal(Path.Combine(folder, "preprocessing.json"), p.GetProperty("preprocessing").GetString());
+        Assert.Equal([16, 16], p.GetProperty("maskShape").EnumerateArray().Select(d => d.GetInt32()));
+    }
+
+    [Fact]
+    public void BadPreprocessingFileIsAUserError()
+    {
+        var chain = Path.Combine(_dir, "chain.json");
+        File.WriteAllText(chain, """{"version":1,"transforms":[{"type":"sharpen"}]}""");
+        var (code, _, stderr) = CliRun.Run("predict", "--model", models.Joint2D, "--input", LiverImage(0), "--preprocessing", chain);
+        Assert.True(code == ExitCodes.UserError, stderr);
+        Assert.Contains("chain.json", stderr);
+    }
 }

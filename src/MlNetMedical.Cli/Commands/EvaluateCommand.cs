@@ -21,7 +21,7 @@ public sealed class EvaluateCommand : ICliCommand
         var model = new Option<string>("--model") { HelpName = "M.zip", Description = "The model file (.zip from ml.Model.Save or mlnm run).", Required = true };
         var data = new Option<string>("--data") { HelpName = "manifest.csv", Description = "CSV manifest (id,image[,mask][,label][,group][,split]); paths relative to it.", Required = true };
         var split = new Option<string?>("--split") { HelpName = "NAME", Description = "Rows of this split only (default: 'test' when the manifest has test rows, else every row)." };
-        var preprocessing = new Option<string?>("--preprocessing") { HelpName = "chain.json", Description = "Transform chain JSON applied to images and masks before the model (the model file records none)." };
+        var preprocessing = new Option<string?>("--preprocessing") { HelpName = "chain.json", Description = $"Transform chain JSON applied to images and masks before the model (the model file records none; default: {SavedModel.DefaultChainFile} beside the model, if there is one)." };
         var json = new Option<bool>("--json") { Description = "Print the metrics as one JSON object on stdout instead of tables." };
         var output = new Option<string?>("--out") { HelpName = "metrics.json", Description = "Also write the metrics JSON to this file." };
         var command = new Command("evaluate",
@@ -102,7 +102,7 @@ public sealed class EvaluateCommand : ICliCommand
 
         return new EvaluationResult
         {
-            Model = modelPath, Data = manifestPath, Split = split, Cases = selected.Count,
+            Model = modelPath, Preprocessing = model.PreprocessingPath, Data = manifestPath, Split = split, Cases = selected.Count,
             ClassifierStage = scoreClasses ? outputs.ClassifierStage : null,
             SegmenterStage = scoreMasks ? outputs.SegmenterStage : null,
             Classification = classification is null ? null : ReportMetrics.Classification(classification),
@@ -189,7 +189,7 @@ public sealed class EvaluateCommand : ICliCommand
         });
         console.Profile.Width = 120;
         static string F(double v) => double.IsNaN(v) ? "n/a" : double.IsPositiveInfinity(v) ? "inf" : v.ToString("0.000", CultureInfo.InvariantCulture);
-        output.WriteLine($"model  {r.Model}");
+        output.WriteLine($"model  {r.Model}{(r.Preprocessing is null ? "" : $", preprocessing {r.Preprocessing}")}");
         output.WriteLine($"data   {r.Data}{(r.Split is null ? "" : $", split '{r.Split}'")}: {r.Cases} cases");
         if (r.Classification is { } c)
         {
@@ -229,6 +229,8 @@ public sealed class EvaluateCommand : ICliCommand
 public sealed class EvaluationResult
 {
     public string Model { get; set; } = "";
+    /// <summary>The preprocessing chain file applied before the model, null for none.</summary>
+    public string? Preprocessing { get; set; }
     public string Data { get; set; } = "";
     /// <summary>The split scored; null = every row.</summary>
     public string? Split { get; set; }

@@ -16,11 +16,15 @@ public sealed record ModelOutputs(IReadOnlyList<string>? ClassNames, string? Cla
 /// <summary>A model file opened for `evaluate` and `predict`: load errors and schema mismatches become <see cref="CliUserException"/>s.</summary>
 public sealed class SavedModel
 {
-    private SavedModel(string path, ITransformer model, TransformChain? preprocessing)
+    /// <summary>The file name looked for next to a model when no preprocessing chain is given.</summary>
+    public const string DefaultChainFile = "preprocessing.json";
+
+    private SavedModel(string path, ITransformer model, TransformChain? preprocessing, string? preprocessingPath)
     {
         Path = path;
         Model = model;
         Preprocessing = preprocessing;
+        PreprocessingPath = preprocessingPath;
     }
 
     public string Path { get; }
@@ -29,13 +33,24 @@ public sealed class SavedModel
     /// <summary>The preprocessing applied to inputs before the model (the model archive does not record one).</summary>
     public TransformChain? Preprocessing { get; }
 
-    /// <summary>Opens <paramref name="path"/> and, when given, the preprocessing chain JSON <paramref name="preprocessingPath"/>.</summary>
+    /// <summary>Where <see cref="Preprocessing"/> was read from; null when there is none.</summary>
+    public string? PreprocessingPath { get; }
+
+    /// <summary>
+    /// Opens <paramref name="path"/> and the preprocessing chain JSON <paramref name="preprocessingPath"/>; when that is
+    /// null, <see cref="DefaultChainFile"/> in the model's folder is used if it exists.
+    /// </summary>
     public static SavedModel Open(MedicalContext ml, string path, string? preprocessingPath)
     {
         if (!File.Exists(path)) throw new CliUserException($"model file '{path}' does not exist (expected a .zip written by ml.Model.Save or mlnm run)");
         ITransformer model;
         try { model = ml.Model.Load(path, out _); }
         catch (InvalidDataException e) { throw new CliUserException(e.Message); }
+        if (preprocessingPath is null)
+        {
+            var besideModel = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!, DefaultChainFile);
+            if (File.Exists(besideModel)) preprocessingPath = besideModel;
+        }
         TransformChain? chain = null;
         if (preprocessingPath is not null)
         {
@@ -46,7 +61,7 @@ public sealed class SavedModel
                 throw new CliUserException($"preprocessing file '{preprocessingPath}' is not a transform chain JSON ({{\"version\":1,\"transforms\":[...]}}): {e.Message}");
             }
         }
-        return new SavedModel(path, model, chain);
+        return new SavedModel(path, model, chain, preprocessingPath);
     }
 
     /// <summary>
