@@ -32,18 +32,21 @@ public static class CliApp
     public static IReadOnlyList<ICliCommand> Commands { get; } =
     [
         new QuickstartCommand(),
-        new InfoCommand(),
-        new InspectCommand(),
-        new DatasetsCommand(),
         new RunCommand(),
         new SweepCommand(),
+        new EvaluateCommand(),
+        new PredictCommand(),
         new CodegenCommand(),
+        new DatasetsCommand(),
+        new InspectCommand(),
+        new InfoCommand(),
     ];
 
     public static RootCommand BuildRoot(CliContext context, IEnumerable<ICliCommand> commands)
     {
         var root = new RootCommand("mlnm: build medical image classifiers from little labelled data (MlNetMedical).");
         foreach (var command in commands) root.Subcommands.Add(command.Build(context));
+        Help.ShowExamples(root);
         return root;
     }
 

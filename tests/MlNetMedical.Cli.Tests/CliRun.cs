@@ -1,9 +1,10 @@
 namespace MlNetMedical.Cli.Tests;
 
 /// <summary>Tests that train in this process run one at a time: libtorch's random generator is process-wide, so two
-/// runs side by side would draw from it in turn and lose their seeded results (the codegen test compares them).</summary>
+/// runs side by side would draw from it in turn and lose their seeded results (the codegen test compares them).
+/// The tiny models of the evaluate/predict tests are trained once for the collection.</summary>
 [Xunit.CollectionDefinition(Name)]
-public sealed class TrainingCollection
+public sealed class TrainingCollection : Xunit.ICollectionFixture<TinyModels>
 {
     public const string Name = "training in process";
 }

@@ -7,6 +7,7 @@ using Xunit;
 
 namespace MlNetMedical.Cli.Tests;
 
+[Collection(TrainingCollection.Name)]
 public sealed class SweepCommandTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("mlnm-sweep-").FullName;

@@ -14,11 +14,10 @@ public sealed class CodegenCommand : ICliCommand
         var command = new Command("codegen", """
             Write a small C# console project that reproduces a run with the MlNetMedical API (like the mlnet CLI's codegen).
             It references the MlNetMedical assemblies next to this mlnm by absolute path, so it builds offline.
-
-            Examples:
-              mlnm codegen --from runs/quickstart --out quickstart-code && dotnet run -c Release --project quickstart-code -- out
-              mlnm codegen --from runs/cardiac --out cardiac-code
-            """) { from, output };
+            """) { from, output }
+            .WithExamples(
+                "mlnm codegen --from runs/quickstart --out quickstart-code && dotnet run -c Release --project quickstart-code -- out",
+                "mlnm codegen --from runs/cardiac --out cardiac-code");
         command.SetAction(parse =>
         {
             var runDir = parse.GetValue(from)!;

@@ -11,12 +11,7 @@ public sealed class DatasetsCommand : ICliCommand
 {
     public Command Build(CliContext context)
     {
-        var list = new Command("list", """
-            List the synthetic datasets with their defaults.
-
-            Example:
-              mlnm datasets list
-            """);
+        var list = new Command("list", "List the synthetic datasets with their defaults.").WithExamples("mlnm datasets list");
         list.SetAction(_ =>
         {
             foreach (var t in SyntheticTask.All)
@@ -39,13 +34,8 @@ public sealed class DatasetsCommand : ICliCommand
         var source = new Option<string?>("--source") { Description = $"fashion-mnist: folder with the IDX files (default {FashionMnist.DebianFolder})." };
         var threads = new Option<int>("--threads") { Description = "Cases generated in parallel.", DefaultValueFactory = _ => Environment.ProcessorCount };
         var quiet = new Option<bool>("--quiet") { Description = "Plain log lines instead of a progress bar." };
-        var make = new Command("make", """
-            Generate a synthetic dataset: DIR/images/*.nii.gz, DIR/masks/*.nii.gz, DIR/manifest.csv.
-
-            Examples:
-              mlnm datasets make cardiac-level-2d --out data/cardiac
-              mlnm datasets make brain-tumor-3d --out data/brain --train 20 --test 20 --pretrain 40 --size 32 --channels 4
-            """) { name, output, seed, train, test, pretrain, size, channels, source, threads, quiet };
+        var make = new Command("make", "Generate a synthetic dataset.") { name, output, seed, train, test, pretrain, size, channels, source, threads, quiet }
+            .WithExamples("mlnm datasets make cardiac-level-2d --out data/cardiac", "mlnm datasets make brain-tumor-3d --out data/brain --channels 4 --size 64 --seed 7");
         make.SetAction(parse =>
         {
             var options = new SyntheticOptions
@@ -57,13 +47,8 @@ public sealed class DatasetsCommand : ICliCommand
             return ExitCodes.Success;
         });
 
-        return new Command("datasets", """
-            Synthetic datasets that mirror the papers' tasks (NIfTI + manifest.csv).
-
-            Examples:
-              mlnm datasets list
-              mlnm datasets make liver-lesion-2d --out data/liver --seed 2
-            """) { list, make };
+        return new Command("datasets", "Synthetic datasets that mirror the papers' tasks (NIfTI + manifest.csv).") { list, make }
+            .WithExamples("mlnm datasets list", "mlnm datasets make liver-lesion-2d --out data/liver --train 40 --test 20 --pretrain 100");
     }
 
     public static void Make(CliContext context, string name, string outDir, SyntheticOptions options, bool quiet)

@@ -13,13 +13,8 @@ public sealed class InfoCommand : ICliCommand
     public Command Build(CliContext context)
     {
         var json = new Option<bool>("--json") { Description = "Print one JSON object on stdout instead of text." };
-        var command = new Command("info", """
-            Show library, .NET and libtorch versions, torch threads, the loaded BLAS and CUDA.
-
-            Examples:
-              mlnm info
-              mlnm info --json
-            """) { json };
+        var command = new Command("info", "Show library, .NET and libtorch versions, torch threads, the loaded BLAS and CUDA.") { json }
+            .WithExamples("mlnm info", "mlnm info --json");
         command.SetAction(parse =>
         {
             var info = EngineInfo.Collect();

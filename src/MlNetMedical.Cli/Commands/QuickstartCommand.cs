@@ -24,12 +24,11 @@ public sealed class QuickstartCommand : ICliCommand
             (frozen encoder features, fine-tuned encoder, the same network from scratch), print a comparison table and write
             OUT/metrics.json, OUT/models/*.zip and OUT/report.html. The last line printed is the report's path.
             About a minute on 2 idle cores. The pipeline is pipelines/quickstart.yaml (`mlnm run` takes the same file).
-
-            Examples:
-              mlnm quickstart
-              mlnm quickstart --out runs/first --quiet
-              mlnm quickstart --set data.synthetic.train=96
-            """) { output, set, quiet };
+            """) { output, set, quiet }
+            .WithExamples(
+                "mlnm quickstart",
+                "mlnm quickstart --out runs/first --quiet",
+                "mlnm quickstart --set data.synthetic.train=96");
         command.SetAction(parse =>
         {
             var config = PipelineExecution.Read(PipelineText(), "quickstart.yaml (embedded)", parse.GetValue(set) ?? []);

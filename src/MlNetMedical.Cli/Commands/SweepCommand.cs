@@ -29,13 +29,12 @@ public sealed class SweepCommand : ICliCommand
             run N at a time and stored in SQLite or PostgreSQL; the best configuration is refitted on the train split and scored on
             the test split. Writes OUT/study.db, STUDY.leaderboard.csv/.json, STUDY.best-model.zip, models/pretrain.zip,
             config.resolved.yaml, sweep.log, metrics.json and report.html; the last line printed is the report's path.
-
-            Examples:
-              mlnm sweep pipelines/sweep-transfer.yaml --out runs/sweep
-              mlnm sweep pipelines/sweep-transfer.yaml --out runs/sweep --resume --parallel 2
-              mlnm sweep pipelines/sweep-transfer.yaml --storage postgres:"Host=db;Username=mlnm;Database=studies" --out runs/worker1
-              mlnm sweep pipelines/sweep-transfer.yaml --set sweep.max_trials=4 --set sweep.epochs=3 --quiet
-            """) { file, storage, parallel, resume, output, set, quiet, json };
+            """) { file, storage, parallel, resume, output, set, quiet, json }
+            .WithExamples(
+                "mlnm sweep pipelines/sweep-transfer.yaml --out runs/sweep",
+                "mlnm sweep pipelines/sweep-transfer.yaml --out runs/sweep --resume --parallel 2",
+                "mlnm sweep pipelines/sweep-transfer.yaml --storage postgres:\"Host=db;Username=mlnm;Database=studies\" --out runs/worker1",
+                "mlnm sweep pipelines/sweep-transfer.yaml --set sweep.max_trials=4 --set sweep.epochs=3 --quiet");
         command.SetAction(parse =>
         {
             var path = parse.GetValue(file)!;

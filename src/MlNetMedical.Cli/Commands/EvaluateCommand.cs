@@ -1,0 +1,244 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using MlNetMedical.Cli.Inputs;
+using MlNetMedical.Cli.Pipelines;
+using MlNetMedical.Cli.Reporting;
+using MlNetMedical.Data;
+using MlNetMedical.Imaging;
+using MlNetMedical.Imaging.Datasets;
+using MlNetMedical.Metrics;
+using Spectre.Console;
+
+namespace MlNetMedical.Cli.Commands;
+
+/// <summary>`mlnm evaluate --model M.zip --data manifest.csv [--split test] [--json] [--out metrics.json]`: scores a saved model on a dataset.</summary>
+public sealed class EvaluateCommand : ICliCommand
+{
+    public Command Build(CliContext context)
+    {
+        var model = new Option<string>("--model") { HelpName = "M.zip", Description = "The model file (.zip from ml.Model.Save or mlnm run).", Required = true };
+        var data = new Option<string>("--data") { HelpName = "manifest.csv", Description = "CSV manifest (id,image[,mask][,label][,group][,split]); paths relative to it.", Required = true };
+        var split = new Option<string?>("--split") { HelpName = "NAME", Description = "Rows of this split only (default: 'test' when the manifest has test rows, else every row)." };
+        var preprocessing = new Option<string?>("--preprocessing") { HelpName = "chain.json", Description = $"Transform chain JSON applied to images and masks before the model (the model file records none; default: {SavedModel.DefaultChainFile} beside the model, if there is one)." };
+        var json = new Option<bool>("--json") { Description = "Print the metrics as one JSON object on stdout instead of tables." };
+        var output = new Option<string?>("--out") { HelpName = "metrics.json", Description = "Also write the metrics JSON to this file." };
+        var command = new Command("evaluate",
+            "Score a saved model on a dataset: accuracy, balanced accuracy, macro-F1, log-loss, AUC, per-class precision/recall and the "
+            + "confusion matrix; Dice, IoU, HD95 and mean surface distance per class for models that predict masks.")
+        {
+            model, data, split, preprocessing, json, output,
+        }.WithExamples(
+            "mlnm evaluate --model out/fine-tune.zip --data data/manifest.csv",
+            "mlnm evaluate --model out/joint.zip --data data/manifest.csv --split val --json",
+            "mlnm evaluate --model model.zip --data manifest.csv --preprocessing chain.json --out metrics.json");
+        command.SetAction(parse =>
+        {
+            var result = Evaluate(parse.GetValue(model)!, parse.GetValue(data)!, parse.GetValue(split), parse.GetValue(preprocessing));
+            var text = JsonSerializer.Serialize(result, JsonOptions);
+            if (parse.GetValue(output) is { } path)
+            {
+                try { File.WriteAllText(path, text + Environment.NewLine); }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new CliUserException($"cannot write '{path}': {e.Message}"); }
+            }
+            if (parse.GetValue(json)) context.Output.WriteLine(text);
+            else WriteTables(result, context.Output);
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    /// <summary>camelCase; NaN and ±∞ (an undefined or infinite metric) as the JSON strings "NaN", "Infinity".</summary>
+    public static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        WriteIndented = true,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    /// <summary>Scores <paramref name="modelPath"/> on the manifest's rows (of <paramref name="split"/>); bad input is a <see cref="CliUserException"/>.</summary>
+    public static EvaluationResult Evaluate(string modelPath, string manifestPath, string? split, string? preprocessingPath)
+    {
+        var ml = new MedicalContext();
+        var model = SavedModel.Open(ml, modelPath, preprocessingPath);
+        List<DatasetItem> items;
+        try { items = CsvManifest.Read(manifestPath); }
+        catch (Exception e) when (e is ImageFormatException or FileNotFoundException or DirectoryNotFoundException) { throw new CliUserException(e.Message); }
+
+        var notes = new List<string>();
+        split = ChooseSplit(items, manifestPath, split, notes);
+        var selected = split is null ? items : items.Where(i => i.Split == split).ToList();
+        var where = split is null ? $"manifest '{manifestPath}'" : $"split '{split}' of manifest '{manifestPath}'";
+        var view = ml.Data.LoadFromManifest(manifestPath, model.Preprocessing);
+        if (split is not null) view = ml.Data.FilterBySplit(view, split);
+        var outputs = model.Outputs(view.Schema, $"manifest '{manifestPath}'");
+
+        var labelled = selected.Count(i => i.ClassLabel is not null);
+        var masked = selected.Count(i => i.Mask is not null);
+        var missing = new List<string>();
+        var scoreClasses = outputs.Classifies && HasTruth(labelled, "label", "the true class", outputs.ClassifierStage!, "classes", where, missing);
+        var scoreMasks = outputs.Segments && HasTruth(masked, "mask", "the true mask", outputs.SegmenterStage!, "masks", where, missing);
+        if (!scoreClasses && !scoreMasks) throw new CliUserException(string.Join("; and ", missing));
+        notes.AddRange(missing.Select(m => m + "; those metrics are skipped"));
+        if (scoreClasses)
+        {
+            var unknown = selected.FirstOrDefault(i => i.ClassLabel is not null && !outputs.ClassNames!.Contains(i.ClassLabel));
+            if (unknown is not null)
+                throw new CliUserException($"{where}: case '{unknown.Id}' has label '{unknown.ClassLabel}', which is not a class of model '{modelPath}' "
+                                           + $"(its classes: {string.Join(", ", outputs.ClassNames!)})");
+            if (labelled < selected.Count) notes.Add($"{selected.Count - labelled} of {selected.Count} cases have no label and are left out of the classification metrics");
+        }
+        if (scoreMasks && masked < selected.Count) notes.Add($"{selected.Count - masked} of {selected.Count} cases have no mask and are left out of the segmentation metrics");
+
+        var pass = new ScoringPass(view, model, outputs, scoreClasses, scoreMasks);
+        var segmentation = model.Apply<SegmentationMetrics?>(() =>
+        {
+            if (scoreMasks) return ml.Segmentation.Evaluate(ml.Data.LoadFromEnumerable(pass.Run()));
+            foreach (var _ in pass.Run()) { }
+            return null;
+        }, () => $"the images of {where}");
+        var classification = scoreClasses ? MulticlassClassificationMetrics.Compute(pass.Labels, pass.Probabilities, outputs.ClassNames) : null;
+
+        return new EvaluationResult
+        {
+            Model = modelPath, Preprocessing = model.PreprocessingPath, Data = manifestPath, Split = split, Cases = selected.Count,
+            ClassifierStage = scoreClasses ? outputs.ClassifierStage : null,
+            SegmenterStage = scoreMasks ? outputs.SegmenterStage : null,
+            Classification = classification is null ? null : ReportMetrics.Classification(classification),
+            PerClassF1 = classification?.ConfusionMatrix.PerClassF1.ToList(),
+            Segmentation = segmentation is null ? null : ReportMetrics.Segmentation(segmentation),
+            Notes = notes,
+        };
+    }
+
+    /// <summary>The split to score: the one asked for (it must exist), else 'test' when there are test rows, else all rows (null).</summary>
+    private static string? ChooseSplit(List<DatasetItem> items, string manifestPath, string? split, List<string> notes)
+    {
+        var counts = items.GroupBy(i => i.Split).ToDictionary(g => g.Key ?? "", g => g.Count());
+        string Available() => items.All(i => i.Split is null)
+            ? "the manifest has no 'split' column"
+            : "available splits: " + string.Join(", ", counts.Where(c => c.Key.Length > 0).Select(c => $"{c.Key} ({c.Value} cases)"));
+        if (split is not null)
+        {
+            if (split.Length == 0 || !counts.ContainsKey(split)) throw new CliUserException($"manifest '{manifestPath}' has no cases in split '{split}'; {Available()}");
+            return split;
+        }
+        if (counts.ContainsKey("test")) { notes.Add("no --split given: scoring the 'test' split"); return "test"; }
+        notes.Add($"no --split given and no 'test' split: scoring all {items.Count} cases");
+        return null;
+    }
+
+    /// <summary>Whether the rows carry the truth one output is scored against; if not, says so in <paramref name="missing"/>.</summary>
+    private static bool HasTruth(int withTruth, string column, string truth, string stage, string what, string where, List<string> missing)
+    {
+        if (withTruth > 0) return true;
+        missing.Add($"{where} has no '{column}' values; model stage {stage} predicts {what}, and scoring them needs {truth} in manifest column '{column}'");
+        return false;
+    }
+
+    /// <summary>One pass over the scored rows: collects labels and probabilities, and yields (true, predicted) mask pairs.</summary>
+    private sealed class ScoringPass(IDataView view, SavedModel model, ModelOutputs outputs, bool scoreClasses, bool scoreMasks)
+    {
+        public List<int> Labels { get; } = [];
+        public List<float[]> Probabilities { get; } = [];
+
+        public IEnumerable<MaskPair> Run()
+        {
+            var scored = model.Model.Transform(view);
+            var labelNames = ((KeyDataViewType)view.Schema[DefaultColumnNames.Label].Type).KeyNames;
+            var classIndex = outputs.ClassNames?.Select((name, index) => (name, index)).ToDictionary(p => p.name, p => p.index);
+            string[] columns = ["Id", .. scoreClasses ? new[] { DefaultColumnNames.Label, DefaultColumnNames.Score } : [],
+                .. scoreMasks ? new[] { DefaultColumnNames.Mask, DefaultColumnNames.PredictedMask } : []];
+            using var cursor = scored.GetRowCursor(columns.Select(c => scored.Schema[c]));
+            while (cursor.MoveNext())
+            {
+                var id = cursor.GetValue<string>("Id");
+                var key = scoreClasses ? cursor.GetValue<uint>(DefaultColumnNames.Label) : 0;
+                if (key > 0)
+                {
+                    Labels.Add(classIndex![labelNames[(int)key - 1]]);
+                    Probabilities.Add(cursor.GetValue<float[]>(DefaultColumnNames.Score));
+                }
+                if (scoreMasks && cursor.GetValue<Volume>(DefaultColumnNames.Mask) is { } truthVolume)
+                {
+                    var truth = MaskVolumes.ToLabelMap(truthVolume, $"case '{id}'");
+                    var predicted = cursor.GetValue<LabelMap>(DefaultColumnNames.PredictedMask);
+                    if (!predicted.Shape.SequenceEqual(truth.Shape))
+                        throw new CliUserException($"case '{id}': model stage {outputs.SegmenterStage} predicts a mask of shape [{string.Join(", ", predicted.Shape)}] "
+                                                   + $"but the true mask has shape [{string.Join(", ", truth.Shape)}]");
+                    // The network predicts on the image's voxel grid, which the true mask shares: give it the mask's spacing.
+                    yield return new MaskPair { Mask = truth, PredictedMask = new LabelMap([.. predicted.Shape], predicted.Labels, [.. truth.Spacing]) };
+                }
+            }
+        }
+    }
+
+    /// <summary>A row for the library's segmentation evaluator.</summary>
+    private sealed class MaskPair
+    {
+        public LabelMap Mask { get; init; } = null!;
+        public LabelMap PredictedMask { get; init; } = null!;
+    }
+
+    private static void WriteTables(EvaluationResult r, TextWriter output)
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(output), Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors, Interactive = InteractionSupport.No,
+        });
+        console.Profile.Width = 120;
+        static string F(double v) => double.IsNaN(v) ? "n/a" : double.IsPositiveInfinity(v) ? "inf" : v.ToString("0.000", CultureInfo.InvariantCulture);
+        output.WriteLine($"model  {r.Model}{(r.Preprocessing is null ? "" : $", preprocessing {r.Preprocessing}")}");
+        output.WriteLine($"data   {r.Data}{(r.Split is null ? "" : $", split '{r.Split}'")}: {r.Cases} cases");
+        if (r.Classification is { } c)
+        {
+            output.WriteLine();
+            output.WriteLine($"Classification ({r.ClassifierStage}), {c.ConfusionMatrix.Sum(row => row.Sum())} labelled cases");
+            var summary = new Table().AddColumn("metric").AddColumn(new TableColumn("value").RightAligned());
+            summary.AddRow("accuracy", F(c.Accuracy)).AddRow("balanced accuracy", F(c.BalancedAccuracy)).AddRow("macro-F1", F(c.MacroF1))
+                .AddRow("log-loss", F(c.LogLoss)).AddRow("macro AUC (one-vs-rest)", F(c.MacroRocAuc));
+            console.Write(summary);
+            var perClass = new Table().AddColumn("class");
+            foreach (var h in new[] { "precision", "recall", "F1", "AUC", "cases" }) perClass.AddColumn(new TableColumn(h).RightAligned());
+            for (var k = 0; k < c.ClassNames.Count; k++)
+                perClass.AddRow(Markup.Escape(c.ClassNames[k]), F(c.PerClassPrecision[k]), F(c.PerClassRecall[k]), F(r.PerClassF1![k]), F(c.RocCurves[k].Auc),
+                    c.ConfusionMatrix[k].Sum().ToString(CultureInfo.InvariantCulture));
+            console.Write(perClass);
+            var confusion = new Table { Title = new TableTitle("confusion matrix (rows: true, columns: predicted)") }.AddColumn("true \\ predicted");
+            foreach (var name in c.ClassNames) confusion.AddColumn(new TableColumn(Markup.Escape(name)).RightAligned());
+            for (var k = 0; k < c.ClassNames.Count; k++)
+                confusion.AddRow([Markup.Escape(c.ClassNames[k]), .. c.ConfusionMatrix[k].Select(n => n.ToString(CultureInfo.InvariantCulture))]);
+            console.Write(confusion);
+        }
+        if (r.Segmentation is { } s)
+        {
+            output.WriteLine();
+            output.WriteLine($"Segmentation ({r.SegmenterStage}): mean Dice {F(s.MeanDice)}; distances in mm (from the voxel spacing)");
+            var table = new Table().AddColumn("class");
+            foreach (var h in new[] { "Dice", "IoU", "HD95", "mean surface distance" }) table.AddColumn(new TableColumn(h).RightAligned());
+            for (var k = 0; k < s.ClassNames.Count; k++)
+                table.AddRow(Markup.Escape(s.ClassNames[k]), F(s.Dice[k]), F(s.IoU[k]), F(s.Hausdorff95[k]), F(s.MeanSurfaceDistance[k]));
+            console.Write(table);
+        }
+        foreach (var note in r.Notes) output.WriteLine($"note: {note}");
+    }
+}
+
+/// <summary>What `mlnm evaluate` reports (and writes with --json / --out).</summary>
+public sealed class EvaluationResult
+{
+    public string Model { get; set; } = "";
+    /// <summary>The preprocessing chain file applied before the model, null for none.</summary>
+    public string? Preprocessing { get; set; }
+    public string Data { get; set; } = "";
+    /// <summary>The split scored; null = every row.</summary>
+    public string? Split { get; set; }
+    public int Cases { get; set; }
+    public string? ClassifierStage { get; set; }
+    public string? SegmenterStage { get; set; }
+    public ClassificationResult? Classification { get; set; }
+    public List<double>? PerClassF1 { get; set; }
+    public SegmentationResult? Segmentation { get; set; }
+    public List<string> Notes { get; set; } = [];
+}
