@@ -25,6 +25,10 @@ public sealed class ReportWriterTests
         Assert.Contains("class=\"mask-true\"", html);
         Assert.Contains("class=\"mask-pred\"", html);
         Assert.Contains("HCM (AUC 0.", html);                               // AUC in the ROC legend
+        // The by-method chart shows only the methods that report its metric (not the segmentation pretraining).
+        var compare = Regex.Match(html, "data-chart=\"learning-compare\".*?</svg>", RegexOptions.Singleline).Value;
+        Assert.DoesNotContain("segmentation-pretrain", compare);
+        Assert.Contains("fine-tune", compare);
     }
 
     [Fact]

@@ -113,9 +113,9 @@ public static class ReportWriter
         var shared = withHistory.SelectMany(m => m.History.SelectMany(e => e.Validation.Keys)).Distinct()
             .Where(k => k != "loss").OrderBy(k => k == "accuracy" ? 0 : 1).ThenBy(k => k, StringComparer.Ordinal).FirstOrDefault();
         html.Append("<div class=\"charts\">");
-        if (shared is not null && withHistory.Count > 1)
+        if (shared is not null && withHistory.Count(m => m.History.Any(e => e.Validation.ContainsKey(shared))) > 1)
         {
-            var series = withHistory.Select((m, i) => Series(m.Name, m.History, e => e.Validation.GetValueOrDefault(shared, double.NaN), SvgCharts.Colour(i))).ToList();
+            var series = withHistory.Where(m => m.History.Any(e => e.Validation.ContainsKey(shared))).Select((m, i) => Series(m.Name, m.History, e => e.Validation.GetValueOrDefault(shared, double.NaN), SvgCharts.Colour(i))).ToList();
             html.Append(Figure(SvgCharts.Line("learning-compare", $"Validation {shared} by method", new("epoch"), new(shared), series)));
         }
         html.Append("</div>\n");
@@ -189,9 +189,9 @@ public static class ReportWriter
                 long n = j < cm[i].Count ? cm[i][j] : 0;
                 double share = rowSum > 0 ? (double)n / rowSum : 0;
                 // Colour by share of the true class (row), so rare classes read as clearly as common ones.
-                var style = $"background:rgba({(i == j ? "78,121,167" : "225,87,89")},{Coord(0.08 + 0.92 * share)});{(share > 0.55 ? "color:#fff;" : "")}";
+                var style = n == 0 ? "" : $"background:rgba({(i == j ? "78,121,167" : "225,87,89")},{Coord(0.08 + 0.92 * share)});{(share > 0.55 ? "color:#fff;" : "")}";
                 var tip = $"true {ClassName(c, i)}, predicted {ClassName(c, j)}: {n} ({share:P0} of the row)";
-                html.Append($"<td class=\"{(i == j ? "diag" : "off")}\" style=\"{style}\" title=\"{Esc(tip)}\">{n}</td>");
+                html.Append($"<td class=\"{(i == j ? "diag" : "off")}\"{(style.Length > 0 ? $" style=\"{style}\"" : "")} title=\"{Esc(tip)}\">{n}</td>");
             }
             html.Append("</tr>");
         }
