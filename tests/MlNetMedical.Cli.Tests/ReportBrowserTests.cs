@@ -162,6 +162,15 @@ public sealed class ReportBrowserTests
         var bytes = File.ReadAllBytes(png);
         Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], bytes[..4]);
         Assert.True(bytes.Length > 50_000, $"screenshot is only {bytes.Length} bytes: a blank page?");
+        // The sweep part lies below 4000 px: a second shot of a sweep-only report (…-sweep.png).
+        var sweepOnly = ReportSamples.Full();
+        sweepOnly.Methods.Clear();
+        sweepOnly.Samples.Clear();
+        var sweepHtml = System.IO.Path.ChangeExtension(html, null) + "-sweep.html";
+        var sweepPng = System.IO.Path.ChangeExtension(png, null) + "-sweep.png";
+        ReportWriter.Write(sweepOnly, sweepHtml);
+        Chromium.Run(sweepHtml, $"--screenshot={sweepPng}", "--window-size=1280,2000");
+        Assert.True(new FileInfo(sweepPng).Length > 20_000, "the sweep screenshot is blank");
     }
 
     private static string RepositoryRoot()

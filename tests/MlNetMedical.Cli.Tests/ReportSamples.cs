@@ -193,11 +193,11 @@ public static class ReportSamples
                 ["lr"] = lr, ["batch"] = (double)(8 << rng.Next(3)), ["dropout"] = dropout, ["head"] = head, ["freeze_encoder"] = rng.Next(2) == 1,
             };
             if (head == "mlp") parameters["head.mlp.hidden"] = (double)(32 << rng.Next(4));
-            double final = 0.82 - 0.09 * Math.Pow(Math.Log10(lr / 3e-4), 2) - 0.12 * Math.Abs(dropout - 0.2) + 0.02 * (rng.NextDouble() - 0.5);
+            double final = 0.82 - 0.09 * Math.Pow(Math.Log10(lr / 3e-4), 2) - 0.5 * Math.Abs(dropout - 0.2) + 0.02 * (rng.NextDouble() - 0.5);
             var curve = Enumerable.Range(1, 12).Select(e => final * (1 - Math.Exp(-e / 3.0)) + 0.01 * (rng.NextDouble() - 0.5)).ToList();
             var trial = new TrialSummary { Number = n, Parameters = parameters, Seconds = 30 + 60 * rng.NextDouble() };
             if (n is 13 or 29) { trial.State = "failed"; trial.Error = "CUDA-free OOM: tensor of 3.1 GiB <batch=64>"; trial.IntermediateValues = curve.Take(2).ToList(); }
-            else if (n > 8 && final < 0.55) { trial.State = "pruned"; trial.IntermediateValues = curve.Take(4).ToList(); trial.Value = curve[3]; }
+            else if (n > 8 && final < 0.62) { trial.State = "pruned"; trial.IntermediateValues = curve.Take(4).ToList(); trial.Value = curve[3]; }
             else { trial.State = "complete"; trial.IntermediateValues = curve; trial.Value = curve[^1]; }
             sweep.Trials.Add(trial);
         }

@@ -25,6 +25,10 @@ public sealed class ReportWriterTests
         Assert.Contains("class=\"mask-true\"", html);
         Assert.Contains("class=\"mask-pred\"", html);
         Assert.Contains("HCM (AUC 0.", html);                               // AUC in the ROC legend
+        // The by-method chart shows only the methods that report its metric (not the segmentation pretraining).
+        var compare = Regex.Match(html, "data-chart=\"learning-compare\".*?</svg>", RegexOptions.Singleline).Value;
+        Assert.DoesNotContain("segmentation-pretrain", compare);
+        Assert.Contains("fine-tune", compare);
     }
 
     [Fact]
@@ -139,10 +143,14 @@ public sealed class ReportWriterTests
         // A 2×1 block of label 1 in a 4×3 image: its outline is two horizontal runs of 2 and two vertical runs of 1.
         var mask = new byte[12];
         mask[1 * 4 + 1] = mask[1 * 4 + 2] = 1;
-        var sample = new SampleImage { Id = "tiny", Width = 4, Height = 3, Pixels = new float[12], TrueMask = mask };
+        var sample = new SampleImage { Id = "tiny", Width = 4, Height = 3, Pixels = new float[12], PredictedMask = mask };
         var html = ReportWriter.Render(new RunReport { Samples = [sample] });
-        Assert.Contains("<path class=\"mask-true\" data-label=\"1\" d=\"M1 1h2M1 2h2M1 1v1M3 1v1\"", html);
-        Assert.DoesNotContain("mask-pred\" data-label", html);
+        Assert.Contains("<path class=\"mask-pred\" data-label=\"1\" d=\"M1 1h2M1 2h2M1 1v1M3 1v1\"", html);
+        Assert.DoesNotContain("mask-true\" data-label", html);
+        // The true mask is filled run by run: one rectangle for the run of two.
+        sample.TrueMask = mask;
+        html = ReportWriter.Render(new RunReport { Samples = [sample] });
+        Assert.Contains("<path class=\"mask-true\" data-label=\"1\" d=\"M1 1h2v1h-2z\"", html);
     }
 
     [Fact]

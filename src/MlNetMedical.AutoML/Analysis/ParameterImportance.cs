@@ -3,20 +3,20 @@ using System.Globalization;
 namespace MlNetMedical.AutoML.Analysis;
 
 /// <summary>
-/// How much of the spread of a study's objective each parameter explains on its own: a main-effect variance
-/// share in the spirit of fANOVA (Hutter et al. 2014), computed directly from the trials instead of from a
-/// fitted random forest, so it needs nothing but parameter values and objective values.
+/// How much of the spread of a study's objective each parameter explains: a main-effect variance share in the
+/// spirit of fANOVA (Hutter et al. 2014), computed from an additive model fitted directly to the trials instead of
+/// from a random forest, so it needs nothing but parameter values and objective values.
 /// </summary>
 /// <remarks>
 /// For each parameter the trials are grouped into levels: a categorical or boolean value is its own level;
 /// a numeric parameter with few distinct values uses each value, otherwise equal-count (quantile) bins, at
 /// most <c>clamp(n / 5, 2, 10)</c> of them; a trial where the parameter is absent (an inactive conditional
-/// parameter) forms the level "absent". The parameter's score is the one-way ANOVA effect size
-/// omega² = (SS_between − (k − 1)·MS_within) / (SS_total + MS_within), clamped at 0, which removes the share a
-/// parameter with k random levels would "explain" by chance. Scores are then divided by their sum, so they sum
-/// to 1 (all 0 when no parameter explains anything, e.g. a constant objective or fewer than three trials).
-/// Interactions are not attributed; like any main-effect measure it can under-rate parameters whose effect
-/// depends on others. The direction (minimize/maximize) does not matter: variance is symmetric.
+/// parameter) forms the level "absent". An additive model y ≈ μ + Σ_j f_j(level_j) is fitted by backfitting
+/// (each f_j is the per-level mean of what the other terms leave unexplained), so a strong parameter does not hide
+/// a weaker one. Parameter j's score is the variance of f_j over the trials minus the part k_j levels would take
+/// from pure noise ((k_j − 1)/n × residual variance), clamped at 0. Scores are divided by their sum, so they sum to
+/// 1 (all 0 when nothing is explained, e.g. a constant objective or fewer than three trials). Interactions are not
+/// attributed. The direction (minimize/maximize) does not matter: variance is symmetric.
 /// </remarks>
 public static class ParameterImportance
 {
@@ -34,10 +34,46 @@ public static class ParameterImportance
         var names = parameters.SelectMany(p => p.Keys).Distinct().Order(StringComparer.Ordinal).ToList();
         var used = Enumerable.Range(0, values.Count).Where(i => double.IsFinite(values[i])).ToList();
         var y = used.Select(i => values[i]).ToArray();
-        var scores = names.ToDictionary(n => n, n => y.Length < 3 ? 0 : OmegaSquared(Levels(used.Select(i => parameters[i].GetValueOrDefault(n)).ToList()), y));
-        double sum = scores.Values.Sum();
-        return scores.Select(kv => KeyValuePair.Create(kv.Key, sum > 0 ? kv.Value / sum : 0))
+        var levels = names.Select(n => Levels(used.Select(i => parameters[i].GetValueOrDefault(n)).ToList())).ToList();
+        var raw = y.Length < 3 ? new double[names.Count] : MainEffectVariances(levels, y);
+        double sum = raw.Sum();
+        return names.Select((n, j) => KeyValuePair.Create(n, sum > 0 ? raw[j] / sum : 0))
             .OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>Backfits the additive model and returns each term's chance-corrected variance.</summary>
+    internal static double[] MainEffectVariances(IReadOnlyList<string[]> levels, IReadOnlyList<double> y, int sweeps = 50)
+    {
+        int n = y.Count, p = levels.Count;
+        double mean = y.Average();
+        var effect = new double[p][]; // per term, per trial: f_j(level of that trial)
+        for (int j = 0; j < p; j++) effect[j] = new double[n];
+        var residual = y.Select(v => v - mean).ToArray();
+        var groups = levels.Select(l => Enumerable.Range(0, n).GroupBy(i => l[i]).Select(g => g.ToArray()).ToList()).ToList();
+        for (int sweep = 0; sweep < sweeps; sweep++)
+        {
+            double change = 0;
+            for (int j = 0; j < p; j++)
+            {
+                // Put term j back into the residual, refit it as per-level means (centred), take it out again.
+                for (int i = 0; i < n; i++) residual[i] += effect[j][i];
+                var fitted = new double[n];
+                foreach (var g in groups[j]) { double m = g.Average(i => residual[i]); foreach (var i in g) fitted[i] = m; }
+                double centre = fitted.Average();
+                for (int i = 0; i < n; i++)
+                {
+                    double f = fitted[i] - centre;
+                    change = Math.Max(change, Math.Abs(f - effect[j][i]));
+                    effect[j][i] = f;
+                    residual[i] -= f;
+                }
+            }
+            if (change < 1e-12 * (1 + Math.Abs(mean))) break;
+        }
+        int parametersUsed = 1 + groups.Sum(g => g.Count - 1);
+        double noise = n > parametersUsed ? residual.Sum(r => r * r) / (n - parametersUsed) : 0;
+        return Enumerable.Range(0, p).Select(j =>
+            Math.Max(0, effect[j].Sum(f => f * f) / n - (groups[j].Count - 1) * noise / n)).ToArray();
     }
 
     /// <summary>The level (group) name of each trial for one parameter.</summary>
@@ -73,19 +109,5 @@ public static class ParameterImportance
             levels[i] = "#" + (rank * bins / sorted.Count).ToString(CultureInfo.InvariantCulture);
         }
         return levels;
-    }
-
-    /// <summary>One-way ANOVA omega² of <paramref name="y"/> grouped by <paramref name="levels"/>, clamped at 0.</summary>
-    internal static double OmegaSquared(IReadOnlyList<string> levels, IReadOnlyList<double> y)
-    {
-        int n = y.Count;
-        double mean = y.Average(), ssTotal = y.Sum(v => (v - mean) * (v - mean));
-        if (ssTotal <= 1e-300) return 0;
-        var groups = Enumerable.Range(0, n).GroupBy(i => levels[i]).ToList();
-        int k = groups.Count;
-        if (k < 2) return 0;
-        double ssBetween = groups.Sum(g => { double m = g.Average(i => y[i]); return g.Count() * (m - mean) * (m - mean); });
-        double msWithin = n > k ? (ssTotal - ssBetween) / (n - k) : 0;
-        return Math.Max(0, (ssBetween - (k - 1) * msWithin) / (ssTotal + msWithin));
     }
 }

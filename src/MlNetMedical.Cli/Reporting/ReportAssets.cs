@@ -67,7 +67,7 @@ internal static class ReportAssets
         .note { color: var(--muted); font-size: 12px; }
         .charts { display: flex; flex-wrap: wrap; gap: 12px; align-items: flex-start; }
         figure { margin: 0; }
-        .chart-box { border: 1px solid var(--line); border-radius: 4px; padding: 4px; background: #fff; max-width: 100%; overflow-x: auto; }
+        .chart-box { border: 1px solid var(--line); border-radius: 4px; padding: 4px; background: #fff; width: fit-content; max-width: 100%; overflow-x: auto; margin-bottom: 12px; }
         svg.chart { display: block; font-family: inherit; }
         svg.chart text { font-size: 11px; fill: var(--fg); }
         svg.chart .chart-title { font-size: 13px; font-weight: 600; }
@@ -96,12 +96,13 @@ internal static class ReportAssets
         .legend { display: flex; flex-wrap: wrap; align-items: center; gap: 6px 10px; margin: 6px 0 10px; }
         .legend .swatch { display: inline-block; width: 14px; height: 14px; border-radius: 2px; border: 1px solid #888; margin-right: -5px; }
         .legend .line { display: inline-block; width: 26px; border-top: 2px solid #333; margin-right: -5px; }
-        .legend .line.dashed { border-top-style: dashed; }
+        .legend .fill { display: inline-block; width: 22px; height: 12px; background: rgba(120,120,120,0.45); border: 1px solid #888; margin-right: -5px; }
         .samples { display: flex; flex-wrap: wrap; gap: 14px; }
         .sample-card { width: 244px; }
         svg.sample { display: block; background: #000; border-radius: 3px; }
         svg.sample image { image-rendering: pixelated; }
-        svg.sample path { fill: none; stroke-width: 1.6; vector-effect: non-scaling-stroke; }
+        svg.sample path.mask-pred { fill: none; stroke-width: 1.8; vector-effect: non-scaling-stroke; }
+        svg.sample path.mask-true { stroke: none; fill-opacity: 0.38; }
         body.hide-mask-true svg.sample .mask-true, body.hide-mask-pred svg.sample .mask-pred { display: none; }
         .sample-card figcaption { font-size: 12px; margin-top: 3px; }
         .right { color: #2e7d32; font-weight: 600; }

@@ -113,13 +113,15 @@ public static class ReportWriter
         var shared = withHistory.SelectMany(m => m.History.SelectMany(e => e.Validation.Keys)).Distinct()
             .Where(k => k != "loss").OrderBy(k => k == "accuracy" ? 0 : 1).ThenBy(k => k, StringComparer.Ordinal).FirstOrDefault();
         html.Append("<div class=\"charts\">");
-        if (shared is not null && withHistory.Count > 1)
+        if (shared is not null && withHistory.Count(m => m.History.Any(e => e.Validation.ContainsKey(shared))) > 1)
         {
-            var series = withHistory.Select((m, i) => Series(m.Name, m.History, e => e.Validation.GetValueOrDefault(shared, double.NaN), SvgCharts.Colour(i))).ToList();
+            var series = withHistory.Where(m => m.History.Any(e => e.Validation.ContainsKey(shared))).Select((m, i) => Series(m.Name, m.History, e => e.Validation.GetValueOrDefault(shared, double.NaN), SvgCharts.Colour(i))).ToList();
             html.Append(Figure(SvgCharts.Line("learning-compare", $"Validation {shared} by method", new("epoch"), new(shared), series)));
         }
+        html.Append("</div>\n");
         foreach (var m in withHistory)
         {
+            html.Append("<div class=\"charts\">");
             var loss = new List<ChartSeries> { Series("train loss", m.History, e => e.TrainLoss, SvgCharts.Colour(0)) };
             if (m.History.Any(e => e.Validation.ContainsKey("loss")))
                 loss.Add(Series("validation loss", m.History, e => e.Validation.GetValueOrDefault("loss", double.NaN), SvgCharts.Colour(1)) with { Dashed = true });
@@ -131,8 +133,8 @@ public static class ReportWriter
                 bool unit = metrics.All(s => s.Y.Where(double.IsFinite).All(v => v >= 0 && v <= 1));
                 html.Append(Figure(SvgCharts.Line("learning-metrics", $"{m.Name}: validation metrics", new("epoch"), unit ? new("value", 0, 1) : new("value"), metrics)));
             }
+            html.Append("</div>\n");
         }
-        html.Append("</div>\n");
     }
 
     private static ChartSeries Series(string name, List<EpochRecord> history, Func<EpochRecord, double> y, string colour) =>
@@ -187,9 +189,9 @@ public static class ReportWriter
                 long n = j < cm[i].Count ? cm[i][j] : 0;
                 double share = rowSum > 0 ? (double)n / rowSum : 0;
                 // Colour by share of the true class (row), so rare classes read as clearly as common ones.
-                var style = $"background:rgba({(i == j ? "78,121,167" : "225,87,89")},{Coord(0.08 + 0.92 * share)});{(share > 0.55 ? "color:#fff;" : "")}";
+                var style = n == 0 ? "" : $"background:rgba({(i == j ? "78,121,167" : "225,87,89")},{Coord(0.08 + 0.92 * share)});{(share > 0.55 ? "color:#fff;" : "")}";
                 var tip = $"true {ClassName(c, i)}, predicted {ClassName(c, j)}: {n} ({share:P0} of the row)";
-                html.Append($"<td class=\"{(i == j ? "diag" : "off")}\" style=\"{style}\" title=\"{Esc(tip)}\">{n}</td>");
+                html.Append($"<td class=\"{(i == j ? "diag" : "off")}\"{(style.Length > 0 ? $" style=\"{style}\"" : "")} title=\"{Esc(tip)}\">{n}</td>");
             }
             html.Append("</tr>");
         }
@@ -246,7 +248,7 @@ public static class ReportWriter
             html.Append("<div class=\"legend\"><span>Masks:</span>");
             foreach (var l in labels)
                 html.Append($"<span class=\"swatch\" style=\"background:{SampleRendering.MaskColour(l)}\"></span>{Esc(l - 1 < labelNames.Count ? labelNames[l - 1] : $"label {l}")}");
-            html.Append("<span class=\"line solid\"></span>true <span class=\"line dashed\"></span>predicted");
+            html.Append("<span class=\"fill\"></span>true (filled) <span class=\"line\"></span>predicted (outline)");
             html.Append("<label><input type=\"checkbox\" data-toggle=\"mask-true\" checked> show true</label>");
             html.Append("<label><input type=\"checkbox\" data-toggle=\"mask-pred\" checked> show predicted</label></div>\n");
         }

@@ -7,7 +7,7 @@ namespace MlNetMedical.Cli.Reporting;
 
 /// <summary>
 /// Draws a <see cref="SampleImage"/> as an SVG: the windowed grey image as an embedded PNG (data: URI), the true
-/// mask's outlines solid and the predicted mask's outlines dashed, one colour per foreground label.
+/// mask as a translucent fill and the predicted mask as outlines, one colour per foreground label.
 /// </summary>
 internal static class SampleRendering
 {
@@ -29,8 +29,8 @@ internal static class SampleRendering
         var svg = new StringBuilder();
         svg.Append($"<svg class=\"sample\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {h}\" width=\"{displayWidth}\" height=\"{displayHeight}\" role=\"img\" aria-label=\"{Esc(s.Id)}\">");
         svg.Append($"<image width=\"{w}\" height=\"{h}\" preserveAspectRatio=\"none\" href=\"data:image/png;base64,{Convert.ToBase64String(GreyPng(s.Pixels, w, h))}\"/>");
-        if (s.TrueMask is { } truth) svg.Append(Outlines(truth, w, h, "mask-true", dashed: false));
-        if (s.PredictedMask is { } pred) svg.Append(Outlines(pred, w, h, "mask-pred", dashed: true));
+        if (s.TrueMask is { } truth) svg.Append(Fills(truth, w, h, "mask-true"));
+        if (s.PredictedMask is { } pred) svg.Append(Outlines(pred, w, h, "mask-pred"));
         return svg.Append("</svg>").ToString();
     }
 
@@ -54,11 +54,34 @@ internal static class SampleRendering
         finally { File.Delete(path); }
     }
 
-    /// <summary>One path per label tracing the pixel edges between that label and anything else (image border included).</summary>
-    internal static string Outlines(byte[] mask, int w, int h, string cls, bool dashed)
+    /// <summary>One filled path per label made of its row runs (a rectangle per run).</summary>
+    internal static string Fills(byte[] mask, int w, int h, string cls)
     {
         var sb = new StringBuilder();
         foreach (var label in mask.Where(v => v != 0).Distinct().Order())
+        {
+            var d = new StringBuilder();
+            for (int y = 0; y < h; y++)
+                for (int x = 0; x < w;)
+                {
+                    if (mask[y * w + x] != label) { x++; continue; }
+                    int start = x;
+                    while (x < w && mask[y * w + x] == label) x++;
+                    d.Append($"M{start} {y}h{x - start}v1h{start - x}z");
+                }
+            sb.Append($"<path class=\"{cls}\" data-label=\"{label}\" d=\"{d}\" fill=\"{MaskColour(label)}\"/>");
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>
+    /// One path per label tracing the pixel edges between that label and anything else (image border included).
+    /// Higher labels are drawn first, so where two structures share an edge the lower label's colour shows.
+    /// </summary>
+    internal static string Outlines(byte[] mask, int w, int h, string cls)
+    {
+        var sb = new StringBuilder();
+        foreach (var label in mask.Where(v => v != 0).Distinct().OrderDescending())
         {
             var d = new StringBuilder();
             bool Is(int x, int y) => x >= 0 && y >= 0 && x < w && y < h && mask[y * w + x] == label;
@@ -80,7 +103,7 @@ internal static class SampleRendering
                     while (y < h && Is(x, y) != Is(x - 1, y)) y++;
                     d.Append($"M{x} {start}v{y - start}");
                 }
-            sb.Append($"<path class=\"{cls}\" data-label=\"{label}\" d=\"{d}\" stroke=\"{MaskColour(label)}\"{(dashed ? " stroke-dasharray=\"3 2\"" : "")}/>");
+            sb.Append($"<path class=\"{cls}\" data-label=\"{label}\" d=\"{d}\" stroke=\"{MaskColour(label)}\"/>");
         }
         return sb.ToString();
     }

@@ -190,7 +190,9 @@ internal static class SvgCharts
             if (fhi - flo < 1e-12) { flo -= 0.5; fhi += 0.5; }
             for (int i = 0; i < nums.Count; i++)
                 if (nums[i] is double d && double.IsFinite(d)) pos[i] = (f(d) - flo) / (fhi - flo);
-            var tickValues = log
+            var distinct = finite.Distinct().Order().ToList();
+            var tickValues = distinct.Count <= 6 ? distinct // a few levels (batch sizes, widths): label exactly those
+                : log
                 ? Enumerable.Range((int)Math.Ceiling(flo - 1e-9), (int)Math.Floor(fhi + 1e-9) - (int)Math.Ceiling(flo - 1e-9) + 1).Select(e => Math.Pow(10, e)).ToList()
                 : NiceTicks(lo, hi, 5).Where(t => t >= lo - 1e-12 && t <= hi + 1e-12).ToList();
             if (tickValues.Count < 2) tickValues = [lo, hi];
