@@ -1,6 +1,5 @@
 using MlNetMedical.Data;
 using MlNetMedical.Imaging;
-using MlNetMedical.Imaging.Formats;
 using MlNetMedical.Imaging.Preprocessing;
 using MlNetMedical.Pipeline;
 using MlNetMedical.Tests.Trainers;
@@ -24,21 +23,9 @@ public sealed class ModelPreprocessingTests : IDisposable
 
     private static TransformChain Chain => new(new ZScore { Mask = "nonzero" }, new CenterCrop { Size = [12, 12] });
 
-    /// <summary>Synthetic disks as NIfTI files with anisotropic spacing, listed in a manifest.</summary>
-    private string WriteManifest(int count)
-    {
-        var lines = new List<string> { "id,image,mask,label,group,split" };
-        var affine = Affine.Diagonal(Spacing[0], Spacing[1], 1);
-        foreach (var (row, i) in SyntheticImages.Disks(count, 3).Select((r, i) => (r, i)))
-        {
-            Nifti.Write(Volume.Create<float>(row.Image.ToFloatArray(), row.Image.Shape, affine), Path.Combine(_dir, $"img{i}.nii"));
-            Nifti.Write(Volume.Create<byte>(row.Mask!.ToFloatArray().Select(v => (byte)v).ToArray(), row.Mask.Shape, affine), Path.Combine(_dir, $"seg{i}.nii"));
-            lines.Add($"case{i:D2},img{i}.nii,seg{i}.nii,{(row.Label == 1 ? "left" : "right")},P{i / 2},{(i % 2 == 0 ? "test" : "train")}");
-        }
-        var path = Path.Combine(_dir, "manifest.csv");
-        File.WriteAllLines(path, lines);
-        return path;
-    }
+    /// <summary>Synthetic disks as NIfTI files with anisotropic spacing; rows alternate test/train.</summary>
+    private string WriteManifest(int count) =>
+        SyntheticImages.WriteManifest(_dir, count, i => i % 2 == 0 ? "test" : "train", Affine.Diagonal(Spacing[0], Spacing[1], 1));
 
     private static ITransformer PassThrough(MedicalContext ml, IDataView data) =>
         ml.Transforms.Conversion.MapValueToKey("LabelKey", "Id").Fit(data);
