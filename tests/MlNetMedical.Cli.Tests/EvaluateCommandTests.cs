@@ -34,6 +34,25 @@ public sealed class EvaluateCommandTests(TinyModels models)
     }
 
     [Fact]
+    public void WithoutAnOptionTheModelsRecordedPreprocessingIsUsed()
+    {
+        string Run(params string[] extra)
+        {
+            var (code, stdout, stderr) = CliRun.Run(["evaluate", "--model", models.Joint2D, "--data", models.LiverManifest, "--json", .. extra]);
+            Assert.True(code == 0, stderr);
+            return stdout;
+        }
+        using var recorded = JsonDocument.Parse(Run());
+        using var given = JsonDocument.Parse(Run("--preprocessing", models.Chain));
+        Assert.Equal("model", recorded.RootElement.GetProperty("preprocessing").GetString());
+        Assert.Equal(models.Chain, given.RootElement.GetProperty("preprocessing").GetString());
+        foreach (var part in new[] { "classification", "segmentation" })
+            Assert.Equal(given.RootElement.GetProperty(part).GetRawText(), recorded.RootElement.GetProperty(part).GetRawText());
+        var (_, tables, _) = CliRun.Run("evaluate", "--model", models.Joint2D, "--data", models.LiverManifest);
+        Assert.Contains("preprocessing recorded in the model", tables);
+    }
+
+    [Fact]
     public void TablesNameEveryMetricAndClass()
     {
         var (code, stdout, stderr) = CliRun.Run("evaluate", "--model", models.Classifier2D, "--data", models.LiverManifest, "--preprocessing", models.Chain, "--split", "train");

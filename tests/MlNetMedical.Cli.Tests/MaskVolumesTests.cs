@@ -1,4 +1,5 @@
 using MlNetMedical.Cli.Inputs;
+using MlNetMedical.Data;
 using MlNetMedical.Imaging;
 using MlNetMedical.Imaging.Preprocessing;
 using Xunit;
@@ -15,26 +16,19 @@ public sealed class MaskVolumesTests
     }
 
     [Fact]
-    public void LabelMapReversesTheAxesAndKeepsTheBuffer()
+    public void PredictedLabelMapWritesBackOntoTheImageGrid()
     {
+        // The core reads the mask in tensor order (axes reversed, spacing with them); ToVolume undoes exactly that.
         var mask = Labels3D(Affine.Diagonal(0.5, 2, 3));
-        var map = MaskVolumes.ToLabelMap(mask, "test");
+        var map = MaskConverters.FromVolume(mask);
         Assert.Equal([3, 4, 5], map.Shape);
         Assert.Equal([3.0, 2, 0.5], map.Spacing);
-        Assert.Equal(mask.ToFloatArray().Select(v => (int)v), map.Labels);
         var back = MaskVolumes.ToVolume(map, mask);
         Assert.Equal(mask.Shape, back.Shape);
         Assert.Equal(mask.Data, back.Data);
         Assert.Equal(mask.Affine, back.Affine);
-    }
-
-    [Fact]
-    public void NonIntegerMasksAreRejected()
-    {
-        var mask = Volume.Create<float>([0, 1, 1.5f, 2], [2, 2]);
-        var e = Assert.Throws<CliUserException>(() => MaskVolumes.ToLabelMap(mask, "case 'x'"));
-        Assert.Contains("case 'x'", e.Message);
-        Assert.Contains("1.5", e.Message);
+        var wrongGrid = Volume.Create<byte>(new byte[5 * 4 * 2], [5, 4, 2]);
+        Assert.Contains("image grid", Assert.Throws<InvalidOperationException>(() => MaskVolumes.ToVolume(map, wrongGrid)).Message);
     }
 
     [Fact]

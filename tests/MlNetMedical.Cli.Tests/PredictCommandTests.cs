@@ -166,25 +166,88 @@ for n in range(4):
     [Fact]
     public void ImageTheNetworkCannotTakeIsAUserError()
     {
-        // A 3D series given to a 2D model: the error names the file and the shape.
-        var (code, _, stderr) = CliRun.Run("predict", "--model", models.Joint2D, "--input", Path.Combine(Path.GetDirectoryName(models.BrainManifest)!, File.ReadAllLines(models.BrainManifest)[1].Split(',')[1]));
+        // A 3D series given to a 2D model: its recorded 2D preprocessing rejects it first, naming the file.
+        var brainImage = Path.Combine(Path.GetDirectoryName(models.BrainManifest)!, File.ReadAllLines(models.BrainManifest)[1].Split(',')[1]);
+        var (code, _, stderr) = CliRun.Run("predict", "--model", models.Joint2D, "--input", brainImage);
+        Assert.True(code == ExitCodes.UserError, stderr);
+        Assert.Contains("preprocessing failed on", stderr);
+        Assert.Contains(Path.GetFileName(brainImage), stderr);
+        // Without preprocessing the network itself rejects it: the error names the file and the shape.
+        var none = Path.Combine(_dir, "none.json");
+        File.WriteAllText(none, """{"version":1,"transforms":[]}""");
+        (code, _, stderr) = CliRun.Run("predict", "--model", models.Joint2D, "--input", brainImage, "--preprocessing", none);
         Assert.True(code == ExitCodes.UserError, stderr);
         Assert.Contains("cannot be applied", stderr);
     }
 
     [Fact]
-    public void PreprocessingJsonBesideTheModelIsUsedAndReported()
+    public void ThePreprocessingRecordedInTheModelIsUsedAndASideFileIsIgnored()
     {
+        // TinyModels saved Joint2D with its training view's schema, so the zip records the chain (inputs are 16×16, the network sees 32×32).
         var folder = Path.Combine(_dir, "run", "models");
         Directory.CreateDirectory(folder);
         var model = Path.Combine(folder, "joint.zip");
         File.Copy(models.Joint2D, model);
-        File.Copy(models.Chain, Path.Combine(folder, "preprocessing.json"));
+        File.WriteAllText(Path.Combine(folder, "preprocessing.json"), """{"version":1,"transforms":[{"type":"sharpen"}]}""");
         var (code, stdout, stderr) = CliRun.Run("predict", "--model", model, "--input", LiverImage(0), "--out", _dir, "--json");
         Assert.True(code == 0, stderr);
-        var p = Assert.Single(JsonLines(stdout));
-        Assert.Equal(Path.Combine(folder, "preprocessing.json"), p.GetProperty("preprocessing").GetString());
-        Assert.Equal([16, 16], p.GetProperty("maskShape").EnumerateArray().Select(d => d.GetInt32()));
+        var recorded = Assert.Single(JsonLines(stdout));
+        Assert.Equal("model", recorded.GetProperty("preprocessing").GetString());
+        Assert.Equal([16, 16], recorded.GetProperty("maskShape").EnumerateArray().Select(d => d.GetInt32()));
+        (code, stdout, stderr) = CliRun.Run("predict", "--model", model, "--input", LiverImage(0), "--out", _dir, "--preprocessing", models.Chain, "--json");
+        Assert.True(code == 0, stderr);
+        var explicitChain = Assert.Single(JsonLines(stdout));
+        Assert.Equal(models.Chain, explicitChain.GetProperty("preprocessing").GetString());
+        Assert.Equal(explicitChain.GetProperty("probabilities").GetRawText(), recorded.GetProperty("probabilities").GetRawText());
+    }
+
+    [Fact]
+    public void AModelSavedByRunPredictsWithItsOwnPreprocessing()
+    {
+        var pipeline = Path.Combine(_dir, "toy.yaml");
+        File.WriteAllText(pipeline, """
+            name: toy-scratch
+            data:
+              synthetic: {task: liver-lesion-2d, train: 6, test: 3, pretrain: 0, size: 16}
+            preprocessing:
+              - zscore: {}
+              - pad_or_crop: {size: [24, 24]}
+            network: {depth: 2, base_channels: 4}
+            stages:
+              - scratch:
+                  training: {epochs: 1, validation_fraction: 0}
+            evaluation: {samples: 0}
+            """);
+        var outDir = Path.Combine(_dir, "out");
+        var (code, _, stderr) = CliRun.Run("run", pipeline, "--out", outDir, "--quiet");
+        Assert.True(code == ExitCodes.Success, stderr);
+        var model = Directory.GetFiles(Path.Combine(outDir, "models"), "*.zip").Single();
+        var manifest = Path.Combine(outDir, "data", "manifest.csv");
+        var image = Path.Combine(outDir, "data", File.ReadAllLines(manifest)[1].Split(',')[1]);
+        // The zip's manifest records the pipeline's preprocessing: steps, in order.
+        using (var zip = System.IO.Compression.ZipFile.OpenRead(model))
+        using (var stream = zip.GetEntry("manifest.json")!.Open())
+        {
+            var recorded = JsonDocument.Parse(stream).RootElement.GetProperty("preprocessing");
+            Assert.Equal(["zscore", "pad_or_crop"], recorded.GetProperty("transforms").EnumerateArray().Select(t => t.GetProperty("type").GetString()));
+            File.WriteAllText(Path.Combine(_dir, "chain.json"), recorded.GetRawText());
+        }
+        var chain = Path.Combine(_dir, "chain.json");
+        var raw = Path.Combine(_dir, "none.json");
+        File.WriteAllText(raw, """{"version":1,"transforms":[]}""");
+
+        string Probabilities(params string[] extra)
+        {
+            var (c, stdout, err) = CliRun.Run(["predict", "--model", model, "--input", image, "--json", .. extra]);
+            Assert.True(c == 0, err);
+            return Assert.Single(JsonLines(stdout)).GetProperty("probabilities").GetRawText();
+        }
+        // No side file, no option: the chain recorded by `mlnm run` gives the same prediction as passing that chain.
+        Assert.Empty(Directory.GetFiles(Path.GetDirectoryName(model)!, "*.json"));
+        Assert.Equal(Probabilities("--preprocessing", chain), Probabilities());
+        // An empty chain feeds the raw image (no z-score, 16×16): a different input reaches the network.
+        var (rawCode, _, rawErr) = CliRun.Run("predict", "--model", model, "--input", image, "--json", "--preprocessing", raw);
+        Assert.True(rawCode != 0 || Probabilities("--preprocessing", raw) != Probabilities(), rawErr);
     }
 
     [Fact]

@@ -21,7 +21,7 @@ public sealed class EvaluateCommand : ICliCommand
         var model = new Option<string>("--model") { HelpName = "M.zip", Description = "The model file (.zip from ml.Model.Save or mlnm run).", Required = true };
         var data = new Option<string>("--data") { HelpName = "manifest.csv", Description = "CSV manifest (id,image[,mask][,label][,group][,split]); paths relative to it.", Required = true };
         var split = new Option<string?>("--split") { HelpName = "NAME", Description = "Rows of this split only (default: 'test' when the manifest has test rows, else every row)." };
-        var preprocessing = new Option<string?>("--preprocessing") { HelpName = "chain.json", Description = $"Transform chain JSON applied to images and masks before the model (the model file records none; default: {SavedModel.DefaultChainFile} beside the model, if there is one)." };
+        var preprocessing = new Option<string?>("--preprocessing") { HelpName = "chain.json", Description = "Transform chain JSON applied to images and masks before the model, instead of the chain recorded in the model file (default: the recorded one)." };
         var json = new Option<bool>("--json") { Description = "Print the metrics as one JSON object on stdout instead of tables." };
         var output = new Option<string?>("--out") { HelpName = "metrics.json", Description = "Also write the metrics JSON to this file." };
         var command = new Command("evaluate",
@@ -102,7 +102,7 @@ public sealed class EvaluateCommand : ICliCommand
 
         return new EvaluationResult
         {
-            Model = modelPath, Preprocessing = model.PreprocessingPath, Data = manifestPath, Split = split, Cases = selected.Count,
+            Model = modelPath, Preprocessing = model.PreprocessingSource, Data = manifestPath, Split = split, Cases = selected.Count,
             ClassifierStage = scoreClasses ? outputs.ClassifierStage : null,
             SegmenterStage = scoreMasks ? outputs.SegmenterStage : null,
             Classification = classification is null ? null : ReportMetrics.Classification(classification),
@@ -162,13 +162,14 @@ public sealed class EvaluateCommand : ICliCommand
                 }
                 if (scoreMasks && cursor.GetValue<Volume>(DefaultColumnNames.Mask) is { } truthVolume)
                 {
-                    var truth = MaskVolumes.ToLabelMap(truthVolume, $"case '{id}'");
+                    LabelMap truth;
+                    try { truth = MaskConverters.FromVolume(truthVolume); }
+                    catch (ArgumentException e) { throw new CliUserException($"case '{id}': {e.Message}"); }
                     var predicted = cursor.GetValue<LabelMap>(DefaultColumnNames.PredictedMask);
                     if (!predicted.Shape.SequenceEqual(truth.Shape))
                         throw new CliUserException($"case '{id}': model stage {outputs.SegmenterStage} predicts a mask of shape [{string.Join(", ", predicted.Shape)}] "
                                                    + $"but the true mask has shape [{string.Join(", ", truth.Shape)}]");
-                    // The network predicts on the image's voxel grid, which the true mask shares: give it the mask's spacing.
-                    yield return new MaskPair { Mask = truth, PredictedMask = new LabelMap([.. predicted.Shape], predicted.Labels, [.. truth.Spacing]) };
+                    yield return new MaskPair { Mask = truth, PredictedMask = predicted };
                 }
             }
         }
@@ -189,7 +190,7 @@ public sealed class EvaluateCommand : ICliCommand
         });
         console.Profile.Width = 120;
         static string F(double v) => double.IsNaN(v) ? "n/a" : double.IsPositiveInfinity(v) ? "inf" : v.ToString("0.000", CultureInfo.InvariantCulture);
-        output.WriteLine($"model  {r.Model}{(r.Preprocessing is null ? "" : $", preprocessing {r.Preprocessing}")}");
+        output.WriteLine($"model  {r.Model}{(r.Preprocessing is null ? "" : $", preprocessing {SavedModel.DescribePreprocessing(r.Preprocessing)}")}");
         output.WriteLine($"data   {r.Data}{(r.Split is null ? "" : $", split '{r.Split}'")}: {r.Cases} cases");
         if (r.Classification is { } c)
         {
@@ -229,7 +230,7 @@ public sealed class EvaluateCommand : ICliCommand
 public sealed class EvaluationResult
 {
     public string Model { get; set; } = "";
-    /// <summary>The preprocessing chain file applied before the model, null for none.</summary>
+    /// <summary>Where the preprocessing applied before the model came from: the --preprocessing file, "model" (recorded in the model file), or null for none.</summary>
     public string? Preprocessing { get; set; }
     public string Data { get; set; } = "";
     /// <summary>The split scored; null = every row.</summary>

@@ -31,8 +31,8 @@ public sealed class PredictCommand : ICliCommand
         var preprocessing = new Option<string?>("--preprocessing")
         {
             HelpName = "chain.json",
-            Description = "Transform chain JSON applied to each image before the model (the model file records none; default: "
-                          + $"{SavedModel.DefaultChainFile} beside the model, if there is one); masks are mapped back to the input grid.",
+            Description = "Transform chain JSON applied to each image before the model, instead of the chain recorded in the model file "
+                          + "(default: the recorded one); masks are mapped back to the input grid.",
         };
         var json = new Option<bool>("--json") { Description = "Print one JSON object per input (JSON Lines) on stdout instead of text." };
         var command = new Command("predict", "Predict the class and per-class probabilities of images and, for segmentation or joint models, write the predicted mask as NIfTI.")
@@ -68,7 +68,7 @@ public sealed class PredictCommand : ICliCommand
         foreach (var input in inputs)
         {
             var prediction = PredictOne(ml, model, outputs, input, outputFolder);
-            prediction.Preprocessing = model.PreprocessingPath;
+            prediction.Preprocessing = model.PreprocessingSource;
             yield return prediction;
         }
     }
@@ -142,7 +142,7 @@ public sealed class ImagePrediction
     /// <summary>Image shape in file index order (i, j, k, then channels).</summary>
     public int[] Shape { get; set; } = [];
     public double[] Spacing { get; set; } = [];
-    /// <summary>The preprocessing chain file applied before the model, null for none.</summary>
+    /// <summary>Where the preprocessing applied before the model came from: the --preprocessing file, "model" (recorded in the model file), or null for none.</summary>
     public string? Preprocessing { get; set; }
     public string? PredictedLabel { get; set; }
     /// <summary>Per-class probability, in the model's class order.</summary>
@@ -157,7 +157,7 @@ public sealed class ImagePrediction
     {
         static string F(double v) => v.ToString("0.000", CultureInfo.InvariantCulture);
         w.WriteLine($"input   {Input} ({Format}, [{string.Join(", ", Shape)}], spacing {string.Join(" x ", Spacing.Select(s => s.ToString("G4", CultureInfo.InvariantCulture)))})");
-        if (Preprocessing is not null) w.WriteLine($"preproc {Preprocessing}");
+        if (Preprocessing is not null) w.WriteLine($"preproc {SavedModel.DescribePreprocessing(Preprocessing)}");
         if (PredictedLabel is not null)
         {
             w.WriteLine($"class   {PredictedLabel} (p = {F(Probabilities![PredictedLabel])})");

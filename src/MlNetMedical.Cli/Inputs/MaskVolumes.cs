@@ -4,29 +4,12 @@ using MlNetMedical.Imaging;
 namespace MlNetMedical.Cli.Inputs;
 
 /// <summary>
-/// Converts between the imaging layer's mask <see cref="Volume"/> (file index order, i fastest) and the core's
-/// <see cref="LabelMap"/> (row-major, last axis fastest): the voxel buffer is the same, the axes are reversed.
+/// Writes the core's predicted <see cref="LabelMap"/> (row-major, last axis fastest) back as the imaging layer's mask
+/// <see cref="Volume"/> (file index order, i fastest): the voxel buffer is the same, the axes are reversed. The other way,
+/// volume to label map, is the core's <see cref="MaskConverters.FromVolume"/>.
 /// </summary>
 public static class MaskVolumes
 {
-    /// <summary>A single-channel volume of non-negative integer labels as a label map with its spacing.</summary>
-    public static LabelMap ToLabelMap(Volume mask, string where)
-    {
-        if (mask.Channels != 1) throw new CliUserException($"{where}: the mask has {mask.Channels} channels, expected one channel of integer labels");
-        if (mask.SpatialRank < 2) throw new CliUserException($"{where}: the mask is 1D, expected a 2D or 3D label map");
-        var values = mask.ToFloatArray();
-        var labels = new int[values.Length];
-        for (var i = 0; i < values.Length; i++)
-        {
-            var v = values[i];
-            if (!(v >= 0) || v != MathF.Round(v))
-                throw new CliUserException($"{where}: voxel {i} of the mask holds {v}, expected integer labels ≥ 0");
-            labels[i] = (int)v;
-        }
-        var rank = mask.SpatialRank;
-        return new LabelMap(mask.Shape.Take(rank).Reverse().ToArray(), labels, mask.Spacing.Take(rank).Reverse().ToArray());
-    }
-
     /// <summary>A predicted label map (computed on <paramref name="grid"/>'s voxels) as a uint8 (or int16) volume with that grid's geometry.</summary>
     public static Volume ToVolume(LabelMap map, Volume grid)
     {

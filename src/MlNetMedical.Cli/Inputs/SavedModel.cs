@@ -16,52 +16,48 @@ public sealed record ModelOutputs(IReadOnlyList<string>? ClassNames, string? Cla
 /// <summary>A model file opened for `evaluate` and `predict`: load errors and schema mismatches become <see cref="CliUserException"/>s.</summary>
 public sealed class SavedModel
 {
-    /// <summary>The file name looked for next to a model when no preprocessing chain is given.</summary>
-    public const string DefaultChainFile = "preprocessing.json";
+    /// <summary>What <see cref="PreprocessingSource"/> says when the chain is the one recorded in the model file.</summary>
+    public const string RecordedInModel = "model";
 
-    private SavedModel(string path, ITransformer model, TransformChain? preprocessing, string? preprocessingPath)
+    private SavedModel(string path, ITransformer model, TransformChain? preprocessing, string? preprocessingSource)
     {
         Path = path;
         Model = model;
         Preprocessing = preprocessing;
-        PreprocessingPath = preprocessingPath;
+        PreprocessingSource = preprocessingSource;
     }
 
     public string Path { get; }
     public ITransformer Model { get; }
 
-    /// <summary>The preprocessing applied to inputs before the model (the model archive does not record one).</summary>
+    /// <summary>The preprocessing applied to inputs before the model: the --preprocessing file's, else the one recorded in the model file.</summary>
     public TransformChain? Preprocessing { get; }
 
-    /// <summary>Where <see cref="Preprocessing"/> was read from; null when there is none.</summary>
-    public string? PreprocessingPath { get; }
+    /// <summary>How reports name a preprocessing source ("recorded in the model" or the file's path).</summary>
+    public static string DescribePreprocessing(string source) => source == RecordedInModel ? "recorded in the model" : source;
+
+    /// <summary>Where <see cref="Preprocessing"/> came from: the --preprocessing file's path, <see cref="RecordedInModel"/>, or null for none.</summary>
+    public string? PreprocessingSource { get; }
 
     /// <summary>
-    /// Opens <paramref name="path"/> and the preprocessing chain JSON <paramref name="preprocessingPath"/>; when that is
-    /// null, <see cref="DefaultChainFile"/> in the model's folder is used if it exists.
+    /// Opens <paramref name="path"/> with the preprocessing chain recorded in it (ml.Model.Save stores the training data's);
+    /// a chain JSON file <paramref name="preprocessingPath"/>, when given, overrides it.
     /// </summary>
     public static SavedModel Open(MedicalContext ml, string path, string? preprocessingPath)
     {
         if (!File.Exists(path)) throw new CliUserException($"model file '{path}' does not exist (expected a .zip written by ml.Model.Save or mlnm run)");
         ITransformer model;
-        try { model = ml.Model.Load(path, out _); }
+        DataViewSchema? inputSchema;
+        try { model = ml.Model.Load(path, out inputSchema); }
         catch (InvalidDataException e) { throw new CliUserException(e.Message); }
         if (preprocessingPath is null)
+            return new SavedModel(path, model, inputSchema?.Preprocessing, inputSchema?.Preprocessing is null ? null : RecordedInModel);
+        if (!File.Exists(preprocessingPath)) throw new CliUserException($"preprocessing file '{preprocessingPath}' does not exist (expected a transform chain JSON)");
+        try { return new SavedModel(path, model, TransformChain.Load(preprocessingPath), preprocessingPath); }
+        catch (Exception e) when (e is ArgumentException or System.Text.Json.JsonException or NotSupportedException)
         {
-            var besideModel = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!, DefaultChainFile);
-            if (File.Exists(besideModel)) preprocessingPath = besideModel;
+            throw new CliUserException($"preprocessing file '{preprocessingPath}' is not a transform chain JSON ({{\"version\":1,\"transforms\":[...]}}): {e.Message}");
         }
-        TransformChain? chain = null;
-        if (preprocessingPath is not null)
-        {
-            if (!File.Exists(preprocessingPath)) throw new CliUserException($"preprocessing file '{preprocessingPath}' does not exist (expected a transform chain JSON)");
-            try { chain = TransformChain.Load(preprocessingPath); }
-            catch (Exception e) when (e is ArgumentException or System.Text.Json.JsonException or NotSupportedException)
-            {
-                throw new CliUserException($"preprocessing file '{preprocessingPath}' is not a transform chain JSON ({{\"version\":1,\"transforms\":[...]}}): {e.Message}");
-            }
-        }
-        return new SavedModel(path, model, chain, preprocessingPath);
     }
 
     /// <summary>

@@ -202,7 +202,7 @@ public sealed class PipelineRunner(ProgressView view)
         return config with { Head = Head(scratch.Head) };
     }
 
-    /// <summary>Test metrics from the scored test rows: classification when the model predicts a class, segmentation when it predicts masks.</summary>
+    /// <summary>Test metrics from the scored test rows: classification when the model predicts a class, segmentation when it predicts masks (and every test case has one).</summary>
     private static void Score(MedicalContext ml, MethodResult result, IDataView scored, int segmentationClasses)
     {
         if (scored.Schema.GetColumnOrNull(DefaultColumnNames.Score) is not null)
@@ -210,14 +210,8 @@ public sealed class PipelineRunner(ProgressView view)
         if (scored.Schema.GetColumnOrNull(DefaultColumnNames.PredictedMask) is null) return;
         var truths = scored.GetColumn<Volume?>(DefaultColumnNames.Mask).ToList();
         if (truths.Count == 0 || truths.Any(m => m is null)) return;
-        // The network's masks carry no spacing (the library sets 1 mm), so each takes its case's spacing before scoring in mm.
         var classes = Enumerable.Range(1, segmentationClasses - 1).ToList();
-        var cases = truths.Zip(scored.GetColumn<LabelMap>(DefaultColumnNames.PredictedMask), (truth, predicted) =>
-        {
-            var t = VolumeMasks.ToLabelMap(truth!);
-            return SegmentationMetrics.ComputeCase(t, new LabelMap([.. predicted.Shape], predicted.Labels, [.. t.Spacing]), classes);
-        }).ToList();
-        result.Segmentation = ReportMetrics.Segmentation(SegmentationMetrics.Aggregate(cases, classes.Select(c => $"label {c}").ToList()));
+        result.Segmentation = ReportMetrics.Segmentation(ml.Segmentation.Evaluate(scored, classes: classes, classNames: classes.Select(c => $"label {c}").ToList()));
     }
 
     internal static string Summary(MethodResult result)

@@ -111,11 +111,11 @@ internal sealed class SegmentationEvaluator : IRowEvaluator
 
     public void Accept(long position)
     {
-        var truth = MaskConverters.ToLabelMap(_getTruth!()!);
-        var predicted = MaskConverters.ToLabelMap(_getPredicted!()!);
-        var classes = _classes ?? Present(truth, predicted);
         try
         {
+            var truth = MaskConverters.ToLabelMap(_getTruth!() ?? throw new ArgumentException("the true mask is empty"));
+            var predicted = MaskConverters.ToLabelMap(_getPredicted!() ?? throw new ArgumentException("the predicted mask is empty"));
+            var classes = _classes ?? Present(truth, predicted);
             _cases.Add(SegmentationMetrics.ComputeCase(truth, predicted, classes).ToDictionary(s => s.ClassIndex));
         }
         catch (ArgumentException e)

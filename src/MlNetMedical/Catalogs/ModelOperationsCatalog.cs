@@ -1,4 +1,5 @@
 using MlNetMedical.Data;
+using MlNetMedical.Imaging.Preprocessing;
 using MlNetMedical.Pipeline;
 using MlNetMedical.Serialization;
 
@@ -9,12 +10,16 @@ public sealed partial class ModelOperationsCatalog : CatalogBase
 {
     internal ModelOperationsCatalog(MedicalContext context) : base(context) { }
 
-    /// <summary>Writes <paramref name="model"/> and the schema it expects to a .zip file.</summary>
-    public void Save(ITransformer model, DataViewSchema? inputSchema, string filePath)
+    /// <summary>
+    /// Writes <paramref name="model"/> and the schema it expects to a .zip file, with the input preprocessing chain:
+    /// <paramref name="preprocessing"/> if given, else the one the schema's data view applies
+    /// (<see cref="DataViewSchema.Preprocessing"/>, set by <c>ml.Data.LoadFromManifest</c> and <c>LoadFromDecathlon</c>).
+    /// </summary>
+    public void Save(ITransformer model, DataViewSchema? inputSchema, string filePath, TransformChain? preprocessing = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(filePath);
         using var stream = File.Create(filePath);
-        ModelArchive.Save(model, inputSchema, stream);
+        ModelArchive.Save(model, inputSchema, stream, preprocessing);
         Context.WriteLog(LogKind.Info, "Model", $"saved model to {filePath}");
     }
 
@@ -22,9 +27,14 @@ public sealed partial class ModelOperationsCatalog : CatalogBase
     public void Save(ITransformer model, string filePath) => Save(model, null, filePath);
 
     /// <summary>Writes <paramref name="model"/> to a stream.</summary>
-    public void Save(ITransformer model, DataViewSchema? inputSchema, Stream stream) => ModelArchive.Save(model, inputSchema, stream);
+    public void Save(ITransformer model, DataViewSchema? inputSchema, Stream stream, TransformChain? preprocessing = null) =>
+        ModelArchive.Save(model, inputSchema, stream, preprocessing);
 
-    /// <summary>Reads a model; <paramref name="inputSchema"/> is the schema saved with it (null if none was).</summary>
+    /// <summary>
+    /// Reads a model; <paramref name="inputSchema"/> is the schema saved with it (null if none was), its
+    /// <see cref="DataViewSchema.Preprocessing"/> the recorded preprocessing chain: pass that to <c>ml.Data.LoadFromManifest</c>
+    /// so new data gets the training preprocessing.
+    /// </summary>
     public ITransformer Load(string filePath, out DataViewSchema? inputSchema)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(filePath);

@@ -1,4 +1,5 @@
 using System.Collections;
+using MlNetMedical.Imaging.Preprocessing;
 
 namespace MlNetMedical.Data;
 
@@ -18,9 +19,13 @@ public sealed class DataViewSchema : IReadOnlyList<DataViewSchema.Column>
     /// <summary>A column not yet attached to a schema.</summary>
     public sealed record DetachedColumn(string Name, DataViewType Type);
 
-    /// <summary>Builds a schema; a later column with an existing name replaces the earlier one in place.</summary>
-    public DataViewSchema(IEnumerable<DetachedColumn> columns)
+    /// <summary>
+    /// Builds a schema; a later column with an existing name replaces the earlier one in place.
+    /// <paramref name="preprocessing"/> is the chain the view applies to its volumes as it reads them (see <see cref="Preprocessing"/>).
+    /// </summary>
+    public DataViewSchema(IEnumerable<DetachedColumn> columns, TransformChain? preprocessing = null)
     {
+        Preprocessing = preprocessing;
         var list = new List<DetachedColumn>();
         foreach (var c in columns)
         {
@@ -32,6 +37,13 @@ public sealed class DataViewSchema : IReadOnlyList<DataViewSchema.Column>
         _columns = list.Select((c, i) => new Column(i, c.Name, c.Type)).ToArray();
         _byName = _columns.ToDictionary(c => c.Name, StringComparer.Ordinal);
     }
+
+    /// <summary>
+    /// The preprocessing chain the data view applies to its image and mask volumes when rows are read (the one given to
+    /// <c>ml.Data.LoadFromManifest</c>/<c>LoadFromDecathlon</c>; null when none). <c>ml.Model.Save</c> records it with the input
+    /// schema and <c>ml.Model.Load</c> returns it here, so new data can be loaded with the model's own preprocessing.
+    /// </summary>
+    public TransformChain? Preprocessing { get; }
 
     /// <summary>Number of columns.</summary>
     public int Count => _columns.Length;

@@ -31,7 +31,7 @@ internal sealed class DatasetDataView : IDataView
         (_items, _chain, _prefetch) = (items, chain, prefetch);
         _cache = cacheFolder is null ? null : new SampleCache(cacheFolder, chain ?? new TransformChain());
         _labelType = new KeyDataViewType(names.Length == 0 ? ["(none)"] : names);
-        Schema = CreateSchema(_labelType);
+        Schema = CreateSchema(_labelType, chain);
     }
 
     private DatasetDataView(DatasetDataView whole, IReadOnlyList<DatasetItem> items)
@@ -43,7 +43,7 @@ internal sealed class DatasetDataView : IDataView
     /// splits and split filters prefetch only the rows they keep.</summary>
     public DatasetDataView Subset(Func<int, DatasetItem, bool> keep) => new(this, _items.Where((item, i) => keep(i, item)).ToList());
 
-    private static DataViewSchema CreateSchema(KeyDataViewType labelType) => new(
+    private static DataViewSchema CreateSchema(KeyDataViewType labelType, TransformChain? chain) => new(
         [
             new("Id", TextDataViewType.Instance),
             new(DefaultColumnNames.Image, new VolumeDataViewType(VolumeKind.Image, typeof(Volume))),
@@ -51,7 +51,7 @@ internal sealed class DatasetDataView : IDataView
             new(DefaultColumnNames.Label, labelType),
             new(DefaultColumnNames.GroupId, TextDataViewType.Instance),
             new(DefaultColumnNames.Split, TextDataViewType.Instance),
-        ]);
+        ], chain);
 
     public DataViewSchema Schema { get; }
 

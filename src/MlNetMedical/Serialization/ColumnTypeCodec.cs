@@ -61,6 +61,6 @@ public static class ColumnTypeCodec
         schema.Select(c => new ColumnRecord(c.Name, ToRecord(c.Type))).ToArray();
 
     /// <summary>The schema described by <paramref name="records"/>.</summary>
-    public static DataViewSchema FromRecords(IReadOnlyList<ColumnRecord> records, string where) =>
-        new(records.Select(r => new DataViewSchema.DetachedColumn(r.Name, FromRecord(r.Type, $"{where}, column '{r.Name}'"))));
+    public static DataViewSchema FromRecords(IReadOnlyList<ColumnRecord> records, string where, Imaging.Preprocessing.TransformChain? preprocessing = null) =>
+        new(records.Select(r => new DataViewSchema.DetachedColumn(r.Name, FromRecord(r.Type, $"{where}, column '{r.Name}'"))), preprocessing);
 }

@@ -3,13 +3,15 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using MlNetMedical.Data;
+using MlNetMedical.Imaging.Preprocessing;
 using MlNetMedical.Pipeline;
 
 namespace MlNetMedical.Serialization;
 
 /// <summary>
 /// The model file: a zip holding <c>manifest.json</c> (format name and version, library version, input
-/// schema, and the length and SHA-256 of every other entry) and, under <c>model/</c>, one folder per
+/// schema, the input preprocessing chain (optional; the <see cref="TransformChain"/> JSON document, absent in files
+/// written before it was recorded), and the length and SHA-256 of every other entry) and, under <c>model/</c>, one folder per
 /// transformer with <c>transformer.json</c> (type name and config version), <c>config.json</c>,
 /// <c>blobs/NAME</c> and <c>children/NAME/</c>.
 /// </summary>
@@ -45,24 +47,35 @@ public static partial class ModelArchive
     /// <summary>The manifest.</summary>
     public sealed record Manifest(
         string Format, int FormatVersion, string LibraryVersion, DateTime CreatedUtc,
-        IReadOnlyList<ColumnRecord>? InputSchema, IReadOnlyList<EntryRecord> Entries);
+        IReadOnlyList<ColumnRecord>? InputSchema, IReadOnlyList<EntryRecord> Entries, JsonElement? Preprocessing = null);
 
-    /// <summary>Writes <paramref name="model"/> (and the schema it expects, if given) to <paramref name="stream"/>.</summary>
-    public static void Save(ITransformer model, DataViewSchema? inputSchema, Stream stream)
+    /// <summary>
+    /// Writes <paramref name="model"/> (and the schema it expects, if given) to <paramref name="stream"/>. The preprocessing
+    /// chain recorded is <paramref name="preprocessing"/>, else the schema's <see cref="DataViewSchema.Preprocessing"/>;
+    /// it is stored with the input schema, so a chain without a schema is refused.
+    /// </summary>
+    public static void Save(ITransformer model, DataViewSchema? inputSchema, Stream stream, TransformChain? preprocessing = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(stream);
+        preprocessing ??= inputSchema?.Preprocessing;
+        if (preprocessing is not null && inputSchema is null)
+            throw new ArgumentException("a preprocessing chain is saved as part of the input schema; pass the schema of the data the model was trained on", nameof(preprocessing));
         var entries = new SortedDictionary<string, byte[]>(StringComparer.Ordinal);
         ModelSaveContext.Save(model, entries, RootFolder);
         var manifest = new Manifest(FormatName, FormatVersion, LibraryVersion, DateTime.UtcNow,
             inputSchema is null ? null : ColumnTypeCodec.ToRecords(inputSchema),
-            entries.Select(e => new EntryRecord(e.Key, e.Value.Length, Hash(e.Value))).ToArray());
+            entries.Select(e => new EntryRecord(e.Key, e.Value.Length, Hash(e.Value))).ToArray(),
+            preprocessing is null ? null : JsonDocument.Parse(preprocessing.ToJson()).RootElement.Clone());
         using var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true);
         Write(zip, ManifestEntry, JsonSerializer.SerializeToUtf8Bytes(manifest, JsonOptions));
         foreach (var (path, data) in entries) Write(zip, path, data);
     }
 
-    /// <summary>Reads a model written by <see cref="Save"/>; <paramref name="archiveName"/> names it in errors.</summary>
+    /// <summary>
+    /// Reads a model written by <see cref="Save"/>; <paramref name="archiveName"/> names it in errors. <paramref name="inputSchema"/>
+    /// carries the recorded preprocessing chain in <see cref="DataViewSchema.Preprocessing"/> (null for files without one).
+    /// </summary>
     public static ITransformer Load(Stream stream, string archiveName, out DataViewSchema? inputSchema)
     {
         ArgumentNullException.ThrowIfNull(stream);
@@ -104,7 +117,8 @@ public static partial class ModelArchive
             if (!entries.ContainsKey(path))
                 throw new InvalidDataException($"model archive '{archiveName}': manifest lists '{path}' but the archive lacks it");
 
-        inputSchema = manifest.InputSchema is null ? null : ColumnTypeCodec.FromRecords(manifest.InputSchema, $"model archive '{archiveName}', manifest input schema");
+        inputSchema = manifest.InputSchema is null ? null
+            : ColumnTypeCodec.FromRecords(manifest.InputSchema, $"model archive '{archiveName}', manifest input schema", ReadPreprocessing(manifest, archiveName));
         return ModelLoadContext.Load(entries, RootFolder, archiveName);
     }
 
@@ -157,6 +171,16 @@ public static partial class ModelArchive
         if (manifest?.Entries is null) throw new InvalidDataException($"model archive '{archiveName}': {ManifestEntry} lists no entries");
         foreach (var e in manifest.Entries) CheckEntryPath(e.Path, archiveName);
         return manifest;
+    }
+
+    private static TransformChain? ReadPreprocessing(Manifest manifest, string archiveName)
+    {
+        if (manifest.Preprocessing is not { ValueKind: not JsonValueKind.Null } chain) return null;
+        try { return TransformChain.FromJson(chain.GetRawText()); }
+        catch (Exception e) when (e is ArgumentException or JsonException or NotSupportedException)
+        {
+            throw new InvalidDataException($"model archive '{archiveName}': the manifest's preprocessing chain is not valid: {e.Message}", e);
+        }
     }
 
     private static void Write(ZipArchive zip, string path, byte[] data)

@@ -1,4 +1,5 @@
 using MlNetMedical.Data;
+using MlNetMedical.Imaging;
 using MlNetMedical.Models;
 using MlNetMedical.Pipeline;
 using MlNetMedical.Serialization;
@@ -126,7 +127,10 @@ public sealed class ImageNetworkTransformer : RowMappingTransformer, IDisposable
     /// <inheritdoc/>
     protected override void MapRows(IReadOnlyList<DataViewRow> inputs, IReadOnlyList<object?[]> outputs)
     {
-        var images = inputs.Select(row => TrainingSamples.ImageValue(row.GetBoxedGetter(row.Schema[ImageColumnName])(), ImageColumnName, row.Position, StageName)).ToList();
+        var values = inputs.Select(row => row.GetBoxedGetter(row.Schema[ImageColumnName])()).ToList();
+        var images = values.Select((value, i) => TrainingSamples.ImageValue(value, ImageColumnName, inputs[i].Position, StageName)).ToList();
+        // Predicted masks carry their image's voxel spacing, so they score in mm against the true masks.
+        var spacings = values.Select(value => value is Volume volume ? MaskConverters.TensorSpacing(volume) : null).ToList();
         lock (_gate)
         {
             using var threads = _compute.Enter();
@@ -141,14 +145,14 @@ public sealed class ImageNetworkTransformer : RowMappingTransformer, IDisposable
                 var voxels = new float[images[start].Voxels.Length * (end - start)];
                 for (var i = start; i < end; i++) images[i].Voxels.CopyTo(voxels, (long)(i - start) * images[start].Voxels.Length);
                 var batch = Tensor.FromArray(voxels, [end - start, .. shape]).To(_compute.TorchDevice);
-                WriteOutputs(batch, outputs.Skip(start).Take(end - start).ToList());
+                WriteOutputs(batch, outputs.Skip(start).Take(end - start).ToList(), spacings.Skip(start).Take(end - start).ToList());
                 start = end;
             }
         }
     }
 
     // Runs the network on a batch and writes each row's outputs (row i of every output tensor).
-    private void WriteOutputs(Tensor batch, IReadOnlyList<object?[]> rows)
+    private void WriteOutputs(Tensor batch, IReadOnlyList<object?[]> rows, IReadOnlyList<double[]?> spacings)
     {
         switch (Output)
         {
@@ -158,7 +162,7 @@ public sealed class ImageNetworkTransformer : RowMappingTransformer, IDisposable
                 break;
             case NetworkOutput.Segmentation:
                 using (var seg = ((ISegmentationNetwork)Network).ForwardSegmentation(batch))
-                    for (var i = 0; i < rows.Count; i++) rows[i][0] = ToLabelMap(seg.Logits.Narrow(0, i, 1));
+                    for (var i = 0; i < rows.Count; i++) rows[i][0] = ToLabelMap(seg.Logits.Narrow(0, i, 1), spacings[i]);
                 break;
             case NetworkOutput.Classification:
                 var logits = ((IClassificationNetwork)Network).Classify(batch);
@@ -169,7 +173,7 @@ public sealed class ImageNetworkTransformer : RowMappingTransformer, IDisposable
                     for (var i = 0; i < rows.Count; i++)
                     {
                         (rows[i][0], rows[i][1]) = Probabilities(joint.ClassLogits.Narrow(0, i, 1));
-                        rows[i][2] = ToLabelMap(joint.SegmentationLogits.Narrow(0, i, 1));
+                        rows[i][2] = ToLabelMap(joint.SegmentationLogits.Narrow(0, i, 1), spacings[i]);
                     }
                 break;
         }
@@ -183,12 +187,12 @@ public sealed class ImageNetworkTransformer : RowMappingTransformer, IDisposable
         return (p, (uint)(best + 1));
     }
 
-    private static LabelMap ToLabelMap(Tensor logits)
+    private static LabelMap ToLabelMap(Tensor logits, double[]? spacing)
     {
         var labels = logits.Shape[1] == 1
             ? logits.ToArray<float>().Select(v => v > 0 ? 1 : 0).ToArray()
             : logits.Argmax(1).ToArray<long>().Select(v => (int)v).ToArray();
-        return new LabelMap(logits.Shape[2..].Select(s => (int)s).ToArray(), labels);
+        return new LabelMap(logits.Shape[2..].Select(s => (int)s).ToArray(), labels, spacing);
     }
 
     /// <inheritdoc/>

@@ -1,6 +1,5 @@
 using MlNetMedical.Data;
 using MlNetMedical.Imaging;
-using MlNetMedical.Imaging.Formats;
 using MlNetMedical.Models;
 using MlNetMedical.Tests.Trainers;
 using Xunit;
@@ -16,20 +15,8 @@ public sealed class PrefetchTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    /// <summary>A manifest of the synthetic disks written as NIfTI files; rows alternate train/test.</summary>
-    private string WriteManifest(int count)
-    {
-        var lines = new List<string> { "id,image,mask,label,group,split" };
-        foreach (var (row, i) in SyntheticImages.Disks(count, 3).Select((r, i) => (r, i)))
-        {
-            Nifti.Write(row.Image, Path.Combine(_dir, $"img{i}.nii"));
-            Nifti.Write(row.Mask!, Path.Combine(_dir, $"seg{i}.nii"));
-            lines.Add($"case{i:D2},img{i}.nii,seg{i}.nii,{(row.Label == 1 ? "left" : "right")},P{i / 2},{(i % 3 == 0 ? "test" : "train")}");
-        }
-        var path = Path.Combine(_dir, "manifest.csv");
-        File.WriteAllLines(path, lines);
-        return path;
-    }
+    /// <summary>A manifest of the synthetic disks written as NIfTI files; every third row is a test row.</summary>
+    private string WriteManifest(int count) => SyntheticImages.WriteManifest(_dir, count, i => i % 3 == 0 ? "test" : "train");
 
     private static List<string> Rows(IDataView view) =>
         [.. Enumerable.Zip(view.GetColumn<string>("Id"), view.GetColumn<Volume>("Image"), view.GetColumn<Volume>("Mask"))

@@ -115,6 +115,27 @@ public class ModelArchiveTests
     }
 
     [Fact]
+    public void FilesWithoutARecordedPreprocessingChainLoadAndABrokenChainIsNamed()
+    {
+        // Files written before the chain was recorded have no "preprocessing" key; the manifest is not hashed, so edit it in place.
+        static (string, byte[]) EditManifest(string name, byte[] data, Func<System.Text.Json.Nodes.JsonObject, object?> edit)
+        {
+            if (name != "manifest.json") return (name, data);
+            var manifest = System.Text.Json.Nodes.JsonNode.Parse(data)!.AsObject();
+            edit(manifest);
+            return (name, Encoding.UTF8.GetBytes(manifest.ToJsonString()));
+        }
+        var older = Rewrite(SavedBytes(), (n, d) => EditManifest(n, d, m => m.Remove("preprocessing")));
+        _ml.Model.Load(new MemoryStream(older), out var schema);
+        Assert.NotNull(schema);
+        Assert.Null(schema!.Preprocessing);
+
+        var broken = Rewrite(SavedBytes(), (n, d) => EditManifest(n, d, m => m["preprocessing"] = System.Text.Json.Nodes.JsonNode.Parse("""{"version":1,"transforms":[{"type":"sharpen"}]}""")));
+        var message = LoadError(broken);
+        Assert.Contains("preprocessing chain is not valid", message);
+    }
+
+    [Fact]
     public void TamperedWeightsAreRejected()
     {
         var message = LoadError(Rewrite(SavedBytes(), (n, d) =>

@@ -1,5 +1,6 @@
 using MlNetMedical.Data;
 using MlNetMedical.Imaging;
+using MlNetMedical.Imaging.Formats;
 using MlNetMedical.Models;
 using MlNetMedical.Training;
 
@@ -54,6 +55,24 @@ internal static class SyntheticImages
             });
         }
         return rows;
+    }
+
+    /// <summary>
+    /// <see cref="Disks"/> written as NIfTI files into <paramref name="folder"/> (with <paramref name="affine"/>, default identity)
+    /// and listed in its manifest.csv, row i in split <paramref name="split"/>(i); returns the manifest's path.
+    /// </summary>
+    public static string WriteManifest(string folder, int count, Func<int, string> split, Affine? affine = null)
+    {
+        var lines = new List<string> { "id,image,mask,label,group,split" };
+        foreach (var (row, i) in Disks(count, 3).Select((r, i) => (r, i)))
+        {
+            Nifti.Write(Volume.Create<float>(row.Image.ToFloatArray(), row.Image.Shape, affine), Path.Combine(folder, $"img{i}.nii"));
+            Nifti.Write(Volume.Create<byte>(row.Mask!.ToFloatArray().Select(v => (byte)v).ToArray(), row.Mask.Shape, affine), Path.Combine(folder, $"seg{i}.nii"));
+            lines.Add($"case{i:D2},img{i}.nii,seg{i}.nii,{(row.Label == 1 ? "left" : "right")},P{i / 2},{split(i)}");
+        }
+        var path = Path.Combine(folder, "manifest.csv");
+        File.WriteAllLines(path, lines);
+        return path;
     }
 
     public static UNetConfig TinyUNet => new()
