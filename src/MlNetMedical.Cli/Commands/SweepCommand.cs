@@ -19,17 +19,15 @@ public sealed class SweepCommand : ICliCommand
         var storage = new Option<string?>("--storage") { Description = "Where the study lives: sqlite:PATH (default OUT/study.db) or postgres:CONNECTION-STRING, which several machines can share." };
         var parallel = new Option<int?>("--parallel") { Description = "Trials run at once (overrides sweep.parallel); each gets cores/N torch threads." };
         var resume = new Option<bool>("--resume") { Description = "Continue a study that already has trials (a killed run: its stale trial is re-queued)." };
-        var output = new Option<string?>("--out") { Description = "Output folder (default: runs/NAME-sweep under the current folder)." };
-        var set = new Option<string[]>("--set") { Description = "Override a key before validation: KEY.PATH=VALUE (e.g. sweep.max_trials=5). Repeatable.", AllowMultipleArgumentsPerToken = false };
-        var quiet = new Option<bool>("--quiet") { Description = "No progress bars or per-trial lines, only the summary." };
-        var json = new Option<bool>("--json") { Description = "Print metrics.json (trials, best model's test metrics) on stdout instead of the leaderboard." };
-        var command = new Command("sweep", """
+        var options = new RunOptions("runs/NAME-sweep under the current folder", "sweep.max_trials=5",
+            "the summary", "metrics.json (trials, best model's test metrics)");
+        var command = options.AddTo(new Command("sweep", """
             Run an AutoML study over the transfer-strategy space (frozen features + softmax/MLP, fine-tuning, joint, scratch):
             segmentation pretraining once, then trials tuned (TPE, random, grid, CFO), pruned per epoch (ASHA, median, Hyperband),
             run N at a time and stored in SQLite or PostgreSQL; the best configuration is refitted on the train split and scored on
             the test split. Writes OUT/study.db, STUDY.leaderboard.csv/.json, STUDY.best-model.zip, models/pretrain.zip,
             config.resolved.yaml, sweep.log, metrics.json and report.html; the last line printed is the report's path.
-            """) { file, storage, parallel, resume, output, set, quiet, json }
+            """) { file, storage, parallel, resume })
             .WithExamples(
                 "mlnm sweep pipelines/sweep-transfer.yaml --out runs/sweep",
                 "mlnm sweep pipelines/sweep-transfer.yaml --out runs/sweep --resume --parallel 2",
@@ -41,11 +39,11 @@ public sealed class SweepCommand : ICliCommand
             if (!File.Exists(path)) throw new CliUserException($"sweep file '{path}' does not exist");
             if (parse.GetValue(parallel) is < 1) throw new CliUserException("--parallel must be ≥ 1");
             SweepConfig config;
-            try { config = YamlConfigReader.ReadFile<SweepConfig>(path, parse.GetValue(set) ?? []); }
+            try { config = YamlConfigReader.ReadFile<SweepConfig>(path, options.Overrides(parse)); }
             catch (YamlConfigException e) { throw new CliUserException(e.Message); }
-            var outDir = Path.GetFullPath(parse.GetValue(output) ?? Path.Combine("runs", config.Name + "-sweep"));
+            var outDir = Path.GetFullPath(options.OutDir(parse, Path.Combine("runs", config.Name + "-sweep")));
             Run(context, config, Path.GetDirectoryName(Path.GetFullPath(path))!, outDir,
-                new SweepRunOptions(parse.GetValue(storage), parse.GetValue(parallel), parse.GetValue(resume)), parse.GetValue(quiet), parse.GetValue(json));
+                new SweepRunOptions(parse.GetValue(storage), parse.GetValue(parallel), parse.GetValue(resume)), options.IsQuiet(parse), options.IsJson(parse));
             return ExitCodes.Success;
         });
         return command;

@@ -7,7 +7,6 @@ using MlNetMedical.Cli.Terminal;
 using MlNetMedical.Data;
 using MlNetMedical.Pipeline;
 using MlNetMedical.Training;
-using TorchRuntime = MlNetMedical.Torch.Torch;
 
 namespace MlNetMedical.Cli.Sweeps;
 
@@ -29,16 +28,14 @@ public sealed class SweepRunner(ProgressView view)
 
     public SweepOutcome Run(SweepConfig config, string configDirectory, string outDir, SweepRunOptions options)
     {
-        if (config.Threads is { } threads) TorchRuntime.NumThreads = threads;
         var settings = config.Sweep;
         int parallel = options.Parallel ?? settings.Parallel;
-        var ml = new MedicalContext(seed: config.Seed);
-        var pipeline = config.ToPipeline();
+        var ml = config.CreateContext();
         var report = new RunReport
         {
             Title = $"{config.Name} (sweep)", CreatedUtc = DateTimeOffset.UtcNow,
             Task = config.Data.Synthetic?.Task ?? Path.GetFileName(config.Data.Manifest ?? config.Data.Decathlon),
-            Environment = PipelineRunner.Environment(pipeline),
+            Environment = PipelineRunner.Environment(config, ml),
         };
 
         var (storage, storageDescription) = OpenStorage(options.Storage, outDir);
@@ -49,13 +46,12 @@ public sealed class SweepRunner(ProgressView view)
         if (existing > 0 && !options.Resume)
             throw new CliUserException($"study '{studyName}' in {storageDescription} already has {existing} trials; pass --resume to continue it, or use another --out or --storage");
 
-        var data = new PipelineRunner(view).LoadData(ml, pipeline, configDirectory, outDir);
+        var data = new PipelineRunner(view).LoadData(ml, config, configDirectory, outDir);
         var train = ml.Data.Cache(ml.Data.FilterBySplit(data, config.Data.TrainSplit));
         var test = ml.Data.Cache(ml.Data.FilterBySplit(data, config.Data.TestSplit));
         view.Log($"data: {train.CountRows()} train, {test.CountRows()} test cases");
-        var a = config.Augmentation;
-        var augmenter = SampleAugmentation.Create(a.FlipProbability, a.IntensityProbability, a.IntensityScale, a.IntensityShift, a.NoiseProbability, a.NoiseStd);
-        var pretrained = Pretrain(ml, config, pipeline, data, outDir, options.Resume, augmenter, report);
+        var augmenter = config.CreateAugmenter();
+        var pretrained = Pretrain(ml, config, data, outDir, options.Resume, augmenter, report);
 
         var strategy = new TransferStrategy(ml, pretrained, train.Schema, new TransferStrategyOptions
         {
@@ -111,7 +107,7 @@ public sealed class SweepRunner(ProgressView view)
     }
 
     /// <summary>Pretrains the U-Net once (a resumed sweep reuses OUT/models/pretrain.zip, so its trials transfer the same encoder).</summary>
-    private ITransformer? Pretrain(MedicalContext ml, SweepConfig config, PipelineConfig pipeline, IDataView data, string outDir, bool resume, SampleAugmenter? augmenter, RunReport report)
+    private ITransformer? Pretrain(MedicalContext ml, SweepConfig config, IDataView data, string outDir, bool resume, SampleAugmenter? augmenter, RunReport report)
     {
         if (config.Pretrain is not { } pretrain) return null;
         var path = Path.Combine(outDir, PretrainModel);
@@ -123,8 +119,8 @@ public sealed class SweepRunner(ProgressView view)
         var progress = new TrainingProgressReporter(view, "pretrain");
         var clock = Stopwatch.StartNew();
         var rows = ml.Data.Cache(ml.Data.FilterBySplit(data, pretrain.Split ?? config.Data.PretrainSplit));
-        var unet = PipelineRunner.ResolveUNet(pipeline, data);
-        var model = ml.Segmentation.Trainers.UNet(unet, PipelineRunner.Options(pipeline, pretrain.Training, progress, augmenter)).Fit(rows);
+        var unet = PipelineRunner.ResolveUNet(config, data);
+        var model = ml.Segmentation.Trainers.UNet(unet, PipelineRunner.Options(config, pretrain.Training, progress, augmenter)).Fit(rows);
         progress.Complete($"trained in {clock.Elapsed.TotalSeconds:F1} s");
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         ml.Model.Save(model, data.Schema, path);
