@@ -38,9 +38,7 @@ public sealed class SweepCommand : ICliCommand
             var path = parse.GetValue(file)!;
             if (!File.Exists(path)) throw new CliUserException($"sweep file '{path}' does not exist");
             if (parse.GetValue(parallel) is < 1) throw new CliUserException("--parallel must be ≥ 1");
-            SweepConfig config;
-            try { config = YamlConfigReader.ReadFile<SweepConfig>(path, options.Overrides(parse)); }
-            catch (YamlConfigException e) { throw new CliUserException(e.Message); }
+            var config = PipelineExecution.Read<SweepConfig>(File.ReadAllText(path), path, options.Overrides(parse));
             var outDir = Path.GetFullPath(options.OutDir(parse, Path.Combine("runs", config.Name + "-sweep")));
             Run(context, config, Path.GetDirectoryName(Path.GetFullPath(path))!, outDir,
                 new SweepRunOptions(parse.GetValue(storage), parse.GetValue(parallel), parse.GetValue(resume)), options.IsQuiet(parse), options.IsJson(parse));
@@ -58,13 +56,7 @@ public sealed class SweepCommand : ICliCommand
         using var log = new StreamWriter(Path.Combine(outDir, "sweep.log"), append: options.Resume);
         var view = new ProgressView(context, ProgressView.ChooseMode(context, quiet, json), log);
         view.Log($"{config.Name}: output folder {outDir}");
-        SweepOutcome outcome;
-        try { outcome = view.Run(() => new SweepRunner(view).Run(config, configDirectory, outDir, options)); }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException or InvalidDataException or FileNotFoundException or DirectoryNotFoundException)
-        {
-            log.WriteLine(e.ToString());
-            throw new CliUserException($"{config.Name}: {e.Message}");
-        }
+        var outcome = PipelineExecution.RunInView(view, log, config.Name, () => new SweepRunner(view).Run(config, configDirectory, outDir, options));
         var report = outcome.Report;
         report.ResolvedConfig = resolved;
         var metricsPath = Path.Combine(outDir, "metrics.json");

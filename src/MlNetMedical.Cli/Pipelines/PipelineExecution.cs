@@ -19,9 +19,12 @@ public static class PipelineExecution
     };
 
     /// <summary>Reads a pipeline strictly; YAML errors become user errors (exit code 1).</summary>
-    public static PipelineConfig Read(string yaml, string sourceName, IEnumerable<string> overrides)
+    public static PipelineConfig Read(string yaml, string sourceName, IEnumerable<string> overrides) => Read<PipelineConfig>(yaml, sourceName, overrides);
+
+    /// <summary>Reads a config (a pipeline, a sweep) strictly; YAML errors become user errors (exit code 1).</summary>
+    public static T Read<T>(string yaml, string sourceName, IEnumerable<string> overrides) where T : class, new()
     {
-        try { return YamlConfigReader.Read<PipelineConfig>(yaml, sourceName, overrides); }
+        try { return YamlConfigReader.Read<T>(yaml, sourceName, overrides); }
         catch (YamlConfigException e) { throw new CliUserException(e.Message); }
     }
 
@@ -35,14 +38,7 @@ public static class PipelineExecution
         using var log = new StreamWriter(Path.Combine(outDir, "run.log"), append: false);
         var view = new ProgressView(context, ProgressView.ChooseMode(context, quiet, json), log);
         view.Log($"{config.Name}: output folder {outDir}");
-        RunReport report;
-        try { report = view.Run(() => new PipelineRunner(view).Run(config, pipelineDirectory, outDir)); }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException or InvalidDataException or FileNotFoundException or DirectoryNotFoundException)
-        {
-            // Bad settings the library rejects (a level that does not exist, too few groups for validation...) are the user's to fix.
-            log.WriteLine(e.ToString());
-            throw new CliUserException($"{config.Name}: {e.Message}");
-        }
+        var report = RunInView(view, log, config.Name, () => new PipelineRunner(view).Run(config, pipelineDirectory, outDir));
         // The runner filled in what it read from the data (network dimensions, channels, classes).
         resolved = YamlConfigWriter.Write(config);
         File.WriteAllText(Path.Combine(outDir, "config.resolved.yaml"), resolved);
@@ -62,6 +58,18 @@ public static class PipelineExecution
         var last = reportPath ?? metricsPath;
         if (!json) context.Output.WriteLine(last);
         return last;
+    }
+
+    /// <summary>Runs <paramref name="work"/> under <paramref name="view"/>; what the library rejects becomes a user error (the stack trace goes to the log).</summary>
+    public static T RunInView<T>(ProgressView view, TextWriter log, string name, Func<T> work)
+    {
+        try { return view.Run(work); }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or InvalidDataException or FileNotFoundException or DirectoryNotFoundException)
+        {
+            // Bad settings the library rejects (a level that does not exist, too few groups for validation...) are the user's to fix.
+            log.WriteLine(e.ToString());
+            throw new CliUserException($"{name}: {e.Message}");
+        }
     }
 
     /// <summary>One row per method: test accuracy, balanced accuracy, macro F1, AUC, mean Dice, training time.</summary>
