@@ -1,12 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
 using MlNetMedical.AutoML;
 using MlNetMedical.Cli.Pipelines;
-using MlNetMedical.Cli.Reporting;
 using MlNetMedical.Cli.Sweeps;
-using MlNetMedical.Cli.Terminal;
-using MlNetMedical.Cli.Yaml;
 
 namespace MlNetMedical.Cli.Commands;
 
@@ -50,30 +46,11 @@ public sealed class SweepCommand : ICliCommand
     /// <summary>Runs the sweep into <paramref name="outDir"/> and prints the leaderboard (or metrics.json) and the report's path.</summary>
     public static string Run(CliContext context, SweepConfig config, string configDirectory, string outDir, SweepRunOptions options, bool quiet, bool json)
     {
-        Directory.CreateDirectory(outDir);
-        var resolved = YamlConfigWriter.Write(config);
-        File.WriteAllText(Path.Combine(outDir, "config.resolved.yaml"), resolved);
-        using var log = new StreamWriter(Path.Combine(outDir, "sweep.log"), append: options.Resume);
-        var view = new ProgressView(context, ProgressView.ChooseMode(context, quiet, json), log);
-        view.Log($"{config.Name}: output folder {outDir}");
-        var outcome = PipelineExecution.RunInView(view, log, config.Name, () => new SweepRunner(view).Run(config, configDirectory, outDir, options));
-        var report = outcome.Report;
-        report.ResolvedConfig = resolved;
-        var metricsPath = Path.Combine(outDir, "metrics.json");
-        File.WriteAllText(metricsPath, JsonSerializer.Serialize(report, PipelineExecution.MetricsJson));
-        var reportPath = Path.Combine(outDir, "report.html");
-        ReportWriter.Write(report, reportPath);
-        var table = Leaderboard(outcome.Result, 10);
-        foreach (var line in table) view.LogFileOnly(line);
-        if (json) context.Output.WriteLine(JsonSerializer.Serialize(report, PipelineExecution.MetricsJson));
-        else
-        {
-            foreach (var line in table) context.Output.WriteLine(line);
-            foreach (var m in report.Methods.Where(m => m.Kind != "segmentation-pretrain"))
-                context.Output.WriteLine($"{m.Name} ({m.Kind}) refitted, on the test split: {PipelineRunner.Summary(m)}; model {m.ModelPath}");
-            context.Output.WriteLine(reportPath);
-        }
-        return reportPath;
+        using var folder = OutputFolder.Open(context, config, outDir, "sweep.log", appendLog: options.Resume, quiet, json);
+        var outcome = folder.Run(view => new SweepRunner(view).Run(config, configDirectory, folder.Path, options));
+        var refits = outcome.Report.Methods.Where(m => m.Kind != "segmentation-pretrain")
+            .Select(m => $"{m.Name} ({m.Kind}) refitted, on the test split: {PipelineRunner.Summary(m)}; model {m.ModelPath}");
+        return folder.Finish(outcome.Report, [.. Leaderboard(outcome.Result, 10), .. refits], writeHtml: true);
     }
 
     /// <summary>The best <paramref name="rows"/> completed trials: rank, trial, value, strategy, epochs, seconds.</summary>
