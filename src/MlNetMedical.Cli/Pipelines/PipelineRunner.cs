@@ -23,13 +23,7 @@ public sealed class PipelineRunner(ProgressView view)
     public RunReport Run(PipelineConfig config, string pipelineDirectory, string outDir)
     {
         var ml = config.CreateContext();
-        var report = new RunReport
-        {
-            Title = config.Name,
-            CreatedUtc = DateTimeOffset.UtcNow,
-            Task = config.Data.Synthetic?.Task ?? Path.GetFileName(config.Data.Manifest ?? config.Data.Decathlon),
-            Environment = Environment(config, ml),
-        };
+        var report = NewReport(config, ml, config.Name);
         var data = LoadData(ml, config, pipelineDirectory, outDir);
         var split = (string name) => ml.Data.Cache(ml.Data.FilterBySplit(data, name));
         var train = split(config.Data.TrainSplit);
@@ -50,8 +44,7 @@ public sealed class PipelineRunner(ProgressView view)
             {
                 case PretrainStage pretrain:
                 {
-                    var rows = split(pretrain.Split ?? config.Data.PretrainSplit);
-                    model = ml.Segmentation.Trainers.UNet(unet, Options(config, pretrain.Training, progress, augmenter)).Fit(rows);
+                    model = Pretrain(ml, config, pretrain, data, unet, progress, augmenter);
                     result = new MethodResult { Kind = "segmentation-pretrain" };
                     break;
                 }
@@ -112,6 +105,23 @@ public sealed class PipelineRunner(ProgressView view)
         report.Samples = SampleImages.Collect(trained.Select(t => (t.Name, t.ScoredTest, t.Result)).ToList(), test, config.Evaluation.Samples);
         foreach (var stage in trained) (stage.Model as IDisposable)?.Dispose();
         return report;
+    }
+
+    /// <summary>A report with the run's title, task and environment.</summary>
+    internal static RunReport NewReport(ExperimentConfig config, MedicalContext ml, string title) => new()
+    {
+        Title = title,
+        CreatedUtc = DateTimeOffset.UtcNow,
+        Task = config.Data.Synthetic?.Task ?? Path.GetFileName(config.Data.Manifest ?? config.Data.Decathlon),
+        Environment = Environment(config, ml),
+    };
+
+    /// <summary>Segmentation pretraining of the U-Net on the stage's split (default data.pretrain_split).</summary>
+    internal static ITransformer Pretrain(MedicalContext ml, ExperimentConfig config, PretrainStage pretrain, IDataView data, UNetConfig unet,
+        IProgress<TrainingProgress> progress, SampleAugmenter? augmenter)
+    {
+        var rows = ml.Data.Cache(ml.Data.FilterBySplit(data, pretrain.Split ?? config.Data.PretrainSplit));
+        return ml.Segmentation.Trainers.UNet(unet, Options(config, pretrain.Training, progress, augmenter)).Fit(rows);
     }
 
     internal IDataView LoadData(MedicalContext ml, ExperimentConfig config, string pipelineDirectory, string outDir)

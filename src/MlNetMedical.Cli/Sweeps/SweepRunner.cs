@@ -31,12 +31,7 @@ public sealed class SweepRunner(ProgressView view)
         var settings = config.Sweep;
         int parallel = options.Parallel ?? settings.Parallel;
         var ml = config.CreateContext();
-        var report = new RunReport
-        {
-            Title = $"{config.Name} (sweep)", CreatedUtc = DateTimeOffset.UtcNow,
-            Task = config.Data.Synthetic?.Task ?? Path.GetFileName(config.Data.Manifest ?? config.Data.Decathlon),
-            Environment = PipelineRunner.Environment(config, ml),
-        };
+        var report = PipelineRunner.NewReport(config, ml, $"{config.Name} (sweep)");
 
         var (storage, storageDescription) = OpenStorage(options.Storage, outDir);
         string studyName = settings.Study ?? config.Name;
@@ -118,9 +113,7 @@ public sealed class SweepRunner(ProgressView view)
         }
         var progress = new TrainingProgressReporter(view, "pretrain");
         var clock = Stopwatch.StartNew();
-        var rows = ml.Data.Cache(ml.Data.FilterBySplit(data, pretrain.Split ?? config.Data.PretrainSplit));
-        var unet = PipelineRunner.ResolveUNet(config, data);
-        var model = ml.Segmentation.Trainers.UNet(unet, PipelineRunner.Options(config, pretrain.Training, progress, augmenter)).Fit(rows);
+        var model = PipelineRunner.Pretrain(ml, config, pretrain, data, PipelineRunner.ResolveUNet(config, data), progress, augmenter);
         progress.Complete($"trained in {clock.Elapsed.TotalSeconds:F1} s");
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         ml.Model.Save(model, data.Schema, path);
