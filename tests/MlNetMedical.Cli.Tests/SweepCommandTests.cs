@@ -120,15 +120,6 @@ public sealed class SweepCommandTests : IDisposable
     }
 
     [Fact]
-    public void HelpHasExamples()
-    {
-        var (code, stdout, _) = Run("sweep", "--help");
-        Assert.Equal(ExitCodes.Success, code);
-        Assert.Contains("Examples:", stdout);
-        Assert.Contains("mlnm sweep pipelines/sweep-transfer.yaml --out runs/sweep --resume --parallel 2", stdout);
-    }
-
-    [Fact]
     public void TheShippedExampleRunsAtToyScale()
     {
         var example = Path.Combine(RunCommandTests.RepoRoot(), "pipelines", "sweep-transfer.yaml");
