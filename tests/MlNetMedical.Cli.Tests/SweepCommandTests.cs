@@ -123,7 +123,7 @@ public sealed class SweepCommandTests : IDisposable
     public void TheShippedExampleRunsAtToyScale()
     {
         var example = Path.Combine(RunCommandTests.RepoRoot(), "pipelines", "sweep-transfer.yaml");
-        var (code, stdout, stderr) = Run("sweep", example, "--out", Path.Combine(_dir, "example"), "--quiet",
+        var (code, stdout, stderr) = Run("sweep", example, "--out", Path.Combine(_dir, "example"), "--quiet", "--parallel", "2",
             "--set", "data.synthetic.train=18", "--set", "data.synthetic.test=9", "--set", "data.synthetic.pretrain=9", "--set", "data.synthetic.size=32",
             "--set", "network.base_channels=4", "--set", "pretrain.training.epochs=1", "--set", "sweep.epochs=2", "--set", "sweep.max_trials=2", "--set", "sweep.folds=2",
             "--set", "threads=1", "--set", "augmentation.flip_probability=1", "--set", "augmentation.affine_probability=0.5");

@@ -8,7 +8,7 @@ namespace MlNetMedical.Cli.Sweeps;
 // network are the pipeline schema's (ExperimentConfig); pretrain is the pipeline's pretrain stage; sweep holds the study's settings.
 
 /// <summary>An AutoML study over the transfer-strategy space: the data, the segmentation pretraining it transfers from, and the study.</summary>
-/// <remarks>threads: is the process's budget for pretraining and the refit; trials split the cores between them (--parallel).</remarks>
+/// <remarks>threads: is the budget of loading and pretraining; parallel trials split it between them (SweepRunner).</remarks>
 public sealed class SweepConfig : ExperimentConfig
 {
     /// <summary>Segmentation pretraining on the pretrain split, run once before the study; null = no transfer (scratch only).</summary>

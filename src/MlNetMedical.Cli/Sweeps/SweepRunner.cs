@@ -48,13 +48,16 @@ public sealed class SweepRunner(ProgressView view)
         var augmenter = config.CreateAugmenter();
         var pretrained = Pretrain(ml, config, data, outDir, options.Resume, augmenter, report);
 
-        var strategy = new TransferStrategy(ml, pretrained, train.Schema, new TransferStrategyOptions
+        // Trials run `parallel` at a time: with threads set, each gets its share (the context's budget applies inside every fit);
+        // without, the experiment gives each cores / parallel.
+        var trialContext = config.Threads is { } threads && parallel > 1 ? new MedicalContext(seed: config.Seed, threads: Math.Max(1, threads / parallel)) : ml;
+        var strategy = new TransferStrategy(trialContext, pretrained, train.Schema, new TransferStrategyOptions
         {
             Epochs = settings.Epochs, BatchSize = settings.BatchSize, ValidationFraction = settings.ValidationFraction,
             EarlyStoppingPatience = settings.EarlyStoppingPatience, Strategies = settings.Strategies,
             Augmentation = augmenter,
         });
-        var experiment = new AutoMLExperiment(ml)
+        var experiment = new AutoMLExperiment(trialContext)
             .SetPipeline(strategy)
             .SetMetric(settings.Metric, direction)
             .SetMaxTrials(settings.MaxTrials)
