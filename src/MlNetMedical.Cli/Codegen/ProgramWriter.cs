@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Text;
-using MlNetMedical.Imaging.Augmentation;
 using MlNetMedical.Cli.Pipelines;
 using MlNetMedical.Cli.Yaml;
+using MlNetMedical.Imaging.Augmentation;
 using static MlNetMedical.Cli.Codegen.CSharp;
 
 namespace MlNetMedical.Cli.Codegen;
@@ -93,7 +93,7 @@ internal static class ProgramWriter
     /// <summary>The library's augmentation with the run's non-default settings, or null when it is off.</summary>
     private static string Augmentation(ExperimentConfig config)
     {
-        if (config.CreateAugmenter() is null) return "null";
+        if (AugmentationChecks.IsOff(config.Augmentation)) return "null";
         var defaults = new AugmentationConfig();
         var settings = typeof(AugmentationConfig).GetProperties()
             .Where(p => p.CanWrite && !Equals(p.GetValue(config.Augmentation), p.GetValue(defaults)))
