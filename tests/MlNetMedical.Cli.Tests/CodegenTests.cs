@@ -17,14 +17,20 @@ public sealed class CodegenTests
         try
         {
             var runDir = Path.Combine(dir, "run");
-            var (runCode, _, runErr) = CliRun.Run(["quickstart", "--out", runDir, "--quiet", .. CliRun.ToyQuickstart]);
+            // Augmentation and a thread budget, so the generated program must set both up as the runner does to match its accuracies.
+            var (runCode, _, runErr) = CliRun.Run(["quickstart", "--out", runDir, "--quiet", .. CliRun.ToyQuickstart,
+                "--set", "threads=1", "--set", "augmentation.flip_probability=1", "--set", "augmentation.intensity_probability=0.5", "--set", "augmentation.rotate_degrees=10"]);
             Assert.True(runCode == ExitCodes.Success, runErr);
 
             var project = Path.Combine(dir, "code");
             var (code, stdout, stderr) = CliRun.Run("codegen", "--from", runDir, "--out", project);
             Assert.True(code == ExitCodes.Success, stderr);
             Assert.Contains("Quickstart.csproj", stdout);
-            Assert.Contains("SegmentationEncoderFeatures", File.ReadAllText(Path.Combine(project, "Program.cs")));
+            var program = File.ReadAllText(Path.Combine(project, "Program.cs"));
+            Assert.Contains("SegmentationEncoderFeatures", program);
+            Assert.Contains("new MedicalContext(seed: 1, threads: 1)", program);
+            Assert.Contains("Augmentations.From(new AugmentationConfig { FlipProbability = 1.0, RotateDegrees = 10.0, IntensityProbability = 0.5 }, seed: 1)", program);
+            Assert.Equal(["Program.cs", "Quickstart.csproj", "README.md"], Directory.GetFiles(project).Select(f => Path.GetFileName(f)).Order().ToArray());
 
             var build = Dotnet(project, "build", "-c", "Release", "-o", Path.Combine(project, "bin-out"));
             Assert.True(build.Code == 0, build.Output);

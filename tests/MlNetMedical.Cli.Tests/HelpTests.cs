@@ -23,6 +23,17 @@ public sealed class HelpTests
         Assert.All(examples, e => Assert.StartsWith($"  mlnm {name}", e));
     }
 
+    [Theory]
+    [InlineData("run")]
+    [InlineData("sweep")]
+    [InlineData("quickstart")]
+    public void CommandsThatWriteAnOutputFolderShareItsOptions(string name)
+    {
+        var (code, stdout, _) = CliRun.Run(name, "--help");
+        Assert.Equal(ExitCodes.Success, code);
+        foreach (var option in new[] { "--out", "--set", "--quiet", "--json" }) Assert.Contains(option, stdout);
+    }
+
     [Fact]
     public void EveryRegisteredCommandAndSubcommandHasExamples()
     {

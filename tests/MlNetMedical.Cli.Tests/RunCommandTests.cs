@@ -79,6 +79,9 @@ public sealed class RunCommandTests
     [InlineData("name: x\nstages:\n  - pretrain: {}\n    featurize: {}\ndata: {synthetic: {task: cardiac-level-2d}}\n", "p.yaml:", "exactly one of: pretrain, featurize, fine_tune, scratch, joint")]
     [InlineData("name: x\nstages:\n  - joint: {topology: unet}\ndata: {synthetic: {task: cardiac-level-2d}}\n", "p.yaml:3:", "allowed values: simple, y-net")]
     [InlineData("name: x\nstagse: []\n", "p.yaml:2:1", "allowed keys: name, seed, threads, data, preprocessing")]
+    [InlineData("name: x\nstages:\n  - pretrain: {}\ndata: {synthetic: {task: cardiac-level-2d}}\naugmentation: {flip_probability: 1.5}\n", "p.yaml:5:", "'flip_probability' must be a probability in [0, 1]")]
+    [InlineData("name: x\nstages:\n  - pretrain: {}\ndata: {synthetic: {task: cardiac-level-2d}}\naugmentation: {flip: 0.5}\n", "p.yaml:5:", "allowed keys: flip_probability, rotate90_probability, affine_probability")]
+    [InlineData("name: x\nstages:\n  - pretrain: {}\ndata: {synthetic: {task: cardiac-level-2d}}\naugmentation: {noise_std: -1}\n", "p.yaml:5:", "'noise_std' must be ≥ 0")]
     public void BadPipelinesExitWithOneNamingFileLineAndAllowedValues(string yaml, string where, string message)
     {
         var dir = CliRun.TempDir("mlnm-run-bad-");

@@ -120,23 +120,19 @@ public sealed class SweepCommandTests : IDisposable
     }
 
     [Fact]
-    public void HelpHasExamples()
-    {
-        var (code, stdout, _) = Run("sweep", "--help");
-        Assert.Equal(ExitCodes.Success, code);
-        Assert.Contains("Examples:", stdout);
-        Assert.Contains("mlnm sweep pipelines/sweep-transfer.yaml --out runs/sweep --resume --parallel 2", stdout);
-    }
-
-    [Fact]
     public void TheShippedExampleRunsAtToyScale()
     {
         var example = Path.Combine(RunCommandTests.RepoRoot(), "pipelines", "sweep-transfer.yaml");
-        var (code, stdout, stderr) = Run("sweep", example, "--out", Path.Combine(_dir, "example"), "--quiet",
+        var (code, stdout, stderr) = Run("sweep", example, "--out", Path.Combine(_dir, "example"), "--quiet", "--parallel", "2",
             "--set", "data.synthetic.train=18", "--set", "data.synthetic.test=9", "--set", "data.synthetic.pretrain=9", "--set", "data.synthetic.size=32",
-            "--set", "network.base_channels=4", "--set", "pretrain.training.epochs=1", "--set", "sweep.epochs=2", "--set", "sweep.max_trials=2", "--set", "sweep.folds=2");
+            "--set", "network.base_channels=4", "--set", "pretrain.training.epochs=1", "--set", "sweep.epochs=2", "--set", "sweep.max_trials=2", "--set", "sweep.folds=2",
+            "--set", "threads=1", "--set", "augmentation.flip_probability=1", "--set", "augmentation.affine_probability=0.5");
         Assert.True(code == ExitCodes.Success, stderr);
         Assert.Contains("2 trials:", stdout);
+        var resolved = File.ReadAllText(Path.Combine(_dir, "example", "config.resolved.yaml"));
+        Assert.StartsWith("name: sweep-transfer\nseed: 1\nthreads: 1\n", resolved); // the shared keys first, as before
+        Assert.Contains("  affine_probability: 0.5\n", resolved);
+        Assert.Contains("\"torch threads\": \"1\"", File.ReadAllText(Path.Combine(_dir, "example", "metrics.json")));
     }
 
     [Fact]

@@ -20,7 +20,8 @@ public sealed record TransferStrategyOptions
     /// <summary>The branches to sweep (<see cref="TransferStrategy.AllStrategies"/>); null = every one the data and the pretrained model allow.</summary>
     public IReadOnlyList<string>? Strategies { get; init; }
     public ImageColumns Columns { get; init; } = new();
-    /// <summary>Augmentation of training images (fine-tune, joint and scratch branches; the frozen branches train on fixed features).</summary>
+    /// <summary>Augmentation of training images, usually the library's <c>Augmentations.From(config, seed)</c> (fine-tune, joint and
+    /// scratch branches; the frozen branches train on fixed features). Null = none.</summary>
     public SampleAugmenter? Augmentation { get; init; }
     /// <summary>Image dimensionality and channels for the scratch CNN when there is no pretrained model to take them from.</summary>
     public int SpatialDims { get; init; } = 2;

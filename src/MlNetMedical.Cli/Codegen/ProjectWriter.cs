@@ -7,7 +7,7 @@ namespace MlNetMedical.Cli.Codegen;
 
 /// <summary>Writes a console project that reproduces a run with the library's API: NAME.csproj (references to the
 /// MlNetMedical assemblies next to this mlnm, by absolute path, so it builds offline), Program.cs (one block per stage),
-/// SampleAugmentation.cs (a copy of the CLI's) and README.md.</summary>
+/// and README.md.</summary>
 public static class ProjectWriter
 {
     /// <summary>Assemblies the generated project references, from the folder mlnm runs in.</summary>
@@ -24,7 +24,6 @@ public static class ProjectWriter
         {
             [$"{name}.csproj"] = Project(libraryFolder),
             ["Program.cs"] = ProgramWriter.Write(config),
-            ["SampleAugmentation.cs"] = EmbeddedAugmentation(),
             ["README.md"] = $"""
                 # {name}
 
@@ -35,7 +34,6 @@ public static class ProjectWriter
                 ```
 
                 The project references the MlNetMedical assemblies in `{libraryFolder}` (no NuGet packages needed).
-                `SampleAugmentation.cs` is the CLI's augmentation (the library has none for training samples yet).
 
                 """,
         };
@@ -80,12 +78,6 @@ public static class ProjectWriter
             """;
     }
 
-    private static string EmbeddedAugmentation()
-    {
-        using var stream = typeof(ProjectWriter).Assembly.GetManifestResourceStream("SampleAugmentation.cs")
-            ?? throw new InvalidOperationException("SampleAugmentation.cs is not embedded in mlnm");
-        return new StreamReader(stream).ReadToEnd();
-    }
 }
 
 /// <summary>C# literals for generated code.</summary>

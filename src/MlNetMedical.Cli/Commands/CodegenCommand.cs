@@ -10,7 +10,7 @@ public sealed class CodegenCommand : ICliCommand
     public Command Build(CliContext context)
     {
         var from = new Option<string>("--from") { Description = "A finished run's output folder (its config.resolved.yaml is read).", Required = true };
-        var output = new Option<string>("--out") { Description = "Folder for the project (NAME.csproj, Program.cs, SampleAugmentation.cs, README.md).", Required = true };
+        var output = new Option<string>("--out") { Description = "Folder for the project (NAME.csproj, Program.cs, README.md).", Required = true };
         var command = new Command("codegen", """
             Write a small C# console project that reproduces a run with the MlNetMedical API (like the mlnet CLI's codegen).
             It references the MlNetMedical assemblies next to this mlnm by absolute path, so it builds offline.

@@ -3,7 +3,7 @@ using MlNetMedical.Cli.Pipelines;
 
 namespace MlNetMedical.Cli.Commands;
 
-/// <summary>`mlnm quickstart [--out DIR] [--quiet]`: the embedded pipelines/quickstart.yaml, end to end.</summary>
+/// <summary>`mlnm quickstart [--out DIR] [--set k=v] [--quiet] [--json]`: the embedded pipelines/quickstart.yaml, end to end.</summary>
 public sealed class QuickstartCommand : ICliCommand
 {
     /// <summary>The embedded copy of pipelines/quickstart.yaml.</summary>
@@ -16,23 +16,22 @@ public sealed class QuickstartCommand : ICliCommand
 
     public Command Build(CliContext context)
     {
-        var output = new Option<string>("--out") { Description = "Output folder.", DefaultValueFactory = _ => Path.Combine("runs", "quickstart") };
-        var set = new Option<string[]>("--set") { Description = "Override a pipeline key: KEY.PATH=VALUE (as for `mlnm run`). Repeatable." };
-        var quiet = new Option<bool>("--quiet") { Description = "Only stage summaries, no progress bars or per-epoch lines." };
-        var command = new Command("quickstart", """
+        var options = new RunOptions("runs/quickstart", "data.synthetic.train=96", "stage summaries", "the run's metrics (metrics.json)");
+        var command = options.AddTo(new Command("quickstart", """
             Generate a small synthetic 2D task (cardiac slice level), pretrain a U-Net on its masks, train three classifiers
             (frozen encoder features, fine-tuned encoder, the same network from scratch), print a comparison table and write
             OUT/metrics.json, OUT/models/*.zip and OUT/report.html. The last line printed is the report's path.
             About a minute on 2 idle cores. The pipeline is pipelines/quickstart.yaml (`mlnm run` takes the same file).
-            """) { output, set, quiet }
+            """))
             .WithExamples(
                 "mlnm quickstart",
                 "mlnm quickstart --out runs/first --quiet",
                 "mlnm quickstart --set data.synthetic.train=96");
         command.SetAction(parse =>
         {
-            var config = PipelineExecution.Read(PipelineText(), "quickstart.yaml (embedded)", parse.GetValue(set) ?? []);
-            PipelineExecution.Execute(context, config, Directory.GetCurrentDirectory(), parse.GetValue(output)!, parse.GetValue(quiet), json: false);
+            var config = PipelineExecution.Read(PipelineText(), "quickstart.yaml (embedded)", options.Overrides(parse));
+            PipelineExecution.Execute(context, config, Directory.GetCurrentDirectory(), options.OutDir(parse, Path.Combine("runs", "quickstart")),
+                options.IsQuiet(parse), options.IsJson(parse));
             return ExitCodes.Success;
         });
         return command;

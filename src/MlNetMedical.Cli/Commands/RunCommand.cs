@@ -9,14 +9,12 @@ public sealed class RunCommand : ICliCommand
     public Command Build(CliContext context)
     {
         var pipeline = new Argument<string>("PIPELINE.yaml") { Description = "The pipeline file (schema: pipelines/README.md)." };
-        var output = new Option<string?>("--out") { Description = "Output folder (default: runs/NAME under the current folder)." };
-        var set = new Option<string[]>("--set") { Description = "Override a key before validation: KEY.PATH=VALUE (lists by index: stages.1.fine_tune.training.epochs=3). Repeatable.", AllowMultipleArgumentsPerToken = false };
-        var quiet = new Option<bool>("--quiet") { Description = "Only stage summaries, no progress bars or per-epoch lines." };
-        var json = new Option<bool>("--json") { Description = "Print the run's metrics (metrics.json) on stdout instead of the table." };
-        var command = new Command("run", """
+        var options = new RunOptions("runs/NAME under the current folder", "stages.1.fine_tune.training.epochs=3",
+            "stage summaries", "the run's metrics (metrics.json)");
+        var command = options.AddTo(new Command("run", """
             Run a YAML pipeline: data, preprocessing, augmentation, stages (pretrain, featurize, fine_tune, scratch, joint), evaluation.
             Writes OUT/config.resolved.yaml, run.log, models/STAGE.zip, metrics.json and report.html; the last line printed is the report's path.
-            """) { pipeline, output, set, quiet, json }
+            """) { pipeline })
             .WithExamples(
                 "mlnm run pipelines/cardiac-2d.yaml --out runs/cardiac",
                 "mlnm run pipelines/quickstart.yaml --set data.synthetic.train=12 --set stages.0.pretrain.training.epochs=2",
@@ -25,9 +23,9 @@ public sealed class RunCommand : ICliCommand
         {
             var path = parse.GetValue(pipeline)!;
             if (!File.Exists(path)) throw new CliUserException($"pipeline file '{path}' does not exist");
-            var config = PipelineExecution.Read(File.ReadAllText(path), path, parse.GetValue(set) ?? []);
-            var outDir = parse.GetValue(output) ?? Path.Combine("runs", config.Name);
-            PipelineExecution.Execute(context, config, Path.GetDirectoryName(Path.GetFullPath(path))!, outDir, parse.GetValue(quiet), parse.GetValue(json));
+            var config = PipelineExecution.Read(File.ReadAllText(path), path, options.Overrides(parse));
+            var outDir = options.OutDir(parse, Path.Combine("runs", config.Name));
+            PipelineExecution.Execute(context, config, Path.GetDirectoryName(Path.GetFullPath(path))!, outDir, options.IsQuiet(parse), options.IsJson(parse));
             return ExitCodes.Success;
         });
         return command;

@@ -1,12 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
 using MlNetMedical.AutoML;
 using MlNetMedical.Cli.Pipelines;
-using MlNetMedical.Cli.Reporting;
 using MlNetMedical.Cli.Sweeps;
-using MlNetMedical.Cli.Terminal;
-using MlNetMedical.Cli.Yaml;
 
 namespace MlNetMedical.Cli.Commands;
 
@@ -19,17 +15,15 @@ public sealed class SweepCommand : ICliCommand
         var storage = new Option<string?>("--storage") { Description = "Where the study lives: sqlite:PATH (default OUT/study.db) or postgres:CONNECTION-STRING, which several machines can share." };
         var parallel = new Option<int?>("--parallel") { Description = "Trials run at once (overrides sweep.parallel); each gets cores/N torch threads." };
         var resume = new Option<bool>("--resume") { Description = "Continue a study that already has trials (a killed run: its stale trial is re-queued)." };
-        var output = new Option<string?>("--out") { Description = "Output folder (default: runs/NAME-sweep under the current folder)." };
-        var set = new Option<string[]>("--set") { Description = "Override a key before validation: KEY.PATH=VALUE (e.g. sweep.max_trials=5). Repeatable.", AllowMultipleArgumentsPerToken = false };
-        var quiet = new Option<bool>("--quiet") { Description = "No progress bars or per-trial lines, only the summary." };
-        var json = new Option<bool>("--json") { Description = "Print metrics.json (trials, best model's test metrics) on stdout instead of the leaderboard." };
-        var command = new Command("sweep", """
+        var options = new RunOptions("runs/NAME-sweep under the current folder", "sweep.max_trials=5",
+            "the summary", "metrics.json (trials, best model's test metrics)");
+        var command = options.AddTo(new Command("sweep", """
             Run an AutoML study over the transfer-strategy space (frozen features + softmax/MLP, fine-tuning, joint, scratch):
             segmentation pretraining once, then trials tuned (TPE, random, grid, CFO), pruned per epoch (ASHA, median, Hyperband),
             run N at a time and stored in SQLite or PostgreSQL; the best configuration is refitted on the train split and scored on
             the test split. Writes OUT/study.db, STUDY.leaderboard.csv/.json, STUDY.best-model.zip, models/pretrain.zip,
             config.resolved.yaml, sweep.log, metrics.json and report.html; the last line printed is the report's path.
-            """) { file, storage, parallel, resume, output, set, quiet, json }
+            """) { file, storage, parallel, resume })
             .WithExamples(
                 "mlnm sweep pipelines/sweep-transfer.yaml --out runs/sweep",
                 "mlnm sweep pipelines/sweep-transfer.yaml --out runs/sweep --resume --parallel 2",
@@ -40,12 +34,10 @@ public sealed class SweepCommand : ICliCommand
             var path = parse.GetValue(file)!;
             if (!File.Exists(path)) throw new CliUserException($"sweep file '{path}' does not exist");
             if (parse.GetValue(parallel) is < 1) throw new CliUserException("--parallel must be ≥ 1");
-            SweepConfig config;
-            try { config = YamlConfigReader.ReadFile<SweepConfig>(path, parse.GetValue(set) ?? []); }
-            catch (YamlConfigException e) { throw new CliUserException(e.Message); }
-            var outDir = Path.GetFullPath(parse.GetValue(output) ?? Path.Combine("runs", config.Name + "-sweep"));
+            var config = PipelineExecution.Read<SweepConfig>(File.ReadAllText(path), path, options.Overrides(parse));
+            var outDir = Path.GetFullPath(options.OutDir(parse, Path.Combine("runs", config.Name + "-sweep")));
             Run(context, config, Path.GetDirectoryName(Path.GetFullPath(path))!, outDir,
-                new SweepRunOptions(parse.GetValue(storage), parse.GetValue(parallel), parse.GetValue(resume)), parse.GetValue(quiet), parse.GetValue(json));
+                new SweepRunOptions(parse.GetValue(storage), parse.GetValue(parallel), parse.GetValue(resume)), options.IsQuiet(parse), options.IsJson(parse));
             return ExitCodes.Success;
         });
         return command;
@@ -54,36 +46,11 @@ public sealed class SweepCommand : ICliCommand
     /// <summary>Runs the sweep into <paramref name="outDir"/> and prints the leaderboard (or metrics.json) and the report's path.</summary>
     public static string Run(CliContext context, SweepConfig config, string configDirectory, string outDir, SweepRunOptions options, bool quiet, bool json)
     {
-        Directory.CreateDirectory(outDir);
-        var resolved = YamlConfigWriter.Write(config);
-        File.WriteAllText(Path.Combine(outDir, "config.resolved.yaml"), resolved);
-        using var log = new StreamWriter(Path.Combine(outDir, "sweep.log"), append: options.Resume);
-        var view = new ProgressView(context, ProgressView.ChooseMode(context, quiet, json), log);
-        view.Log($"{config.Name}: output folder {outDir}");
-        SweepOutcome outcome;
-        try { outcome = view.Run(() => new SweepRunner(view).Run(config, configDirectory, outDir, options)); }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException or InvalidDataException or FileNotFoundException or DirectoryNotFoundException)
-        {
-            log.WriteLine(e.ToString());
-            throw new CliUserException($"{config.Name}: {e.Message}");
-        }
-        var report = outcome.Report;
-        report.ResolvedConfig = resolved;
-        var metricsPath = Path.Combine(outDir, "metrics.json");
-        File.WriteAllText(metricsPath, JsonSerializer.Serialize(report, PipelineExecution.MetricsJson));
-        var reportPath = Path.Combine(outDir, "report.html");
-        ReportWriter.Write(report, reportPath);
-        var table = Leaderboard(outcome.Result, 10);
-        foreach (var line in table) view.LogFileOnly(line);
-        if (json) context.Output.WriteLine(JsonSerializer.Serialize(report, PipelineExecution.MetricsJson));
-        else
-        {
-            foreach (var line in table) context.Output.WriteLine(line);
-            foreach (var m in report.Methods.Where(m => m.Kind != "segmentation-pretrain"))
-                context.Output.WriteLine($"{m.Name} ({m.Kind}) refitted, on the test split: {PipelineRunner.Summary(m)}; model {m.ModelPath}");
-            context.Output.WriteLine(reportPath);
-        }
-        return reportPath;
+        using var folder = OutputFolder.Open(context, config, outDir, "sweep.log", appendLog: options.Resume, quiet, json);
+        var outcome = folder.Run(view => new SweepRunner(view).Run(config, configDirectory, folder.Path, options));
+        var refits = outcome.Report.Methods.Where(m => m.Kind != "segmentation-pretrain")
+            .Select(m => $"{m.Name} ({m.Kind}) refitted, on the test split: {PipelineRunner.Summary(m)}; model {m.ModelPath}");
+        return folder.Finish(outcome.Report, [.. Leaderboard(outcome.Result, 10), .. refits], writeHtml: true);
     }
 
     /// <summary>The best <paramref name="rows"/> completed trials: rank, trial, value, strategy, epochs, seconds.</summary>

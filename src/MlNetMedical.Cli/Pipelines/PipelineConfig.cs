@@ -1,4 +1,7 @@
+using System.Reflection;
 using MlNetMedical.Cli.Yaml;
+using MlNetMedical.Imaging.Augmentation;
+using MlNetMedical.Transforms;
 using MlNetMedical.Imaging.Synthetic;
 using MlNetMedical.Models;
 using MlNetMedical.Trainers;
@@ -9,25 +12,44 @@ namespace MlNetMedical.Cli.Pipelines;
 // The pipeline YAML schema (pipelines/README.md documents every key; a test keeps the two in step).
 // Keys are the snake_case property names, enum values kebab-case (see Yaml/YamlNaming).
 
-/// <summary>A whole run: data, preprocessing, augmentation, the shared U-Net, stages, evaluation and outputs.</summary>
-public sealed class PipelineConfig : IYamlValidated
+/// <summary>What a run and a sweep share: name, seed, threads, data, preprocessing, augmentation and the U-Net.</summary>
+public abstract class ExperimentConfig : IYamlValidated
 {
+    /// <summary>Short name: the default output folder (and a sweep's study) is named after it.</summary>
     public string Name { get; set; } = "";
     public int Seed { get; set; } = 1;
-    /// <summary>Torch threads; null = every core.</summary>
+    /// <summary>Torch threads for training and inference (the context's per-thread budget); null = every core.</summary>
     public int? Threads { get; set; }
     public DataConfig Data { get; set; } = new();
     public List<PreprocessingStep> Preprocessing { get; set; } = [];
-    public AugmentationSettings Augmentation { get; set; } = new();
+    /// <summary>The library's augmentation settings; keys are its property names in snake_case.</summary>
+    public AugmentationConfig Augmentation { get; set; } = new();
     public UNetSettings Network { get; set; } = new();
+
+    public virtual void Validate(YamlValidation check)
+    {
+        check.Check(Name.Length > 0, this, nameof(Name), "is required (a short name; the output folder is named after it)");
+        check.Check(Threads is null or >= 1, this, nameof(Threads), "must be ≥ 1 (or null for every core)");
+        AugmentationChecks.Validate(check, Augmentation);
+    }
+
+    /// <summary>The context every stage trains in: this seed and thread budget.</summary>
+    public MedicalContext CreateContext() => new(seed: Seed, threads: Threads);
+
+    /// <summary>The training loop's augmentation hook; null when every probability is 0 (augmentation off).</summary>
+    public SampleAugmenter? CreateAugmenter() => AugmentationChecks.IsOff(Augmentation) ? null : Augmentations.From(Augmentation, Seed);
+}
+
+/// <summary>A whole run: data, preprocessing, augmentation, the shared U-Net, stages, evaluation and outputs.</summary>
+public sealed class PipelineConfig : ExperimentConfig
+{
     public List<StageConfig> Stages { get; set; } = [];
     public EvaluationSettings Evaluation { get; set; } = new();
     public OutputSettings Outputs { get; set; } = new();
 
-    public void Validate(YamlValidation check)
+    public override void Validate(YamlValidation check)
     {
-        check.Check(Name.Length > 0, this, nameof(Name), "is required (a short name for the run)");
-        check.Check(Threads is null or >= 1, this, nameof(Threads), "must be ≥ 1 (or null for every core)");
+        base.Validate(check);
         check.Check(Stages.Count > 0, this, nameof(Stages), "must list at least one stage (pretrain, featurize, fine_tune, scratch, joint)");
         var names = new HashSet<string>();
         var pretrained = new List<string>();
@@ -132,24 +154,21 @@ public sealed class SizeSettings : IYamlValidated
     public void Validate(YamlValidation check) => check.Check(Size.Length is 2 or 3 && Size.All(s => s > 0), this, nameof(Size), "must list 2 or 3 positive sizes");
 }
 
-/// <summary>Random augmentation of training samples (each a probability per sample; 0 = off).</summary>
-public sealed class AugmentationSettings : IYamlValidated
+/// <summary>Range checks of the augmentation: mapping (the library's <see cref="AugmentationConfig"/>, read as YAML).</summary>
+internal static class AugmentationChecks
 {
-    /// <summary>Probability of flipping each spatial axis.</summary>
-    public double FlipProbability { get; set; }
-    public double IntensityProbability { get; set; }
-    /// <summary>Intensity scale drawn from 1 ± this.</summary>
-    public double IntensityScale { get; set; } = 0.1;
-    /// <summary>Intensity shift drawn from ± this (in normalised units).</summary>
-    public double IntensityShift { get; set; } = 0.1;
-    public double NoiseProbability { get; set; }
-    public double NoiseStd { get; set; } = 0.05;
+    private static IEnumerable<PropertyInfo> Properties(string suffix) =>
+        typeof(AugmentationConfig).GetProperties().Where(p => p.PropertyType == typeof(double) && p.Name.EndsWith(suffix, StringComparison.Ordinal));
 
-    public void Validate(YamlValidation check)
+    public static bool IsOff(AugmentationConfig a) => Properties("Probability").All(p => (double)p.GetValue(a)! <= 0);
+
+    public static void Validate(YamlValidation check, AugmentationConfig a)
     {
-        foreach (var (name, p) in new[] { (nameof(FlipProbability), FlipProbability), (nameof(IntensityProbability), IntensityProbability), (nameof(NoiseProbability), NoiseProbability) })
-            check.Check(p is >= 0 and <= 1, this, name, "must be a probability in [0, 1]");
-        check.Check(NoiseStd >= 0 && IntensityScale >= 0 && IntensityShift >= 0, this, nameof(NoiseStd), "noise_std, intensity_scale and intensity_shift must be ≥ 0");
+        foreach (var p in Properties("Probability"))
+            check.Check((double)p.GetValue(a)! is >= 0 and <= 1, a, p.Name, "must be a probability in [0, 1]");
+        foreach (var p in typeof(AugmentationConfig).GetProperties().Where(p => p.PropertyType == typeof(double) && !p.Name.EndsWith("Probability", StringComparison.Ordinal)))
+            check.Check((double)p.GetValue(a)! >= 0, a, p.Name, "must be ≥ 0");
+        check.Check(a.ElasticControlPoints >= 2, a, nameof(AugmentationConfig.ElasticControlPoints), "must be ≥ 2");
     }
 }
 

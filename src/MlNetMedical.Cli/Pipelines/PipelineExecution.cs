@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using MlNetMedical.Cli.Reporting;
-using MlNetMedical.Cli.Terminal;
 using MlNetMedical.Cli.Yaml;
 
 namespace MlNetMedical.Cli.Pipelines;
@@ -19,49 +18,21 @@ public static class PipelineExecution
     };
 
     /// <summary>Reads a pipeline strictly; YAML errors become user errors (exit code 1).</summary>
-    public static PipelineConfig Read(string yaml, string sourceName, IEnumerable<string> overrides)
+    public static PipelineConfig Read(string yaml, string sourceName, IEnumerable<string> overrides) => Read<PipelineConfig>(yaml, sourceName, overrides);
+
+    /// <summary>Reads a config (a pipeline, a sweep) strictly; YAML errors become user errors (exit code 1).</summary>
+    public static T Read<T>(string yaml, string sourceName, IEnumerable<string> overrides) where T : class, new()
     {
-        try { return YamlConfigReader.Read<PipelineConfig>(yaml, sourceName, overrides); }
+        try { return YamlConfigReader.Read<T>(yaml, sourceName, overrides); }
         catch (YamlConfigException e) { throw new CliUserException(e.Message); }
     }
 
     /// <summary>Runs <paramref name="config"/> into <paramref name="outDir"/>; returns the report's path (or metrics.json's without a report).</summary>
     public static string Execute(CliContext context, PipelineConfig config, string pipelineDirectory, string outDir, bool quiet, bool json)
     {
-        outDir = Path.GetFullPath(outDir);
-        Directory.CreateDirectory(outDir);
-        var resolved = YamlConfigWriter.Write(config);
-        File.WriteAllText(Path.Combine(outDir, "config.resolved.yaml"), resolved);
-        using var log = new StreamWriter(Path.Combine(outDir, "run.log"), append: false);
-        var view = new ProgressView(context, ProgressView.ChooseMode(context, quiet, json), log);
-        view.Log($"{config.Name}: output folder {outDir}");
-        RunReport report;
-        try { report = view.Run(() => new PipelineRunner(view).Run(config, pipelineDirectory, outDir)); }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException or InvalidDataException or FileNotFoundException or DirectoryNotFoundException)
-        {
-            // Bad settings the library rejects (a level that does not exist, too few groups for validation...) are the user's to fix.
-            log.WriteLine(e.ToString());
-            throw new CliUserException($"{config.Name}: {e.Message}");
-        }
-        // The runner filled in what it read from the data (network dimensions, channels, classes).
-        resolved = YamlConfigWriter.Write(config);
-        File.WriteAllText(Path.Combine(outDir, "config.resolved.yaml"), resolved);
-        report.ResolvedConfig = resolved;
-        var metricsPath = Path.Combine(outDir, "metrics.json");
-        File.WriteAllText(metricsPath, JsonSerializer.Serialize(report, MetricsJson));
-        string? reportPath = null;
-        if (config.Outputs.Report)
-        {
-            reportPath = Path.Combine(outDir, "report.html");
-            ReportWriter.Write(report, reportPath);
-        }
-        var table = ComparisonTable(report);
-        foreach (var line in table) view.LogFileOnly(line);
-        if (json) context.Output.WriteLine(JsonSerializer.Serialize(report, MetricsJson));
-        else foreach (var line in table) context.Output.WriteLine(line);
-        var last = reportPath ?? metricsPath;
-        if (!json) context.Output.WriteLine(last);
-        return last;
+        using var folder = OutputFolder.Open(context, config, outDir, "run.log", appendLog: false, quiet, json);
+        var report = folder.Run(view => new PipelineRunner(view).Run(config, pipelineDirectory, folder.Path));
+        return folder.Finish(report, ComparisonTable(report), writeHtml: config.Outputs.Report);
     }
 
     /// <summary>One row per method: test accuracy, balanced accuracy, macro F1, AUC, mean Dice, training time.</summary>

@@ -11,7 +11,6 @@ using MlNetMedical.Models;
 using MlNetMedical.Pipeline;
 using MlNetMedical.Trainers;
 using MlNetMedical.Training;
-using TorchRuntime = MlNetMedical.Torch.Torch;
 
 namespace MlNetMedical.Cli.Pipelines;
 
@@ -23,23 +22,15 @@ public sealed class PipelineRunner(ProgressView view)
 
     public RunReport Run(PipelineConfig config, string pipelineDirectory, string outDir)
     {
-        if (config.Threads is { } threads) TorchRuntime.NumThreads = threads;
-        var ml = new MedicalContext(seed: config.Seed);
-        var report = new RunReport
-        {
-            Title = config.Name,
-            CreatedUtc = DateTimeOffset.UtcNow,
-            Task = config.Data.Synthetic?.Task ?? Path.GetFileName(config.Data.Manifest ?? config.Data.Decathlon),
-            Environment = Environment(config),
-        };
+        var ml = config.CreateContext();
+        var report = NewReport(config, ml, config.Name);
         var data = LoadData(ml, config, pipelineDirectory, outDir);
         var split = (string name) => ml.Data.Cache(ml.Data.FilterBySplit(data, name));
         var train = split(config.Data.TrainSplit);
         var test = split(config.Data.TestSplit);
         var unet = ResolveUNet(config, data);
         view.Log($"data: {train.CountRows()} train, {test.CountRows()} test cases; U-Net {unet.Encoder.SpatialDims}D, {unet.Encoder.InChannels} channel(s), {unet.NumClasses} segmentation classes");
-        var a = config.Augmentation;
-        var augmenter = SampleAugmentation.Create(a.FlipProbability, a.IntensityProbability, a.IntensityScale, a.IntensityShift, a.NoiseProbability, a.NoiseStd);
+        var augmenter = config.CreateAugmenter();
         var trained = new List<TrainedStage>();
 
         foreach (var stage in config.Stages)
@@ -53,8 +44,7 @@ public sealed class PipelineRunner(ProgressView view)
             {
                 case PretrainStage pretrain:
                 {
-                    var rows = split(pretrain.Split ?? config.Data.PretrainSplit);
-                    model = ml.Segmentation.Trainers.UNet(unet, Options(config, pretrain.Training, progress, augmenter)).Fit(rows);
+                    model = Pretrain(ml, config, pretrain, data, unet, progress, augmenter);
                     result = new MethodResult { Kind = "segmentation-pretrain" };
                     break;
                 }
@@ -117,7 +107,24 @@ public sealed class PipelineRunner(ProgressView view)
         return report;
     }
 
-    internal IDataView LoadData(MedicalContext ml, PipelineConfig config, string pipelineDirectory, string outDir)
+    /// <summary>A report with the run's title, task and environment.</summary>
+    internal static RunReport NewReport(ExperimentConfig config, MedicalContext ml, string title) => new()
+    {
+        Title = title,
+        CreatedUtc = DateTimeOffset.UtcNow,
+        Task = config.Data.Synthetic?.Task ?? Path.GetFileName(config.Data.Manifest ?? config.Data.Decathlon),
+        Environment = Environment(config, ml),
+    };
+
+    /// <summary>Segmentation pretraining of the U-Net on the stage's split (default data.pretrain_split).</summary>
+    internal static ITransformer Pretrain(MedicalContext ml, ExperimentConfig config, PretrainStage pretrain, IDataView data, UNetConfig unet,
+        IProgress<TrainingProgress> progress, SampleAugmenter? augmenter)
+    {
+        var rows = ml.Data.Cache(ml.Data.FilterBySplit(data, pretrain.Split ?? config.Data.PretrainSplit));
+        return ml.Segmentation.Trainers.UNet(unet, Options(config, pretrain.Training, progress, augmenter)).Fit(rows);
+    }
+
+    internal IDataView LoadData(MedicalContext ml, ExperimentConfig config, string pipelineDirectory, string outDir)
     {
         var chain = config.Preprocessing.Count == 0 ? null : new TransformChain(config.Preprocessing.Select(Preprocessing.ToTransform));
         var cache = config.Data.CacheFolder is null ? null : Path.GetFullPath(config.Data.CacheFolder, pipelineDirectory);
@@ -143,7 +150,7 @@ public sealed class PipelineRunner(ProgressView view)
     }
 
     /// <summary>The U-Net of network:, with dimensions, channels and classes read from the data where not given.</summary>
-    internal static UNetConfig ResolveUNet(PipelineConfig config, IDataView data)
+    internal static UNetConfig ResolveUNet(ExperimentConfig config, IDataView data)
     {
         var n = config.Network;
         int spatialDims = n.SpatialDims ?? 0, inChannels = n.InChannels ?? 0, classes = n.SegmentationClasses ?? 0;
@@ -169,7 +176,7 @@ public sealed class PipelineRunner(ProgressView view)
         };
     }
 
-    internal static TrainingOptions Options(PipelineConfig config, TrainingSettings t, IProgress<TrainingProgress> progress, SampleAugmenter? augmentation) => new()
+    internal static TrainingOptions Options(ExperimentConfig config, TrainingSettings t, IProgress<TrainingProgress> progress, SampleAugmenter? augmentation) => new()
     {
         Epochs = t.Epochs, BatchSize = t.BatchSize, LearningRate = t.LearningRate, WeightDecay = t.WeightDecay,
         ValidationFraction = t.ValidationFraction, GroupColumnName = DefaultColumnNames.GroupId,
@@ -223,13 +230,14 @@ public sealed class PipelineRunner(ProgressView view)
         return string.Join("; ", parts);
     }
 
-    internal static Dictionary<string, string> Environment(PipelineConfig config)
+    /// <summary>The machine and engine the run used; torch threads = the context's budget.</summary>
+    internal static Dictionary<string, string> Environment(ExperimentConfig config, MedicalContext ml)
     {
         var info = EngineInfo.Collect();
         return new()
         {
             ["library"] = info.Library, ["dotnet"] = info.DotNet, ["os"] = info.Os, ["cores"] = info.Cores.ToString(),
-            ["libtorch"] = info.Libtorch, ["torch threads"] = info.TorchThreads.ToString(), ["blas"] = info.Blas,
+            ["libtorch"] = info.Libtorch, ["torch threads"] = ml.Threads.ToString(), ["blas"] = info.Blas,
             ["device"] = "cpu", ["seed"] = config.Seed.ToString(), ["machine"] = System.Environment.MachineName,
         };
     }

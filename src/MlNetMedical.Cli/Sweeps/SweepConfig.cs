@@ -4,39 +4,24 @@ using MlNetMedical.Cli.Yaml;
 
 namespace MlNetMedical.Cli.Sweeps;
 
-// The sweep YAML schema (pipelines/README.md, section "Sweeps"). data, preprocessing, augmentation, network and evaluation
-// are the pipeline schema's own classes; pretrain is the pipeline's pretrain stage; sweep holds the study's settings.
+// The sweep YAML schema (pipelines/README.md, section "Sweeps"). name, seed, threads, data, preprocessing, augmentation and
+// network are the pipeline schema's (ExperimentConfig); pretrain is the pipeline's pretrain stage; sweep holds the study's settings.
 
 /// <summary>An AutoML study over the transfer-strategy space: the data, the segmentation pretraining it transfers from, and the study.</summary>
-public sealed class SweepConfig : IYamlValidated
+/// <remarks>threads: is the budget of loading and pretraining; parallel trials split it between them (SweepRunner).</remarks>
+public sealed class SweepConfig : ExperimentConfig
 {
-    public string Name { get; set; } = "";
-    public int Seed { get; set; } = 1;
-    /// <summary>Torch threads of the process; null = every core (shared out between parallel trials).</summary>
-    public int? Threads { get; set; }
-    public DataConfig Data { get; set; } = new();
-    public List<PreprocessingStep> Preprocessing { get; set; } = [];
-    public AugmentationSettings Augmentation { get; set; } = new();
-    public UNetSettings Network { get; set; } = new();
     /// <summary>Segmentation pretraining on the pretrain split, run once before the study; null = no transfer (scratch only).</summary>
     public PretrainStage? Pretrain { get; set; }
     public SweepSettings Sweep { get; set; } = new();
     public EvaluationSettings Evaluation { get; set; } = new();
 
-    public void Validate(YamlValidation check)
+    public override void Validate(YamlValidation check)
     {
-        check.Check(Name.Length > 0, this, nameof(Name), "is required (a short name for the sweep; the study is named after it)");
-        check.Check(Threads is null or >= 1, this, nameof(Threads), "must be ≥ 1 (or null for every core)");
+        base.Validate(check);
         check.Check(Pretrain is not null || Sweep.Strategies is null || Sweep.Strategies.All(s => s == TransferStrategy.Scratch), this, nameof(Pretrain),
             $"is required by the strategies [{string.Join(", ", Sweep.Strategies ?? [])}]: only scratch runs without a pretrained encoder");
     }
-
-    /// <summary>The pipeline of this sweep's data and pretraining (what `mlnm run` would run), for the shared loaders.</summary>
-    public PipelineConfig ToPipeline() => new()
-    {
-        Name = Name, Seed = Seed, Threads = Threads, Data = Data, Preprocessing = Preprocessing, Augmentation = Augmentation, Network = Network,
-        Stages = Pretrain is null ? [] : [new StageConfig { Pretrain = Pretrain }], Evaluation = Evaluation,
-    };
 }
 
 public enum SweepTuner { Tpe, Random, Grid, Cfo }

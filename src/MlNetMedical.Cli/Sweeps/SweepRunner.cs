@@ -7,7 +7,6 @@ using MlNetMedical.Cli.Terminal;
 using MlNetMedical.Data;
 using MlNetMedical.Pipeline;
 using MlNetMedical.Training;
-using TorchRuntime = MlNetMedical.Torch.Torch;
 
 namespace MlNetMedical.Cli.Sweeps;
 
@@ -29,17 +28,10 @@ public sealed class SweepRunner(ProgressView view)
 
     public SweepOutcome Run(SweepConfig config, string configDirectory, string outDir, SweepRunOptions options)
     {
-        if (config.Threads is { } threads) TorchRuntime.NumThreads = threads;
         var settings = config.Sweep;
         int parallel = options.Parallel ?? settings.Parallel;
-        var ml = new MedicalContext(seed: config.Seed);
-        var pipeline = config.ToPipeline();
-        var report = new RunReport
-        {
-            Title = $"{config.Name} (sweep)", CreatedUtc = DateTimeOffset.UtcNow,
-            Task = config.Data.Synthetic?.Task ?? Path.GetFileName(config.Data.Manifest ?? config.Data.Decathlon),
-            Environment = PipelineRunner.Environment(pipeline),
-        };
+        var ml = config.CreateContext();
+        var report = PipelineRunner.NewReport(config, ml, $"{config.Name} (sweep)");
 
         var (storage, storageDescription) = OpenStorage(options.Storage, outDir);
         string studyName = settings.Study ?? config.Name;
@@ -49,21 +41,23 @@ public sealed class SweepRunner(ProgressView view)
         if (existing > 0 && !options.Resume)
             throw new CliUserException($"study '{studyName}' in {storageDescription} already has {existing} trials; pass --resume to continue it, or use another --out or --storage");
 
-        var data = new PipelineRunner(view).LoadData(ml, pipeline, configDirectory, outDir);
+        var data = new PipelineRunner(view).LoadData(ml, config, configDirectory, outDir);
         var train = ml.Data.Cache(ml.Data.FilterBySplit(data, config.Data.TrainSplit));
         var test = ml.Data.Cache(ml.Data.FilterBySplit(data, config.Data.TestSplit));
         view.Log($"data: {train.CountRows()} train, {test.CountRows()} test cases");
-        var a = config.Augmentation;
-        var augmenter = SampleAugmentation.Create(a.FlipProbability, a.IntensityProbability, a.IntensityScale, a.IntensityShift, a.NoiseProbability, a.NoiseStd);
-        var pretrained = Pretrain(ml, config, pipeline, data, outDir, options.Resume, augmenter, report);
+        var augmenter = config.CreateAugmenter();
+        var pretrained = Pretrain(ml, config, data, outDir, options.Resume, augmenter, report);
 
-        var strategy = new TransferStrategy(ml, pretrained, train.Schema, new TransferStrategyOptions
+        // Trials run `parallel` at a time: with threads set, each gets its share (the context's budget applies inside every fit);
+        // without, the experiment gives each cores / parallel.
+        var trialContext = config.Threads is { } threads && parallel > 1 ? new MedicalContext(seed: config.Seed, threads: Math.Max(1, threads / parallel)) : ml;
+        var strategy = new TransferStrategy(trialContext, pretrained, train.Schema, new TransferStrategyOptions
         {
             Epochs = settings.Epochs, BatchSize = settings.BatchSize, ValidationFraction = settings.ValidationFraction,
             EarlyStoppingPatience = settings.EarlyStoppingPatience, Strategies = settings.Strategies,
             Augmentation = augmenter,
         });
-        var experiment = new AutoMLExperiment(ml)
+        var experiment = new AutoMLExperiment(trialContext)
             .SetPipeline(strategy)
             .SetMetric(settings.Metric, direction)
             .SetMaxTrials(settings.MaxTrials)
@@ -111,7 +105,7 @@ public sealed class SweepRunner(ProgressView view)
     }
 
     /// <summary>Pretrains the U-Net once (a resumed sweep reuses OUT/models/pretrain.zip, so its trials transfer the same encoder).</summary>
-    private ITransformer? Pretrain(MedicalContext ml, SweepConfig config, PipelineConfig pipeline, IDataView data, string outDir, bool resume, SampleAugmenter? augmenter, RunReport report)
+    private ITransformer? Pretrain(MedicalContext ml, SweepConfig config, IDataView data, string outDir, bool resume, SampleAugmenter? augmenter, RunReport report)
     {
         if (config.Pretrain is not { } pretrain) return null;
         var path = Path.Combine(outDir, PretrainModel);
@@ -122,9 +116,7 @@ public sealed class SweepRunner(ProgressView view)
         }
         var progress = new TrainingProgressReporter(view, "pretrain");
         var clock = Stopwatch.StartNew();
-        var rows = ml.Data.Cache(ml.Data.FilterBySplit(data, pretrain.Split ?? config.Data.PretrainSplit));
-        var unet = PipelineRunner.ResolveUNet(pipeline, data);
-        var model = ml.Segmentation.Trainers.UNet(unet, PipelineRunner.Options(pipeline, pretrain.Training, progress, augmenter)).Fit(rows);
+        var model = PipelineRunner.Pretrain(ml, config, pretrain, data, PipelineRunner.ResolveUNet(config, data), progress, augmenter);
         progress.Complete($"trained in {clock.Elapsed.TotalSeconds:F1} s");
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         ml.Model.Save(model, data.Schema, path);

@@ -122,7 +122,7 @@ public sealed class ProgressView
                 if (bar is not null)
                 {
                     bar.Value = _done;
-                    bar.Description = Markup.Escape(_status is null ? name : $"{name}  {_status}");
+                    bar.Description = BarLabel();
                     return;
                 }
                 if (view.Mode != ProgressMode.LogLines || _done < _nextLine || _done >= total) return;
@@ -142,7 +142,7 @@ public sealed class ProgressView
                 if (bar is not null)
                 {
                     bar.Value = total;
-                    bar.Description = Markup.Escape(_status is null ? name : $"{name}  {_status}");
+                    bar.Description = BarLabel();
                     bar.StopTask();
                 }
             }
@@ -150,6 +150,8 @@ public sealed class ProgressView
             if (bar is not null) view.LogFileOnly(Line());
             else view.Log(Line());
         }
+
+        private string BarLabel() => Markup.Escape(_status is null ? name : $"{name}  {_status}");
 
         private string Line()
         {

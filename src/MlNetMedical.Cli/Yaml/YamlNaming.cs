@@ -20,12 +20,14 @@ public static class YamlNaming
     /// <summary>"HierarchicalUnfreezing" → "hierarchical-unfreezing".</summary>
     public static string EnumValue(string memberName) => Split(memberName, '-');
 
-    /// <summary>The YAML keys of a config class with their properties, in declaration order.</summary>
+    /// <summary>The YAML keys of a config class with their properties, in declaration order (a base class's first).</summary>
     public static IReadOnlyList<(string Key, PropertyInfo Property)> Keys(Type type) =>
         type.GetProperties(BindingFlags.Public | BindingFlags.Instance)
             .Where(p => p.CanRead && p.CanWrite && p.GetCustomAttribute<YamlSkipAttribute>() is null)
-            .OrderBy(p => p.MetadataToken)
+            .OrderBy(p => Depth(p.DeclaringType!)).ThenBy(p => p.MetadataToken)
             .Select(p => (Key(p.Name), p)).ToList();
+
+    private static int Depth(Type type) => type.BaseType is { } b ? 1 + Depth(b) : 0;
 
     /// <summary>The allowed YAML values of an enum type, in declaration order.</summary>
     public static IReadOnlyList<string> EnumValues(Type enumType) => Enum.GetNames(enumType).Select(EnumValue).ToList();
