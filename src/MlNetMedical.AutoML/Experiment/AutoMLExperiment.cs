@@ -129,7 +129,8 @@ public sealed class AutoMLExperiment
         _parallelism = trials; return this;
     }
 
-    public int TrialThreadBudget => Math.Max(1, Environment.ProcessorCount / _parallelism);
+    /// <summary>Torch threads per trial: the context's thread count (all cores by default) shared among the parallel trials.</summary>
+    public int TrialThreadBudget => Math.Max(1, (_context?.Threads ?? Environment.ProcessorCount) / _parallelism);
 
     public AutoMLExperiment SetTuner(ITuner tuner) { _tuner = tuner ?? throw new ArgumentNullException(nameof(tuner)); return this; }
     public AutoMLExperiment SetPruner(IPruner pruner) { _pruner = pruner ?? throw new ArgumentNullException(nameof(pruner)); return this; }
