@@ -121,30 +121,42 @@ for (int epoch = 0; epoch < epochs; epoch++)
 }
 
 net.Eval();
-double metric;
+double metric, meanImageDice = 0;
 using (TorchRt.NoGrad())
 {
-    double sum = 0;
+    // Segmentation: Dice pooled over the test set (slices without foreground count through their false
+    // positives), and the mean of per-image Dice over images that have foreground.
+    double sum = 0, inter = 0, total = 0, perImage = 0;
+    int withForeground = 0;
     for (int start = 0; start < test.Count; start += batchSize)
     {
         using var scope = TorchRt.NewDisposeScope();
         var idx = Enumerable.Range(start, Math.Min(batchSize, test.Count - start)).ToList();
         var pred = net.Forward(Images(test, idx, randomize: false, out var masks)).Argmax(1).ToArray<long>();
         for (int b = 0; b < idx.Count; b++)
-            sum += mode == "segment" ? Dice(pred.AsSpan(b * masks[b].Length, masks[b].Length), masks[b]) : pred[b] == testLabels[idx[b]] ? 1 : 0;
+        {
+            if (mode != "segment") { sum += pred[b] == testLabels[idx[b]] ? 1 : 0; continue; }
+            var (i, t) = Overlap(pred.AsSpan(b * masks[b].Length, masks[b].Length), masks[b]);
+            inter += i; total += t;
+            if (masks[b].Any(m => m != 0)) { perImage += 2.0 * i / t; withForeground++; }
+        }
     }
-    metric = sum / test.Count;
+    metric = mode == "segment" ? 2 * inter / Math.Max(total, 1) : sum / test.Count;
+    meanImageDice = withForeground == 0 ? 1 : perImage / withForeground;
 }
 net.Dispose();
-Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+var result = new Dictionary<string, object>
 {
     ["mode"] = mode, ["train"] = train.Count, ["test"] = test.Count, ["size"] = shape[1..], ["epochs"] = epochs, ["lr"] = lr,
     ["depth"] = depth, ["width"] = width, ["augment"] = augment,
     [mode == "segment" ? "dice" : "accuracy"] = Math.Round(metric, 4), ["seconds"] = Math.Round(watch.Elapsed.TotalSeconds, 1),
-}));
+};
+if (mode == "segment") result["dice_mean_over_images_with_foreground"] = Math.Round(meanImageDice, 4);
+Console.WriteLine(JsonSerializer.Serialize(result));
 return 0;
 
-static double Dice(ReadOnlySpan<long> pred, byte[] truth)
+// Foreground voxels predicted and true (intersection), and the sum of both counts.
+static (long Intersection, long Total) Overlap(ReadOnlySpan<long> pred, byte[] truth)
 {
     long inter = 0, sum = 0;
     for (int i = 0; i < truth.Length; i++)
@@ -153,7 +165,7 @@ static double Dice(ReadOnlySpan<long> pred, byte[] truth)
         if (p && t) inter++;
         sum += (p ? 1 : 0) + (t ? 1 : 0);
     }
-    return sum == 0 ? 1 : 2.0 * inter / sum;
+    return (inter, sum);
 }
 
 record Sample(float[] X, long[] Shape, byte[]? Mask);
