@@ -8,7 +8,7 @@
 # Usage: benchmarks/run datasets-calibration [TASKS] [EPOCHS]
 #   TASKS   comma-separated (default cardiac-level-2d,liver-lesion-2d,brain-tumor-3d)
 #   EPOCHS  classifier epochs for every task (default: the task's own, below; the same at 1x and 10x)
-#   CALIB_STEPS=small,large,seg picks which of the three runs to do (default all); a task's runs write
+#   CALIB_STEPS=small,large,seg picks which of the three runs to do (default all; "none" only reports); runs write
 #   artifacts/bench/datasets-calibration/results/TASK-STEP.json, and the table reports every result there for
 #   the requested tasks, so tasks and steps can be run one at a time on a small machine.
 # Reduced settings for a 2-core CPU (see datasets/README.md): cardiac at 64² (not 128²), brain at 32³ (not 64³),
@@ -66,7 +66,7 @@ TASKS="$TASKS" RESULTS="$RESULTS" /usr/bin/python3 - <<'PY'
 import json, os
 def load(task, step):
     path = os.path.join(os.environ["RESULTS"], f"{task}-{step}.json")
-    return json.load(open(path)) if os.path.exists(path) else None
+    return json.load(open(path)) if os.path.exists(path) and os.path.getsize(path) > 0 else None
 rows = [{"task": t, "paper_size": load(t, "small"), "ten_x": load(t, "large"), "segmentation": load(t, "seg")}
         for t in os.environ["TASKS"].split(",")]
 def cell(r, key, metric):
