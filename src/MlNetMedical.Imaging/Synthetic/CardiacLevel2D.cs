@@ -4,7 +4,9 @@ namespace MlNetMedical.Imaging.Synthetic;
 /// cardiac-level-2d (paper A, 2D): short-axis cine-MRI-like slices cut from procedurally deformed 3D
 /// heart-in-thorax phantoms. The class is the slice level along the long axis in nine equal bins from
 /// above the base (atria, great vessels) to below the apex (liver, stomach); the position inside a bin
-/// is random over its central 70%, so neighbouring levels look alike. Masks follow ACDC: 1 RV cavity, 2 LV myocardium, 3 LV cavity.
+/// is random over its central 60%, so neighbouring levels look alike. Landmarks sit at fixed fractions of
+/// the base-to-apex length (papillary muscles, the RV's end, the cavity's end), so the level is
+/// identifiable from the slice's structure whatever the heart's size. Masks follow ACDC: 1 RV cavity, 2 LV myocardium, 3 LV cavity.
 /// </summary>
 public sealed class CardiacLevel2D : SyntheticTask
 {
@@ -20,7 +22,9 @@ public sealed class CardiacLevel2D : SyntheticTask
     /// <summary>Level bins span this range of the long axis, in units of the base-to-apex length.</summary>
     public const double LevelStart = -0.2, LevelEnd = 1.15;
     /// <summary>Share of its bin a slice may fall in, around the bin's centre (1 = anywhere, so bins touch).</summary>
-    public const double LevelSpread = 0.7;
+    public const double LevelSpread = 0.6;
+    /// <summary>Landmarks as fractions of the base-to-apex length: papillary muscles, end of the RV, end of the LV cavity.</summary>
+    public const double PapillaryStart = 0.25, PapillaryEnd = 0.55, RvEnd = 0.7, CavityEnd = 0.85;
 
     private enum Tissue : byte { Air, Lung, Fat, Muscle, Myocardium, Blood, Liver, Stomach, Marrow, Csf, Count }
     private static readonly float[] BaseIntensity = [0.02f, 0.07f, 0.75f, 0.30f, 0.30f, 0.88f, 0.40f, 0.55f, 0.55f, 0.85f];
@@ -82,7 +86,7 @@ public sealed class CardiacLevel2D : SyntheticTask
         public double NoiseSigma { get; }
         public double ApexLength { get; }
         private readonly Vec baseCentre, axis, toRv, across, planeNormal;
-        private readonly double endoR, wall, endoL, apexWall, ellipseU, ellipseV, rvOffset, rvU, rvV, rvL, warpMm, biasAmp, fatMm;
+        private readonly double endoR, wall, endoL, ellipseU, ellipseV, rvOffset, rvU, rvV, rvL, warpMm, biasAmp, fatMm;
         private readonly double bodyA, bodyB, subcut, muscle, diaphragm, papillaryAngle;
         private readonly SmoothNoise warpU, warpV, warpW, texture, fat, bias;
 
@@ -96,19 +100,18 @@ public sealed class CardiacLevel2D : SyntheticTask
             toRv = (right - right.Dot(axis) * axis).Unit(); // the RV lies to the patient's right and front of the LV
             across = axis.Cross(toRv);
             // Short-axis planes are tilted a few degrees off the true long axis, as planned by hand.
-            planeNormal = (axis + r.Uniform(-0.1, 0.1) * toRv + r.Uniform(-0.1, 0.1) * across).Unit();
+            planeNormal = (axis + r.Uniform(-0.06, 0.06) * toRv + r.Uniform(-0.06, 0.06) * across).Unit();
             baseCentre = new Vec(r.Uniform(-18, -6), r.Uniform(0, 12), r.Uniform(10, 25));
 
             double contraction = r.NextDouble(); // 0 end-diastole .. 1 end-systole
             endoR = r.Uniform(21, 28) * (1 - 0.25 * contraction);
             wall = r.Uniform(6.5, 10) * (1 + 0.45 * contraction);
-            endoL = r.Uniform(62, 82) * (1 - 0.12 * contraction);
-            apexWall = wall * r.Uniform(0.6, 0.9);
-            ApexLength = endoL + apexWall;
+            ApexLength = r.Uniform(70, 92) * (1 - 0.12 * contraction);
+            endoL = CavityEnd * ApexLength; // the apical cap below the cavity is solid myocardium
             ellipseU = r.Uniform(0.9, 1.1); ellipseV = r.Uniform(0.9, 1.1);
             rvOffset = (endoR + wall) * r.Uniform(0.8, 1.05);
-            rvU = endoR * r.Uniform(1.1, 1.5); rvV = (endoR + wall) * r.Uniform(1.3, 1.7); rvL = ApexLength * r.Uniform(0.65, 0.85);
-            warpMm = r.Uniform(1.5, 3); fatMm = r.Uniform(1, 5);
+            rvU = endoR * r.Uniform(1.2, 1.4); rvV = (endoR + wall) * r.Uniform(1.4, 1.6); rvL = ApexLength * (RvEnd + r.Uniform(-0.015, 0.015));
+            warpMm = r.Uniform(1, 2); fatMm = r.Uniform(1, 5);
             papillaryAngle = r.Uniform(-0.4, 0.4);
 
             bodyA = r.Uniform(140, 170); bodyB = r.Uniform(95, 120); subcut = r.Uniform(6, 22); muscle = r.Uniform(7, 12);
@@ -136,7 +139,7 @@ public sealed class CardiacLevel2D : SyntheticTask
             // Smooth deformation of the heart.
             u += warpMm * warpU.At(u, v, w, 25); v += warpMm * warpV.At(u, v, w, 25); w += warpMm * warpW.At(u, v, w, 25);
             float tex = 1 + 0.05f * texture.At(x, y, z, 4);
-            double baseW = 0.12 * u; // the base (valve) plane is not perpendicular to the axis
+            double baseW = 0.18 * u; // the base (valve) plane is not perpendicular to the axis
             double lvRho = Math.Sqrt(Sq(u / ellipseU) + Sq(v / ellipseV));
             if (w >= baseW)
             {
@@ -145,7 +148,10 @@ public sealed class CardiacLevel2D : SyntheticTask
                 if (lvRho < endo)
                 {
                     // Two papillary muscles in the mid ventricle: myocardial signal, cavity label (as ACDC draws them).
-                    if (w > 0.3 * endoL && w < 0.75 * endoL && Papillary(u, v, endo)) return (Tissue.Myocardium, LabelLv, tex);
+                    // They thicken towards the apex, so their size tells the upper from the lower mid-ventricle.
+                    double t = w / ApexLength;
+                    if (t > PapillaryStart && t < PapillaryEnd && Papillary(u, v, endo, 0.12 + 0.12 * (t - PapillaryStart) / (PapillaryEnd - PapillaryStart)))
+                        return (Tissue.Myocardium, LabelLv, tex);
                     return (Tissue.Blood, LabelLv, tex);
                 }
                 if (lvRho < epi) return (Tissue.Myocardium, LabelMyocardium, tex);
@@ -174,13 +180,13 @@ public sealed class CardiacLevel2D : SyntheticTask
             return (Body(x, y, z), 0, tex);
         }
 
-        private bool Papillary(double u, double v, double endo)
+        private bool Papillary(double u, double v, double endo, double radius)
         {
             for (int k = 0; k < 2; k++)
             {
                 double angle = Math.PI * (0.75 + k * 0.5) + papillaryAngle;
                 double pu = 0.7 * endo * Math.Cos(angle), pv = 0.7 * endo * Math.Sin(angle);
-                if (Sq(u - pu) + Sq(v - pv) < Sq(0.2 * endo)) return true;
+                if (Sq(u - pu) + Sq(v - pv) < Sq(radius * endo)) return true;
             }
             return false;
         }
