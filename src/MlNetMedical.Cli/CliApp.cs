@@ -11,6 +11,8 @@ public static class ExitCodes
     public const int UserError = 1;
     /// <summary>A bug or an environment failure: the message carries the exception.</summary>
     public const int InternalError = 2;
+    /// <summary>Interrupted (Ctrl+C / SIGINT, SIGTERM): what finished is kept and the last line says where (128 + SIGINT, as shells report it).</summary>
+    public const int Interrupted = 130;
 }
 
 /// <summary>A problem the user can fix (bad argument, missing file); reported without a stack trace, exit code 1.</summary>
@@ -50,17 +52,27 @@ public static class CliApp
         return root;
     }
 
+    /// <summary>How long a command may take, after Ctrl+C or SIGTERM, to stop at the next training step and write its partial
+    /// results; past it System.CommandLine ends the process with 130 (SIGINT) or 143 (SIGTERM) without them.</summary>
+    public static readonly TimeSpan InterruptGrace = TimeSpan.FromMinutes(2);
+
     public static int Run(string[] args, TextWriter output, TextWriter error) => Run(args, output, error, Commands);
 
-    /// <summary>Runs <paramref name="args"/> against the given commands (tests pass their own).</summary>
-    public static int Run(string[] args, TextWriter output, TextWriter error, IEnumerable<ICliCommand> commands)
+    /// <summary>Runs <paramref name="args"/> against the given commands (tests pass their own); <paramref name="cancellation"/>
+    /// acts like Ctrl+C (System.CommandLine links it with SIGINT/SIGTERM).</summary>
+    public static int Run(string[] args, TextWriter output, TextWriter error, IEnumerable<ICliCommand> commands, CancellationToken cancellation = default)
     {
         var context = new CliContext(output, error);
         try
         {
             var parse = BuildRoot(context, commands).Parse(args);
             // Parse errors and help are handled by System.CommandLine (parse errors exit with 1).
-            return parse.Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
+            var configuration = new InvocationConfiguration
+            {
+                Output = output, Error = error, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = InterruptGrace,
+            };
+            // InvokeAsync: only the asynchronous path hands actions the token that SIGINT/SIGTERM cancel.
+            return parse.InvokeAsync(configuration, cancellation).GetAwaiter().GetResult();
         }
         catch (CliUserException e)
         {

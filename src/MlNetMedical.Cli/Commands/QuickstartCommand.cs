@@ -27,12 +27,12 @@ public sealed class QuickstartCommand : ICliCommand
                 "mlnm quickstart",
                 "mlnm quickstart --out runs/first --quiet",
                 "mlnm quickstart --set data.synthetic.train=96");
-        command.SetAction(parse =>
+        command.SetInterruptibleAction((parse, cancellation) =>
         {
             var config = PipelineExecution.Read(PipelineText(), "quickstart.yaml (embedded)", options.Overrides(parse));
-            PipelineExecution.Execute(context, config, Directory.GetCurrentDirectory(), options.OutDir(parse, Path.Combine("runs", "quickstart")),
-                options.IsQuiet(parse), options.IsJson(parse));
-            return ExitCodes.Success;
+            var outcome = PipelineExecution.Execute(context, config, Directory.GetCurrentDirectory(), options.OutDir(parse, Path.Combine("runs", "quickstart")),
+                options.IsQuiet(parse), options.IsJson(parse), cancellation);
+            return Interruptible.ExitCode(outcome.Interrupted);
         });
         return command;
     }

@@ -19,14 +19,15 @@ public sealed class RunCommand : ICliCommand
                 "mlnm run pipelines/cardiac-2d.yaml --out runs/cardiac",
                 "mlnm run pipelines/quickstart.yaml --set data.synthetic.train=12 --set stages.0.pretrain.training.epochs=2",
                 "mlnm run pipelines/liver-joint.yaml --out runs/liver --quiet");
-        command.SetAction(parse =>
+        command.SetInterruptibleAction((parse, cancellation) =>
         {
             var path = parse.GetValue(pipeline)!;
             if (!File.Exists(path)) throw new CliUserException($"pipeline file '{path}' does not exist");
             var config = PipelineExecution.Read(File.ReadAllText(path), path, options.Overrides(parse));
             var outDir = options.OutDir(parse, Path.Combine("runs", config.Name));
-            PipelineExecution.Execute(context, config, Path.GetDirectoryName(Path.GetFullPath(path))!, outDir, options.IsQuiet(parse), options.IsJson(parse));
-            return ExitCodes.Success;
+            var outcome = PipelineExecution.Execute(context, config, Path.GetDirectoryName(Path.GetFullPath(path))!, outDir,
+                options.IsQuiet(parse), options.IsJson(parse), cancellation);
+            return Interruptible.ExitCode(outcome.Interrupted);
         });
         return command;
     }

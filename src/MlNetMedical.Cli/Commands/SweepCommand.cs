@@ -29,28 +29,31 @@ public sealed class SweepCommand : ICliCommand
                 "mlnm sweep pipelines/sweep-transfer.yaml --out runs/sweep --resume --parallel 2",
                 "mlnm sweep pipelines/sweep-transfer.yaml --storage postgres:\"Host=db;Username=mlnm;Database=studies\" --out runs/worker1",
                 "mlnm sweep pipelines/sweep-transfer.yaml --set sweep.max_trials=4 --set sweep.epochs=3 --quiet");
-        command.SetAction(parse =>
+        command.SetInterruptibleAction((parse, cancellation) =>
         {
             var path = parse.GetValue(file)!;
             if (!File.Exists(path)) throw new CliUserException($"sweep file '{path}' does not exist");
             if (parse.GetValue(parallel) is < 1) throw new CliUserException("--parallel must be ≥ 1");
             var config = PipelineExecution.Read<SweepConfig>(File.ReadAllText(path), path, options.Overrides(parse));
             var outDir = Path.GetFullPath(options.OutDir(parse, Path.Combine("runs", config.Name + "-sweep")));
-            Run(context, config, Path.GetDirectoryName(Path.GetFullPath(path))!, outDir,
-                new SweepRunOptions(parse.GetValue(storage), parse.GetValue(parallel), parse.GetValue(resume)), options.IsQuiet(parse), options.IsJson(parse));
-            return ExitCodes.Success;
+            var outcome = Run(context, config, Path.GetDirectoryName(Path.GetFullPath(path))!, outDir,
+                new SweepRunOptions(parse.GetValue(storage), parse.GetValue(parallel), parse.GetValue(resume)), options.IsQuiet(parse), options.IsJson(parse), cancellation);
+            return Interruptible.ExitCode(outcome.Interrupted);
         });
         return command;
     }
 
-    /// <summary>Runs the sweep into <paramref name="outDir"/> and prints the leaderboard (or metrics.json) and the report's path.</summary>
-    public static string Run(CliContext context, SweepConfig config, string configDirectory, string outDir, SweepRunOptions options, bool quiet, bool json)
+    /// <summary>Runs the sweep into <paramref name="outDir"/> and prints the leaderboard (or metrics.json) and the report's path;
+    /// cancelled, it still writes metrics.json and report.html for the finished trials, marked as interrupted.</summary>
+    public static Outcome<string> Run(CliContext context, SweepConfig config, string configDirectory, string outDir, SweepRunOptions options, bool quiet, bool json,
+        CancellationToken cancellation = default)
     {
         using var folder = OutputFolder.Open(context, config, outDir, "sweep.log", appendLog: options.Resume, quiet, json);
-        var outcome = folder.Run(view => new SweepRunner(view).Run(config, configDirectory, folder.Path, options));
+        var outcome = folder.Run(view => new SweepRunner(view).Run(config, configDirectory, folder.Path, options, cancellation));
         var refits = outcome.Report.Methods.Where(m => m.Kind != "segmentation-pretrain")
             .Select(m => $"{m.Name} ({m.Kind}) refitted, on the test split: {PipelineRunner.Summary(m)}; model {m.ModelPath}");
-        return folder.Finish(outcome.Report, [.. Leaderboard(outcome.Result, 10), .. refits], writeHtml: true);
+        var leaderboard = outcome.Result is { } result ? Leaderboard(result, 10) : [];
+        return new(folder.Finish(outcome.Report, [.. leaderboard, .. refits], writeHtml: true, outcome.Interrupted), outcome.Interrupted);
     }
 
     /// <summary>The best <paramref name="rows"/> completed trials: rank, trial, value, strategy, epochs, seconds.</summary>

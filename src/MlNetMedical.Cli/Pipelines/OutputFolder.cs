@@ -49,13 +49,16 @@ public sealed class OutputFolder : IDisposable
     }
 
     /// <summary>Writes metrics.json (and report.html), logs <paramref name="table"/> and prints it (or, with --json, metrics.json);
-    /// the last line printed is the path returned: report.html's, or metrics.json's without a report.</summary>
-    public string Finish(RunReport report, IReadOnlyList<string> table, bool writeHtml)
+    /// the last line printed is the path returned: report.html's, or metrics.json's without a report. An interrupted run's
+    /// metrics.json gets an "interrupted" object, its report's title says so, and its last line says where the partial results are.</summary>
+    public string Finish(RunReport report, IReadOnlyList<string> table, bool writeHtml, Interruption? interrupted = null)
     {
         // The work filled in what it read from the data (network dimensions, channels, classes).
         report.ResolvedConfig = WriteResolved(_config, Path);
+        if (interrupted is not null) report.Title += $" (interrupted during {interrupted.During})";
         var metricsPath = System.IO.Path.Combine(Path, "metrics.json");
-        File.WriteAllText(metricsPath, JsonSerializer.Serialize(report, PipelineExecution.MetricsJson));
+        var metrics = MetricsJson(report, interrupted);
+        File.WriteAllText(metricsPath, metrics);
         string? reportPath = null;
         if (writeHtml)
         {
@@ -64,13 +67,27 @@ public sealed class OutputFolder : IDisposable
         }
         foreach (var line in table) View.LogFileOnly(line);
         var last = reportPath ?? metricsPath;
-        if (_json) _context.Output.WriteLine(JsonSerializer.Serialize(report, PipelineExecution.MetricsJson));
-        else
+        if (_json) _context.Output.WriteLine(metrics);
+        else foreach (var line in table) _context.Output.WriteLine(line);
+        if (interrupted is not null)
         {
-            foreach (var line in table) _context.Output.WriteLine(line);
-            _context.Output.WriteLine(last);
+            var done = interrupted.Completed.Count == 0 ? "nothing had finished" : $"kept: {string.Join(", ", interrupted.Completed)}";
+            View.Log($"interrupted during {interrupted.During}; {done}");
+            _log.Flush();
+            // With --json stdout stays one JSON document; the pointer goes to stderr there.
+            (_json ? _context.Error : _context.Output).WriteLine($"interrupted: partial results in {last}");
         }
+        else if (!_json) _context.Output.WriteLine(last);
         return last;
+    }
+
+    /// <summary>metrics.json: the report, plus the "interrupted" object when the work was cut short.</summary>
+    private static string MetricsJson(RunReport report, Interruption? interrupted)
+    {
+        if (interrupted is null) return JsonSerializer.Serialize(report, PipelineExecution.MetricsJson);
+        var node = JsonSerializer.SerializeToNode(report, PipelineExecution.MetricsJson)!.AsObject();
+        node["interrupted"] = JsonSerializer.SerializeToNode(interrupted, PipelineExecution.MetricsJson);
+        return node.ToJsonString(PipelineExecution.MetricsJson);
     }
 
     public void Dispose() => _log.Dispose();

@@ -28,11 +28,17 @@ public static class PipelineExecution
     }
 
     /// <summary>Runs <paramref name="config"/> into <paramref name="outDir"/>; returns the report's path (or metrics.json's without a report).</summary>
-    public static string Execute(CliContext context, PipelineConfig config, string pipelineDirectory, string outDir, bool quiet, bool json)
+    public static string Execute(CliContext context, PipelineConfig config, string pipelineDirectory, string outDir, bool quiet, bool json) =>
+        Execute(context, config, pipelineDirectory, outDir, quiet, json, CancellationToken.None).Value;
+
+    /// <summary>Runs <paramref name="config"/> into <paramref name="outDir"/> until done or cancelled; a cancelled run still writes
+    /// metrics.json and report.html for the stages that finished, marked as interrupted.</summary>
+    public static Outcome<string> Execute(CliContext context, PipelineConfig config, string pipelineDirectory, string outDir, bool quiet, bool json,
+        CancellationToken cancellation)
     {
         using var folder = OutputFolder.Open(context, config, outDir, "run.log", appendLog: false, quiet, json);
-        var report = folder.Run(view => new PipelineRunner(view).Run(config, pipelineDirectory, folder.Path));
-        return folder.Finish(report, ComparisonTable(report), writeHtml: config.Outputs.Report);
+        var (report, interrupted) = folder.Run(view => new PipelineRunner(view).Run(config, pipelineDirectory, folder.Path, cancellation));
+        return new(folder.Finish(report, ComparisonTable(report), writeHtml: config.Outputs.Report, interrupted), interrupted);
     }
 
     /// <summary>One row per method: test accuracy, balanced accuracy, macro F1, AUC, mean Dice, training time.</summary>

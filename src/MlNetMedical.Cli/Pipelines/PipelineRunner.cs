@@ -20,7 +20,9 @@ public sealed class PipelineRunner(ProgressView view)
 {
     private sealed record TrainedStage(string Name, ITransformer Model, IDataView ScoredTest, MethodResult Result);
 
-    public RunReport Run(PipelineConfig config, string pipelineDirectory, string outDir)
+    /// <summary>Runs the stages in order. Cancelling <paramref name="cancellation"/> stops the running stage at its next training
+    /// step (or before the next stage); the stages that finished stay in the report, with their models saved.</summary>
+    public Outcome<RunReport> Run(PipelineConfig config, string pipelineDirectory, string outDir, CancellationToken cancellation = default)
     {
         var ml = config.CreateContext();
         var report = NewReport(config, ml, config.Name);
@@ -32,6 +34,7 @@ public sealed class PipelineRunner(ProgressView view)
         view.Log($"data: {train.CountRows()} train, {test.CountRows()} test cases; U-Net {unet.Encoder.SpatialDims}D, {unet.Encoder.InChannels} channel(s), {unet.NumClasses} segmentation classes");
         var augmenter = config.CreateAugmenter();
         var trained = new List<TrainedStage>();
+        Interruption? interrupted = null;
 
         foreach (var stage in config.Stages)
         {
@@ -40,50 +43,16 @@ public sealed class PipelineRunner(ProgressView view)
             var clock = Stopwatch.StartNew();
             ITransformer model;
             MethodResult result;
-            switch (stage.Body)
+            try
             {
-                case PretrainStage pretrain:
-                {
-                    model = Pretrain(ml, config, pretrain, data, unet, progress, augmenter);
-                    result = new MethodResult { Kind = "segmentation-pretrain" };
-                    break;
-                }
-                case FeaturizeStage featurize:
-                {
-                    var encoder = From(trained, featurize, config).Model;
-                    var options = Options(config, featurize.Training, progress, augmentation: null);
-                    var classifier = featurize.Classifier == FeatureClassifier.Mlp
-                        ? ml.Classification.Trainers.Mlp(featurize.HiddenUnits, featurize.Dropout, options with { WeightDecay = featurize.L2 })
-                        : ml.Classification.Trainers.SoftmaxRegression(featurize.L2, options);
-                    model = ml.Transforms.SegmentationEncoderFeatures(encoder, featurize.Levels, featurize.Pooling).Append(classifier).Fit(train);
-                    result = new MethodResult { Kind = "frozen-features" };
-                    break;
-                }
-                case FineTuneStage fineTune:
-                {
-                    var encoder = From(trained, fineTune, config).Model;
-                    var network = EncoderClassifierConfig.FromSegmentation(unet, Head(fineTune.Head));
-                    model = ml.Classification.Trainers.ImageClassifier(network, encoder, fineTune.Transfer.ToLibrary(fineTune.Training.LearningRate),
-                        Options(config, fineTune.Training, progress, augmenter)).Fit(train);
-                    result = new MethodResult { Kind = "fine-tune" };
-                    break;
-                }
-                case ScratchStage scratch:
-                {
-                    model = ml.Classification.Trainers.ImageClassifier(ScratchNetworkConfig(scratch, unet), pretrained: null, transfer: null,
-                        Options(config, scratch.Training, progress, augmenter)).Fit(train);
-                    result = new MethodResult { Kind = "scratch" };
-                    break;
-                }
-                case JointStage joint:
-                {
-                    var start = joint.From is null ? null : From(trained, joint, config).Model;
-                    model = ml.MultiTask.Trainers.Joint(joint.Topology, joint.ClassificationWeight, start, unet,
-                        joint.Transfer.ToLibrary(joint.Training.LearningRate), Options(config, joint.Training, progress, augmenter)).Fit(train);
-                    result = new MethodResult { Kind = "joint" };
-                    break;
-                }
-                default: throw new InvalidOperationException("a stage without a kind passed validation");
+                cancellation.ThrowIfCancellationRequested();
+                (model, result) = Train(ml, config, stage, trained, data, train, unet, augmenter, progress, cancellation);
+            }
+            catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+            {
+                progress.Complete("interrupted");
+                interrupted = new Interruption(name, trained.Select(t => t.Name).ToList());
+                break;
             }
             result.Name = name;
             result.TrainingSeconds = clock.Elapsed.TotalSeconds;
@@ -104,7 +73,51 @@ public sealed class PipelineRunner(ProgressView view)
         }
         report.Samples = SampleImages.Collect(trained.Select(t => (t.Name, t.ScoredTest, t.Result)).ToList(), test, config.Evaluation.Samples);
         foreach (var stage in trained) (stage.Model as IDisposable)?.Dispose();
-        return report;
+        return new Outcome<RunReport>(report, interrupted);
+    }
+
+    /// <summary>Trains one stage on the train split (pretraining: on its own split); its result has the kind filled in.</summary>
+    private static (ITransformer Model, MethodResult Result) Train(MedicalContext ml, PipelineConfig config, StageConfig stage, List<TrainedStage> trained,
+        IDataView data, IDataView train, UNetConfig unet, SampleAugmenter? augmenter, IProgress<TrainingProgress> progress, CancellationToken cancellation)
+    {
+        TrainingOptions Settings(TrainingSettings t, SampleAugmenter? augmentation) => Options(config, t, progress, augmentation, cancellation);
+        switch (stage.Body)
+        {
+            case PretrainStage pretrain:
+                return (Pretrain(ml, config, pretrain, data, unet, progress, augmenter, cancellation), new MethodResult { Kind = "segmentation-pretrain" });
+            case FeaturizeStage featurize:
+            {
+                var encoder = From(trained, featurize, config).Model;
+                var options = Settings(featurize.Training, augmentation: null);
+                var classifier = featurize.Classifier == FeatureClassifier.Mlp
+                    ? ml.Classification.Trainers.Mlp(featurize.HiddenUnits, featurize.Dropout, options with { WeightDecay = featurize.L2 })
+                    : ml.Classification.Trainers.SoftmaxRegression(featurize.L2, options);
+                var model = ml.Transforms.SegmentationEncoderFeatures(encoder, featurize.Levels, featurize.Pooling).Append(classifier).Fit(train);
+                return (model, new MethodResult { Kind = "frozen-features" });
+            }
+            case FineTuneStage fineTune:
+            {
+                var encoder = From(trained, fineTune, config).Model;
+                var network = EncoderClassifierConfig.FromSegmentation(unet, Head(fineTune.Head));
+                var model = ml.Classification.Trainers.ImageClassifier(network, encoder, fineTune.Transfer.ToLibrary(fineTune.Training.LearningRate),
+                    Settings(fineTune.Training, augmenter)).Fit(train);
+                return (model, new MethodResult { Kind = "fine-tune" });
+            }
+            case ScratchStage scratch:
+            {
+                var model = ml.Classification.Trainers.ImageClassifier(ScratchNetworkConfig(scratch, unet), pretrained: null, transfer: null,
+                    Settings(scratch.Training, augmenter)).Fit(train);
+                return (model, new MethodResult { Kind = "scratch" });
+            }
+            case JointStage joint:
+            {
+                var start = joint.From is null ? null : From(trained, joint, config).Model;
+                var model = ml.MultiTask.Trainers.Joint(joint.Topology, joint.ClassificationWeight, start, unet,
+                    joint.Transfer.ToLibrary(joint.Training.LearningRate), Settings(joint.Training, augmenter)).Fit(train);
+                return (model, new MethodResult { Kind = "joint" });
+            }
+            default: throw new InvalidOperationException("a stage without a kind passed validation");
+        }
     }
 
     /// <summary>A report with the run's title, task and environment.</summary>
@@ -118,10 +131,10 @@ public sealed class PipelineRunner(ProgressView view)
 
     /// <summary>Segmentation pretraining of the U-Net on the stage's split (default data.pretrain_split).</summary>
     internal static ITransformer Pretrain(MedicalContext ml, ExperimentConfig config, PretrainStage pretrain, IDataView data, UNetConfig unet,
-        IProgress<TrainingProgress> progress, SampleAugmenter? augmenter)
+        IProgress<TrainingProgress> progress, SampleAugmenter? augmenter, CancellationToken cancellation)
     {
         var rows = ml.Data.Cache(ml.Data.FilterBySplit(data, pretrain.Split ?? config.Data.PretrainSplit));
-        return ml.Segmentation.Trainers.UNet(unet, Options(config, pretrain.Training, progress, augmenter)).Fit(rows);
+        return ml.Segmentation.Trainers.UNet(unet, Options(config, pretrain.Training, progress, augmenter, cancellation)).Fit(rows);
     }
 
     internal IDataView LoadData(MedicalContext ml, ExperimentConfig config, string pipelineDirectory, string outDir)
@@ -176,13 +189,14 @@ public sealed class PipelineRunner(ProgressView view)
         };
     }
 
-    internal static TrainingOptions Options(ExperimentConfig config, TrainingSettings t, IProgress<TrainingProgress> progress, SampleAugmenter? augmentation) => new()
+    internal static TrainingOptions Options(ExperimentConfig config, TrainingSettings t, IProgress<TrainingProgress> progress, SampleAugmenter? augmentation,
+        CancellationToken cancellation) => new()
     {
         Epochs = t.Epochs, BatchSize = t.BatchSize, LearningRate = t.LearningRate, WeightDecay = t.WeightDecay,
         ValidationFraction = t.ValidationFraction, GroupColumnName = DefaultColumnNames.GroupId,
         EarlyStoppingPatience = t.EarlyStoppingPatience, EarlyStoppingMetric = t.EarlyStoppingMetric,
         Schedule = t.Schedule, ClassBalancing = t.ClassBalancing, GradientClipNorm = t.GradientClipNorm,
-        Augmentation = augmentation, Progress = progress, Seed = config.Seed,
+        Augmentation = augmentation, Progress = progress, Seed = config.Seed, CancellationToken = cancellation,
     };
 
     private static TrainedStage From(List<TrainedStage> trained, ITransferStage stage, PipelineConfig config)

@@ -11,8 +11,9 @@ internal static class SampleImages
     public static List<SampleImage> Collect(IReadOnlyList<(string Name, IDataView Scored, MethodResult Result)> methods, IDataView test, int count)
     {
         if (count == 0) return [];
-        var segmenter = methods.Where(m => m.Result.Segmentation is not null).MaxBy(m => m.Result.Segmentation!.MeanDice);
-        var classifier = methods.Where(m => m.Result.Classification is not null).MaxBy(m => m.Result.Classification!.Accuracy);
+        // The best of each kind, or a default (null name and rows) when no method has that kind of metric (e.g. an interrupted run).
+        var segmenter = methods.Where(m => m.Result.Segmentation is not null).OrderByDescending(m => m.Result.Segmentation!.MeanDice).FirstOrDefault();
+        var classifier = methods.Where(m => m.Result.Classification is not null).OrderByDescending(m => m.Result.Classification!.Accuracy).FirstOrDefault();
         var source = segmenter.Scored ?? test;
         var ids = source.GetColumn<string>("Id").Take(count).ToList();
         var images = source.GetColumn<Volume>(DefaultColumnNames.Image).Take(count).ToList();

@@ -14,8 +14,9 @@ namespace MlNetMedical.Cli.Sweeps;
 /// <param name="Storage">"sqlite:PATH" or "postgres:CONNECTION"; null = OUT/study.db.</param>
 public sealed record SweepRunOptions(string? Storage, int? Parallel, bool Resume);
 
-/// <summary>The outcome of a sweep: what the report shows and the study's own result.</summary>
-public sealed record SweepOutcome(RunReport Report, ExperimentResult Result, string StorageDescription);
+/// <summary>The outcome of a sweep: what the report shows, the study's own result (null when interrupted before the trials), and
+/// the interruption when Ctrl+C or SIGTERM cut it short.</summary>
+public sealed record SweepOutcome(RunReport Report, ExperimentResult? Result, string StorageDescription, Interruption? Interrupted = null);
 
 /// <summary>
 /// Runs a <see cref="SweepConfig"/>: loads the data and pretrains the U-Net as `mlnm run` does, runs the AutoML study over the
@@ -26,7 +27,9 @@ public sealed class SweepRunner(ProgressView view)
 {
     public const string PretrainModel = "models/pretrain.zip";
 
-    public SweepOutcome Run(SweepConfig config, string configDirectory, string outDir, SweepRunOptions options)
+    /// <summary>Runs the study until done or <paramref name="cancellation"/> is cancelled. Cancelled, the running trials fail as
+    /// "cancelled" and get a WAITING copy, so `--resume` reruns their configurations; finished trials stay; no refit.</summary>
+    public SweepOutcome Run(SweepConfig config, string configDirectory, string outDir, SweepRunOptions options, CancellationToken cancellation = default)
     {
         var settings = config.Sweep;
         int parallel = options.Parallel ?? settings.Parallel;
@@ -46,7 +49,12 @@ public sealed class SweepRunner(ProgressView view)
         var test = ml.Data.Cache(ml.Data.FilterBySplit(data, config.Data.TestSplit));
         view.Log($"data: {train.CountRows()} train, {test.CountRows()} test cases");
         var augmenter = config.CreateAugmenter();
-        var pretrained = Pretrain(ml, config, data, outDir, options.Resume, augmenter, report);
+        ITransformer? pretrained;
+        try { pretrained = Pretrain(ml, config, data, outDir, options.Resume, augmenter, report, cancellation); }
+        catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+        {
+            return new SweepOutcome(report, null, storageDescription, new Interruption("pretrain", []));
+        }
 
         // Trials run `parallel` at a time: with threads set, each gets its share (the context's budget applies inside every fit);
         // without, the experiment gives each cores / parallel.
@@ -79,12 +87,42 @@ public sealed class SweepRunner(ProgressView view)
                  (existing > 0 ? $", resuming after {existing} trials" : ""));
 
         var monitor = new SweepProgress(view, settings.MaxTrials, settings.Metric, direction, existing);
-        var result = experiment.SetMonitor(monitor).Run();
+        var failedBefore = storage.GetTrials(study.Id).Where(t => t.State == TrialState.Fail).Select(t => t.Id).ToHashSet();
+        var result = experiment.SetMonitor(monitor).Run(cancellation);
+        Interruption? interrupted = null;
+        if (cancellation.IsCancellationRequested)
+        {
+            Requeue(storage, study.Id, result.Trials.Where(t => t.State == TrialState.Fail && !failedBefore.Contains(t.Id)));
+            result = result with { Trials = storage.GetTrials(study.Id) };
+            interrupted = new Interruption("trials", result.Leaderboard.Select(t => $"trial {t.Number}").ToList());
+        }
         monitor.Complete(result);
         report.Sweep = Summary(studyName, settings.Metric, direction, result);
-        if (result.BestTrial is { } best) report.Methods.Add(RefitAndScore(ml, experiment, result, best, test, outDir));
+        if (interrupted is null && result.BestTrial is { } best)
+        {
+            try { report.Methods.Add(RefitAndScore(ml, experiment, result, best, test, outDir, cancellation)); }
+            catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+            {
+                interrupted = new Interruption("refit", result.Leaderboard.Select(t => $"trial {t.Number}").ToList());
+            }
+        }
         (pretrained as IDisposable)?.Dispose();
-        return new SweepOutcome(report, result, storageDescription);
+        return new SweepOutcome(report, result, storageDescription, interrupted);
+    }
+
+    /// <summary>Gives each trial the cancel cut short (failed with its configuration) a WAITING copy that `--resume` runs first,
+    /// marked as storage marks re-queued stale trials (retry_of / requeued_as), so the failed one does not count against max_trials.</summary>
+    private void Requeue(IStudyStorage storage, long studyId, IEnumerable<TrialRecord> interrupted)
+    {
+        foreach (var trial in interrupted)
+        {
+            if (trial.Parameters.Count == 0 || trial.SystemAttributes.ContainsKey(TrialAttributes.RequeuedAs)) continue;
+            var retry = storage.CreateTrial(studyId, TrialState.Waiting, trial.Parameters,
+                new Dictionary<string, string> { [TrialAttributes.RetryOf] = trial.Number.ToString(CultureInfo.InvariantCulture) });
+            if (retry is null) continue;
+            storage.SetTrialSystemAttribute(trial.Id, TrialAttributes.RequeuedAs, retry.Number.ToString(CultureInfo.InvariantCulture));
+            view.Log($"trial {trial.Number} interrupted: re-queued as trial {retry.Number} (--resume runs it)");
+        }
     }
 
     private static (IStudyStorage Storage, string Description) OpenStorage(string? storage, string outDir)
@@ -105,7 +143,8 @@ public sealed class SweepRunner(ProgressView view)
     }
 
     /// <summary>Pretrains the U-Net once (a resumed sweep reuses OUT/models/pretrain.zip, so its trials transfer the same encoder).</summary>
-    private ITransformer? Pretrain(MedicalContext ml, SweepConfig config, IDataView data, string outDir, bool resume, SampleAugmenter? augmenter, RunReport report)
+    private ITransformer? Pretrain(MedicalContext ml, SweepConfig config, IDataView data, string outDir, bool resume, SampleAugmenter? augmenter, RunReport report,
+        CancellationToken cancellation)
     {
         if (config.Pretrain is not { } pretrain) return null;
         var path = Path.Combine(outDir, PretrainModel);
@@ -116,7 +155,7 @@ public sealed class SweepRunner(ProgressView view)
         }
         var progress = new TrainingProgressReporter(view, "pretrain");
         var clock = Stopwatch.StartNew();
-        var model = PipelineRunner.Pretrain(ml, config, pretrain, data, PipelineRunner.ResolveUNet(config, data), progress, augmenter);
+        var model = PipelineRunner.Pretrain(ml, config, pretrain, data, PipelineRunner.ResolveUNet(config, data), progress, augmenter, cancellation);
         progress.Complete($"trained in {clock.Elapsed.TotalSeconds:F1} s");
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         ml.Model.Save(model, data.Schema, path);
@@ -152,12 +191,13 @@ public sealed class SweepRunner(ProgressView view)
     };
 
     /// <summary>Refits the best trial's configuration on the whole train split (saved next to the leaderboard) and scores it on the test split.</summary>
-    private MethodResult RefitAndScore(MedicalContext ml, AutoMLExperiment experiment, ExperimentResult result, TrialRecord best, IDataView test, string outDir)
+    private MethodResult RefitAndScore(MedicalContext ml, AutoMLExperiment experiment, ExperimentResult result, TrialRecord best, IDataView test, string outDir,
+        CancellationToken cancellation)
     {
         string strategy = best.Parameters.GetString(TransferStrategy.ChoiceName);
         var task = view.AddTask($"refit trial {best.Number} ({strategy})", 1, "fits");
         var clock = Stopwatch.StartNew();
-        var refit = experiment.RefitBest(result);
+        var refit = experiment.RefitBest(result, cancellation);
         task.Complete($"refitted in {clock.Elapsed.TotalSeconds:F1} s");
         try
         {
