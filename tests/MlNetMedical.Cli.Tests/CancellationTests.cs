@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using MlNetMedical.AutoML;
 using MlNetMedical.Cli.Pipelines;
 using MlNetMedical.Cli.Reporting;
 using Xunit;
@@ -36,12 +37,32 @@ public sealed class CancellationTests
         }
     }
 
-    private static (int Code, string Out, string Err) Run(string outDir, CancelOnLine error, params string[] extra)
+    private const string Sweep = """
+        name: toy-cancel-sweep
+        seed: 2
+        data:
+          synthetic: {task: cardiac-level-2d, train: 24, test: 12, pretrain: 12, size: 32}
+        network: {depth: 3, base_channels: 4}
+        pretrain:
+          training: {epochs: 1, batch_size: 6, validation_fraction: 0}
+        sweep:
+          strategies: [finetune]
+          epochs: 300
+          batch_size: 6
+          max_trials: 2
+          tuner: random
+          pruner: none
+        """;
+
+    private static (int Code, string Out, string Err) Run(string outDir, CancelOnLine error, params string[] extra) =>
+        Run("run", Pipeline, outDir, error, extra);
+
+    private static (int Code, string Out, string Err) Run(string command, string yaml, string outDir, CancelOnLine error, params string[] extra)
     {
-        var pipeline = Path.Combine(outDir + ".yaml");
-        File.WriteAllText(pipeline, Pipeline);
+        var file = outDir + ".yaml";
+        File.WriteAllText(file, yaml);
         var output = new StringWriter();
-        int code = CliApp.Run(["run", pipeline, "--out", outDir, .. extra], output, error, CliApp.Commands, error.Source.Token);
+        int code = CliApp.Run([command, file, "--out", outDir, .. extra], output, error, CliApp.Commands, error.Source.Token);
         return (code, output.ToString(), error.ToString());
     }
 
@@ -96,6 +117,42 @@ public sealed class CancellationTests
             Assert.Contains($"interrupted: partial results in {Path.Combine(outDir, "report.html")}", stderr);
             Assert.True(File.Exists(Path.Combine(outDir, "report.html")));
             Assert.False(Directory.Exists(Path.Combine(outDir, "models")));
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void CancelledSweepFailsTheRunningTrialAndResumeRerunsItsConfiguration()
+    {
+        var dir = CliRun.TempDir("mlnm-cancel-sweep-");
+        try
+        {
+            var outDir = Path.Combine(dir, "out");
+            var (code, stdout, stderr) = Run("sweep", Sweep, outDir, new CancelOnLine("trial 0 started"));
+            Assert.True(code == ExitCodes.Interrupted, stderr);
+            Assert.Equal($"interrupted: partial results in {Path.Combine(outDir, "report.html")}", stdout.TrimEnd().Split('\n')[^1]);
+            Assert.True(File.Exists(Path.Combine(outDir, "models", "pretrain.zip")));
+            var metrics = JsonNode.Parse(File.ReadAllText(Path.Combine(outDir, "metrics.json")))!;
+            Assert.Equal("trials", (string?)metrics["interrupted"]!["during"]);
+            Assert.Equal(["failed"], metrics["sweep"]!["trials"]!.AsArray().Select(t => (string?)t!["state"]));
+
+            using (var storage = StudyStorage.Sqlite(Path.Combine(outDir, "study.db")))
+            {
+                var trials = storage.GetTrials(storage.CreateOrLoadStudy("toy-cancel-sweep", Direction.Maximize).Id);
+                Assert.Equal([TrialState.Fail, TrialState.Waiting], trials.Select(t => t.State));
+                Assert.StartsWith("cancelled", trials[0].Error);
+                Assert.Equal("1", trials[0].SystemAttributes[TrialAttributes.RequeuedAs]);
+                Assert.Equal(trials[0].Parameters, trials[1].Parameters);
+            }
+
+            (code, _, stderr) = Run("sweep", Sweep, outDir, new CancelOnLine("never printed"), "--resume", "--quiet", "--set", "sweep.epochs=1");
+            Assert.True(code == ExitCodes.Success, stderr);
+            using (var storage = StudyStorage.Sqlite(Path.Combine(outDir, "study.db")))
+            {
+                var trials = storage.GetTrials(storage.CreateOrLoadStudy("toy-cancel-sweep", Direction.Maximize).Id);
+                // The re-queued configuration ran; the interrupted trial does not count against max_trials (2).
+                Assert.Equal([TrialState.Fail, TrialState.Complete, TrialState.Complete], trials.Select(t => t.State));
+            }
         }
         finally { Directory.Delete(dir, true); }
     }

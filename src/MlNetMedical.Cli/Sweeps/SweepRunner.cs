@@ -216,7 +216,8 @@ public sealed class SweepRunner(ProgressView view)
     private static SweepSummary Summary(string studyName, string metric, Direction direction, ExperimentResult result) => new()
     {
         StudyName = studyName, Metric = metric, Direction = direction.ToString().ToLowerInvariant(),
-        Trials = result.Trials.OrderBy(t => t.Number).Select(t => new TrialSummary
+        // WAITING trials (re-queued by an interrupt, for --resume) have not run: they are no rows of the report.
+        Trials = result.Trials.Where(t => t.State != TrialState.Waiting).OrderBy(t => t.Number).Select(t => new TrialSummary
         {
             Number = t.Number,
             State = t.State switch { TrialState.Complete => "complete", TrialState.Pruned => "pruned", TrialState.Fail => "failed", _ => "running" },
