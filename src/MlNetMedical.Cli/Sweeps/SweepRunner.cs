@@ -92,7 +92,9 @@ public sealed class SweepRunner(ProgressView view)
         Interruption? interrupted = null;
         if (cancellation.IsCancellationRequested)
         {
-            Requeue(storage, study.Id, result.Trials.Where(t => t.State == TrialState.Fail && !failedBefore.Contains(t.Id)));
+            // Only trials the cancel cut short ("cancelled: ..." is how the experiment fails them), not ones that failed on their own.
+            Requeue(storage, study.Id, result.Trials.Where(t => t.State == TrialState.Fail && !failedBefore.Contains(t.Id)
+                                                                && t.Error?.StartsWith("cancelled", StringComparison.Ordinal) == true));
             result = result with { Trials = storage.GetTrials(study.Id) };
             interrupted = new Interruption("trials", result.Leaderboard.Select(t => $"trial {t.Number}").ToList());
         }
