@@ -17,6 +17,9 @@ internal static class Interruptible
         return command;
     }
 
+    /// <summary>The line the three commands' help adds to their description.</summary>
+    public const string Help = "\nCtrl+C or SIGTERM stops at the next training step, keeps what finished (models, log, metrics.json and report.html marked interrupted) and exits with 130.";
+
     /// <summary>130 when the work was interrupted, else 0.</summary>
     public static int ExitCode(Interruption? interrupted) => interrupted is null ? ExitCodes.Success : ExitCodes.Interrupted;
 }

@@ -22,7 +22,7 @@ public sealed class QuickstartCommand : ICliCommand
             (frozen encoder features, fine-tuned encoder, the same network from scratch), print a comparison table and write
             OUT/metrics.json, OUT/models/*.zip and OUT/report.html. The last line printed is the report's path.
             About a minute on 2 idle cores. The pipeline is pipelines/quickstart.yaml (`mlnm run` takes the same file).
-            """))
+            """ + Interruptible.Help))
             .WithExamples(
                 "mlnm quickstart",
                 "mlnm quickstart --out runs/first --quiet",

@@ -14,7 +14,7 @@ public sealed class RunCommand : ICliCommand
         var command = options.AddTo(new Command("run", """
             Run a YAML pipeline: data, preprocessing, augmentation, stages (pretrain, featurize, fine_tune, scratch, joint), evaluation.
             Writes OUT/config.resolved.yaml, run.log, models/STAGE.zip, metrics.json and report.html; the last line printed is the report's path.
-            """) { pipeline })
+            """ + Interruptible.Help) { pipeline })
             .WithExamples(
                 "mlnm run pipelines/cardiac-2d.yaml --out runs/cardiac",
                 "mlnm run pipelines/quickstart.yaml --set data.synthetic.train=12 --set stages.0.pretrain.training.epochs=2",

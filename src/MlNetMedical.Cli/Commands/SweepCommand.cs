@@ -23,7 +23,7 @@ public sealed class SweepCommand : ICliCommand
             run N at a time and stored in SQLite or PostgreSQL; the best configuration is refitted on the train split and scored on
             the test split. Writes OUT/study.db, STUDY.leaderboard.csv/.json, STUDY.best-model.zip, models/pretrain.zip,
             config.resolved.yaml, sweep.log, metrics.json and report.html; the last line printed is the report's path.
-            """) { file, storage, parallel, resume })
+            """ + Interruptible.Help + " The trials it cut short are re-queued: --resume runs them first.") { file, storage, parallel, resume })
             .WithExamples(
                 "mlnm sweep pipelines/sweep-transfer.yaml --out runs/sweep",
                 "mlnm sweep pipelines/sweep-transfer.yaml --out runs/sweep --resume --parallel 2",
