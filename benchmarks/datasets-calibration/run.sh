@@ -35,7 +35,7 @@ settings() {
   case "$1" in
     cardiac-level-2d) echo 64 5 45 30 ;;
     liver-lesion-2d) echo 128 5 20 5 ;;
-    brain-tumor-3d) echo 32 4 40 30 ;;
+    brain-tumor-3d) echo 32 4 60 30 ;;
     *) echo "unknown task $1" >&2; exit 2 ;;
   esac
 }
