@@ -33,9 +33,9 @@ DRIVER="$ROOT/artifacts/bin/Calibration/release/datasets-calibration"
 # task -> size, network depth, classifier epochs, U-Net epochs (chosen to fit a 2-core CPU)
 settings() {
   case "$1" in
-    cardiac-level-2d) echo 64 5 30 8 ;;
+    cardiac-level-2d) echo 64 5 45 30 ;;
     liver-lesion-2d) echo 128 5 20 5 ;;
-    brain-tumor-3d) echo 32 4 20 10 ;;
+    brain-tumor-3d) echo 32 4 60 30 ;;
     *) echo "unknown task $1" >&2; exit 2 ;;
   esac
 }
