@@ -32,8 +32,8 @@ public sealed class LiverLesion2D : SyntheticTask
     public override SyntheticSample Generate(SyntheticCase item, SyntheticOptions options)
     {
         int n = ValidatedSize(options);
-        var patient = new Patient(SyntheticRandom.For(options.Seed, Name + "/phantom", item.Patient), item.ClassIndex, item.Labelled);
-        var random = SyntheticRandom.For(options.Seed, Name + "/slice", item.Index);
+        var patient = new Patient(PatientRandom(options, item), item.ClassIndex, item.Labelled);
+        var random = CaseRandom(options, item, "slice");
         double z;
         if (patient.Lesions.Count == 0 || (!item.Labelled && random.Chance(PretrainLesionFreeShare))) z = patient.LiverSliceZ(random);
         else
