@@ -89,7 +89,7 @@ public sealed class LiverLesion2D : SyntheticTask
                 : r.Next(7); // LiTS-like: 0–6 lesions
             for (int attempt = 0; Lesions.Count < count && attempt < 400; attempt++)
             {
-                double radius = type switch { 0 => r.Uniform(8, 25), 1 => r.Uniform(12, 32), _ => r.Uniform(8, 20) };
+                double radius = type switch { 0 => r.Uniform(10, 25), 1 => r.Uniform(12, 32), _ => r.Uniform(10, 20) };
                 // Metastases gather in a band of the liver, so a slice through one often shows others.
                 double x = lx + r.Uniform(-1, 1) * la, y = ly + r.Uniform(-1, 1) * lb, z = lz + r.Uniform(-1, 1) * (type == 2 && labelled ? 0.3 : 0.8) * lc;
                 if (LiverDepth(x, y, z) < 0.5 * radius + 4) continue;
