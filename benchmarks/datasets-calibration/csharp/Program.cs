@@ -1,6 +1,7 @@
 // Calibration of a synthetic dataset (issue 5): a plain CNN trained from scratch on the train split
 // (accuracy on test), and a U-Net trained on the pretrain split (foreground Dice on the test split's masks).
-// Usage: datasets-calibration DIR classify|segment [--epochs N] [--seed N] [--lr X] [--depth N] [--width N] [--no-augment]
+// Usage: datasets-calibration DIR classify|segment [--epochs N] [--seed N] [--lr X] [--depth N] [--width N] [--no-augment] [--per-label]
+// --per-label trains the U-Net on every mask label (not foreground against background) and also reports each label's Dice.
 // Prints one JSON object as its last line. The recipe is the same whatever the training-set size: Adam with a
 // cosine-decayed rate, batch 16, random flips, shifts and intensity jitter. The point is the task's
 // difficulty at a given amount of data, not the best model.
@@ -16,13 +17,13 @@ using TorchRt = MlNetMedical.Torch.Torch;
 
 if (args.Length < 2 || args[1] is not ("classify" or "segment"))
 {
-    Console.Error.WriteLine("usage: datasets-calibration DIR classify|segment [--epochs N] [--seed N] [--lr X] [--depth N] [--width N] [--no-augment]");
+    Console.Error.WriteLine("usage: datasets-calibration DIR classify|segment [--epochs N] [--seed N] [--lr X] [--depth N] [--width N] [--no-augment] [--per-label]");
     return 2;
 }
 string dir = args[0], mode = args[1];
 int epochs = 30, seed = 1, depth = 4, width = 8;
 double lr = 2e-3;
-bool augment = true;
+bool augment = true, perLabel = false;
 for (int a = 2; a < args.Length; a++)
 {
     string Value() => a + 1 < args.Length ? args[++a] : throw new ArgumentException($"{args[a]} needs a value");
@@ -34,6 +35,7 @@ for (int a = 2; a < args.Length; a++)
         case "--depth": depth = int.Parse(Value(), CultureInfo.InvariantCulture); break;
         case "--width": width = int.Parse(Value(), CultureInfo.InvariantCulture); break;
         case "--no-augment": augment = false; break;
+        case "--per-label": perLabel = true; break;
         default: throw new ArgumentException($"unknown option {args[a]}");
     }
 }
@@ -66,6 +68,12 @@ var test = items.Where(i => i.Split == "test").Select(Load).ToList();
 var testLabels = items.Where(i => i.Split == "test").Select(i => classes.IndexOf(i.ClassLabel!)).ToList();
 var shape = train[0].Shape;
 int dims = shape.Length - 1, channels = (int)shape[0];
+// Mask values the U-Net learns: foreground alone (class 1), or with --per-label each label value as its own class.
+byte[] labelValues = mode == "segment" && perLabel
+    ? train.SelectMany(s => s.Mask!).Where(m => m != 0).Distinct().Order().ToArray()
+    : [1];
+var classOf = new long[256];
+for (int k = 0; k < 256; k++) classOf[k] = k == 0 ? 0 : perLabel ? Array.IndexOf(labelValues, (byte)k) + 1 : 1;
 var augmenter = new Augmenter(shape[1..].Select(s => (int)s).ToArray(), channels, seed);
 
 Tensor Images(IList<Sample> set, IList<int> idx, bool randomize, out byte[][] masks)
@@ -82,22 +90,22 @@ Tensor Images(IList<Sample> set, IList<int> idx, bool randomize, out byte[][] ma
     }
     return Tensor.FromArray(data, [idx.Count, .. shape]);
 }
-Tensor Foreground(byte[][] masks)
+Tensor Targets(byte[][] masks)
 {
     long n = masks[0].Length;
     var data = new long[masks.Length * n];
-    for (int b = 0; b < masks.Length; b++) for (int i = 0; i < n; i++) data[b * n + i] = masks[b][i] != 0 ? 1 : 0;
+    for (int b = 0; b < masks.Length; b++) for (int i = 0; i < n; i++) data[b * n + i] = classOf[masks[b][i]];
     return Tensor.FromArray(data, [masks.Length, .. shape[1..]]);
 }
 
 Network net = mode == "segment"
-    ? new UNetConfig { Encoder = new UNetEncoderConfig { SpatialDims = dims, InChannels = channels, Depth = depth, BaseChannels = width }, NumClasses = 2 }.Build()
+    ? new UNetConfig { Encoder = new UNetEncoderConfig { SpatialDims = dims, InChannels = channels, Depth = depth, BaseChannels = width }, NumClasses = labelValues.Length + 1 }.Build()
     : EncoderClassifierConfig.PlainCnn(dims, channels, classes.Count, depth: depth, baseChannels: width).Build();
 // Segmentation loss: foreground-only Dice pooled over the batch (a volume without tumour adds no 0/0 term) plus
-// cross-entropy with the foreground weighted by sqrt(background/foreground) of the training masks, capped at 10.
+// cross-entropy with each foreground class weighted by sqrt(background/class voxels) of the training masks, capped at 10.
 // Without both, the brain U-Net (3% tumour voxels) collapsed to background.
-double foregroundWeight = mode == "segment" ? ForegroundWeight(train) : 1;
-using var classWeight = mode == "segment" ? Tensor.FromArray(new[] { 1f, (float)foregroundWeight }, 2) : null;
+float[] weights = mode == "segment" ? ClassWeights(train, classOf, labelValues.Length + 1) : [1f];
+using var classWeight = mode == "segment" ? Tensor.FromArray(weights, weights.Length) : null;
 using var adam = new Adam(net.Parameters(), lr: lr);
 int stepsPerEpoch = (train.Count + batchSize - 1) / batchSize;
 var schedule = new CosineAnnealingLr(adam, (long)epochs * stepsPerEpoch);
@@ -115,7 +123,7 @@ for (int epoch = 0; epoch < epochs; epoch++)
         var x = Images(train, idx, augment, out var masks);
         adam.ZeroGrad();
         Tensor loss = mode == "segment"
-            ? Losses.DiceCrossEntropy(net.Forward(x), Foreground(masks), includeBackground: false, batch: true, ceWeight: classWeight)
+            ? Losses.DiceCrossEntropy(net.Forward(x), Targets(masks), includeBackground: false, batch: true, ceWeight: classWeight)
             : Losses.CrossEntropy(net.Forward(x), Tensor.FromArray(idx.Select(i => trainLabels[i]).ToArray(), idx.Count));
         loss.Backward();
         adam.Step();
@@ -127,11 +135,14 @@ for (int epoch = 0; epoch < epochs; epoch++)
 
 net.Eval();
 double metric, meanImageDice = 0;
+var labelDice = new Dictionary<string, double>();
 using (TorchRt.NoGrad())
 {
     // Segmentation: Dice pooled over the test set (slices without foreground count through their false
     // positives), and the mean of per-image Dice over images that have foreground.
     double sum = 0, inter = 0, total = 0, perImage = 0;
+    var labelInter = new double[labelValues.Length + 1];
+    var labelTotal = new double[labelValues.Length + 1];
     int withForeground = 0;
     for (int start = 0; start < test.Count; start += batchSize)
     {
@@ -141,13 +152,25 @@ using (TorchRt.NoGrad())
         for (int b = 0; b < idx.Count; b++)
         {
             if (mode != "segment") { sum += pred[b] == testLabels[idx[b]] ? 1 : 0; continue; }
-            var (i, t) = Overlap(pred.AsSpan(b * masks[b].Length, masks[b].Length), masks[b]);
+            var slice = pred.AsSpan(b * masks[b].Length, masks[b].Length);
+            var (i, t) = Overlap(slice, masks[b]);
+            for (int c = 1; perLabel && c <= labelValues.Length; c++)
+            {
+                for (int v = 0; v < slice.Length; v++)
+                {
+                    bool p = slice[v] == c, truth = classOf[masks[b][v]] == c;
+                    if (p && truth) labelInter[c]++;
+                    labelTotal[c] += (p ? 1 : 0) + (truth ? 1 : 0);
+                }
+            }
             inter += i; total += t;
             if (masks[b].Any(m => m != 0)) { perImage += 2.0 * i / t; withForeground++; }
         }
     }
     metric = mode == "segment" ? 2 * inter / Math.Max(total, 1) : sum / test.Count;
     meanImageDice = withForeground == 0 ? 1 : perImage / withForeground;
+    for (int c = 1; perLabel && c <= labelValues.Length; c++)
+        labelDice[labelValues[c - 1].ToString(CultureInfo.InvariantCulture)] = Math.Round(2 * labelInter[c] / Math.Max(labelTotal[c], 1), 4);
 }
 net.Dispose();
 var result = new Dictionary<string, object>
@@ -159,7 +182,8 @@ var result = new Dictionary<string, object>
 if (mode == "segment")
 {
     result["dice_mean_over_images_with_foreground"] = Math.Round(meanImageDice, 4);
-    result["loss"] = $"foreground Dice (batch) + CE, foreground weight {foregroundWeight.ToString(CultureInfo.InvariantCulture)}";
+    result["loss"] = $"Dice over the non-background classes (batch) + CE, class weights {string.Join(", ", weights.Select(w => w.ToString(CultureInfo.InvariantCulture)))}";
+    if (perLabel) result["dice_per_label"] = labelDice;
 }
 Console.WriteLine(JsonSerializer.Serialize(result));
 return 0;
@@ -177,10 +201,14 @@ static (long Intersection, long Total) Overlap(ReadOnlySpan<long> pred, byte[] t
     return (inter, sum);
 }
 
-static double ForegroundWeight(IList<Sample> set)
+// Cross-entropy weight per class: 1 for background, sqrt(background voxels / class voxels) for the others, in [1, 10].
+static float[] ClassWeights(IList<Sample> set, long[] classOf, int classes)
 {
-    long foreground = set.Sum(s => (long)s.Mask!.Count(m => m != 0)), all = set.Sum(s => (long)s.Mask!.Length);
-    return Math.Round(Math.Clamp(Math.Sqrt((all - foreground) / (double)Math.Max(foreground, 1)), 1, 10), 2);
+    var counts = new long[classes];
+    foreach (var s in set) foreach (var m in s.Mask!) counts[classOf[m]]++;
+    return Enumerable.Range(0, classes)
+        .Select(c => c == 0 ? 1f : (float)Math.Round(Math.Clamp(Math.Sqrt(counts[0] / (double)Math.Max(counts[c], 1)), 1, 10), 2))
+        .ToArray();
 }
 
 record Sample(float[] X, long[] Shape, byte[]? Mask);

@@ -55,7 +55,7 @@ public sealed class BrainTumor3D : SyntheticTask
     public override SyntheticSample Generate(SyntheticCase item, SyntheticOptions options)
     {
         int n = ValidatedSize(options);
-        var phantom = new Phantom(SyntheticRandom.For(options.Seed, Name + "/phantom", item.Patient), item.ClassIndex);
+        var phantom = new Phantom(PatientRandom(options, item), item.ClassIndex);
         double spacing = FieldOfViewMm / n, half = (n - 1) / 2.0;
         int voxels = n * n * n;
         var tissue = new byte[voxels];
@@ -71,7 +71,7 @@ public sealed class BrainTumor3D : SyntheticTask
                     tissue[v] = (byte)r.Anatomy; lesion[v] = (byte)r.Lesion; blend[v] = r.Blend; texture[v] = r.Texture; mask[v] = r.Label;
                 }
 
-        var noise = SyntheticRandom.For(options.Seed, Name + "/noise", item.Index);
+        var noise = CaseRandom(options, item, "noise");
         int[] channels = options.Channels == 1 ? [DefaultChannel] : [0, 1, 2, 3];
         var stored = new short[voxels * channels.Length];
         var image = new float[voxels];

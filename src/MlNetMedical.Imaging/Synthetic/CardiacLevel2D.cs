@@ -38,8 +38,8 @@ public sealed class CardiacLevel2D : SyntheticTask
     public override SyntheticSample Generate(SyntheticCase item, SyntheticOptions options)
     {
         int n = ValidatedSize(options);
-        var heart = new Heart(SyntheticRandom.For(options.Seed, Name + "/phantom", item.Patient));
-        var random = SyntheticRandom.For(options.Seed, Name + "/slice", item.Index);
+        var heart = new Heart(PatientRandom(options, item));
+        var random = CaseRandom(options, item, "slice");
         double bin = (LevelEnd - LevelStart) / 9;
         double w = (LevelStart + bin * (item.ClassIndex + 0.5 + LevelSpread * (random.NextDouble() - 0.5))) * heart.ApexLength;
         double spacing = FieldOfViewMm / n, half = (n - 1) / 2.0;

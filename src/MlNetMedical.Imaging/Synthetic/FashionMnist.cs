@@ -40,7 +40,7 @@ public sealed class FashionMnist : SyntheticTask
             if (count > data.Count) throw new SyntheticOptionException("--" + split, $"{Name} has {data.Count} {split} images, asked for {count}");
             for (int n = 0; n < count; n++)
                 // SliceInPatient holds the image's index in its IDX file.
-                cases.Add(new SyntheticCase(cases.Count, $"{split}-{n + 1:D5}", split, cases.Count, n, data.Labels[n], true));
+                cases.Add(new SyntheticCase(cases.Count, $"{split}-{n + 1:D5}", split, cases.Count, n, data.Labels[n], true, n, n));
         }
         return cases;
     }

