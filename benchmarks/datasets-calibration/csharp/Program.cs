@@ -154,14 +154,13 @@ using (TorchRt.NoGrad())
             if (mode != "segment") { sum += pred[b] == testLabels[idx[b]] ? 1 : 0; continue; }
             var slice = pred.AsSpan(b * masks[b].Length, masks[b].Length);
             var (i, t) = Overlap(slice, masks[b]);
-            for (int c = 1; perLabel && c <= labelValues.Length; c++)
+            // One pass over the voxels for every class at once (index 0, background, is counted but not reported).
+            for (int v = 0; perLabel && v < slice.Length; v++)
             {
-                for (int v = 0; v < slice.Length; v++)
-                {
-                    bool p = slice[v] == c, truth = classOf[masks[b][v]] == c;
-                    if (p && truth) labelInter[c]++;
-                    labelTotal[c] += (p ? 1 : 0) + (truth ? 1 : 0);
-                }
+                long p = slice[v], truth = classOf[masks[b][v]];
+                if (p == truth) labelInter[p]++;
+                labelTotal[p]++;
+                labelTotal[truth]++;
             }
             inter += i; total += t;
             if (masks[b].Any(m => m != 0)) { perImage += 2.0 * i / t; withForeground++; }
