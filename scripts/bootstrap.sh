@@ -26,7 +26,8 @@ done
 # Runtime: libtorch (engine), the toolchain for the shim, OpenBLAS (about 45x faster matmul than
 # Debian's reference BLAS here), GDCM's C# binding for DICOM, Fashion-MNIST's IDX files for
 # `mlnm datasets make fashion-mnist`.
-packages=(libtorch-dev cmake g++ make libopenblas0-openmp libgdcm-cil dataset-fashion-mnist)
+# g++, patchelf and binutils patch TorchSharp's native library for Debian 12's libstdc++ (build/libtorchsharp-debian12).
+packages=(libtorch-dev cmake g++ make patchelf binutils libopenblas0-openmp libgdcm-cil dataset-fashion-mnist)
 if [ "$want_test" = 1 ]; then
   # Independent implementations the tests compare against, and the real servers they start.
   # libblas3: the reference BLAS, which a test loads on purpose to check the slow-BLAS warning.
@@ -64,7 +65,7 @@ fi
 stamp="$ROOT/artifacts/.build-stamp-$CONFIG"
 stale=1
 if [ "$force_build" = 0 ] && [ -f "$stamp" ]; then
-  newer=$(cd "$ROOT" && find src tests benchmarks Directory.Build.props Directory.Packages.props MlNetMedical.sln \
+  newer=$(cd "$ROOT" && find src tests benchmarks build Directory.Build.props Directory.Build.targets Directory.Packages.props MlNetMedical.sln \
            \( -name bin -o -name obj \) -prune -o -type f -newer "$stamp" -print -quit 2>/dev/null || true)
   [ -z "$newer" ] && stale=0
 fi
