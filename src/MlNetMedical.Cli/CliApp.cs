@@ -74,9 +74,9 @@ public static class CliApp
             // InvokeAsync: only the asynchronous path hands actions the token that SIGINT/SIGTERM cancel.
             return parse.InvokeAsync(configuration, cancellation).GetAwaiter().GetResult();
         }
-        catch (CliUserException e)
+        catch (Exception e) when (UserErrors.Message(e) is { } message)
         {
-            error.WriteLine($"error: {e.Message}");
+            error.WriteLine($"error: {message}");
             return ExitCodes.UserError;
         }
         catch (Exception e)

@@ -34,14 +34,24 @@ internal sealed class PostgresServer : IDisposable
     public string ConnectionString { get; }
     public int Port { get; }
 
-    public PostgresServer()
+    /// <param name="password">Null: every local connection is trusted. Otherwise the 'postgres' user has this password and the
+    /// server asks for it (scram-sha-256).</param>
+    public PostgresServer(string? password = null)
     {
         _bin = BinDir ?? throw new InvalidOperationException(Unavailable);
         _dir = Path.Combine(Path.GetTempPath(), "mlnm-pg-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(_dir);
         if (IsRoot) Processes.Run("chown", "postgres", _dir);
         Port = Processes.FreePort();
-        AsServerUser(Path.Combine(_bin, "initdb"), "-D", Data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync");
+        if (password is null) AsServerUser(Path.Combine(_bin, "initdb"), "-D", Data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync");
+        else
+        {
+            var passwordFile = Path.Combine(_dir, "initdb-password");
+            File.WriteAllText(passwordFile, password + "\n");
+            if (IsRoot) Processes.Run("chown", "postgres", passwordFile);
+            AsServerUser(Path.Combine(_bin, "initdb"), "-D", Data, "-A", "scram-sha-256", "--pwfile", passwordFile, "-U", "postgres", "-E", "UTF8", "--no-sync");
+            File.Delete(passwordFile);
+        }
         AsServerUser(Path.Combine(_bin, "pg_ctl"), "-D", Data, "-l", Path.Combine(_dir, "server.log"), "-w", "-t", "60",
                      "-o", $"-p {Port} -k {_dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200", "start");
         ConnectionString = $"Host=127.0.0.1;Port={Port};Username=postgres;Database=postgres;Timeout=30;Command Timeout=60";

@@ -135,4 +135,131 @@ public class StorageTests : IDisposable
         int pids = lines.Where(l => l.StartsWith("start ")).Select(l => l.Split(' ')[2]).Distinct().Count();
         Assert.True(pids >= 2, $"only {pids} worker process(es) took trials");
     }
+
+    private const string Secret = "pa55:w@rd/é&x=1";
+
+    [Fact]
+    public void PostgresUrlsKeywordStringsAndNpgsqlStringsKeepEveryOption()
+    {
+        var url = PostgresConnection.Parse("postgresql://alice:pa55%3Aw%40rd%2F%C3%A9%26x%3D1@db.example.org:6543/studies"
+            + "?sslmode=require&application_name=mlnm%20worker&connect_timeout=7&target_session_attrs=read-write&options=-c%20search_path%3Dtrials"
+            + "&sslrootcert=%2Fetc%2Fca.pem&keepalives_idle=30&channel_binding=require&passfile=%2Fhome%2Falice%2F.pgpass");
+        Assert.Equal(("db.example.org", 6543, "studies", "alice", Secret), (url.Host, url.Port, url.Database, url.Username, url.Password));
+        Assert.Equal(Npgsql.SslMode.Require, url.SslMode);
+        Assert.Equal("mlnm worker", url.ApplicationName);
+        Assert.Equal(7, url.Timeout);
+        Assert.Equal("read-write", url.TargetSessionAttributes);
+        Assert.Equal("-c search_path=trials", url.Options);
+        Assert.Equal("/etc/ca.pem", url.RootCertificate);
+        Assert.Equal(30, url.TcpKeepAliveTime);
+        Assert.Equal(Npgsql.ChannelBinding.Require, url.ChannelBinding);
+        Assert.Equal("/home/alice/.pgpass", url.Passfile);
+
+        var keywords = PostgresConnection.Parse(@"host=db port=6543 dbname='my studies' user=alice password='pa55:w@rd/é&x=1' sslmode=verify-full sslrootcert = /ca.pem");
+        Assert.Equal(("db", 6543, "my studies", "alice", Secret, Npgsql.SslMode.VerifyFull, "/ca.pem"),
+            (keywords.Host, keywords.Port, keywords.Database, keywords.Username, keywords.Password, keywords.SslMode, keywords.RootCertificate));
+        Assert.Equal("it's", PostgresConnection.Parse(@"host=db password='it\'s'").Password);
+
+        var hosts = PostgresConnection.Parse("postgres://db1:5433,db2:5434,[::1]/studies?target_session_attrs=primary");
+        Assert.Equal("db1:5433,db2:5434,[::1]:5432", hosts.Host);
+        Assert.Equal("/var/run/postgresql", PostgresConnection.Parse("postgresql://%2Fvar%2Frun%2Fpostgresql/studies").Host);
+        Assert.Null(PostgresConnection.Parse("postgresql://db/studies").Password); // from PGPASSWORD or the password file when it connects
+
+        var npgsql = PostgresConnection.Parse("Host=db;Port=6543;Username=alice;Password=x;Database=studies;SSL Mode=Require");
+        Assert.Equal(("db", Npgsql.SslMode.Require), (npgsql.Host, npgsql.SslMode));
+    }
+
+    [Theory]
+    [InlineData("postgresql://alice:SECRET@[::1/studies", "host")]
+    [InlineData("postgresql://alice:SECRET@db:port/studies", "port")]
+    [InlineData("postgresql://alice:SECRET@db:99999/studies", "port")]
+    [InlineData("postgresql://alice:SECRET@db/studies?sslmode=sometimes", "sslmode")]
+    [InlineData("postgresql://alice:SECRET@db/studies?frobnicate=1", "frobnicate")]
+    [InlineData("postgresql://alice:SECRET@db/studies?tcp_user_timeout=1", "tcp_user_timeout")]
+    [InlineData("postgresql://alice:SECR%ZZET@db/studies", "percent")]
+    [InlineData("host=db password='SECRET", "quote")]
+    [InlineData("host=db password=SECRET dbname", "dbname")]
+    [InlineData("host=db password=SECRET connect_timeout=soon", "connect_timeout")]
+    [InlineData("Host=db;Frobnicate=1;Password=SECRET", "frobnicate")]
+    [InlineData("mysql://alice:SECRET@db/studies", "postgresql://")]
+    public void BadConnectionsAreArgumentErrorsThatNeverShowThePassword(string text, string named)
+    {
+        var e = Assert.ThrowsAny<ArgumentException>(() => PostgresConnection.Parse(text));
+        Assert.Contains(named, e.Message);
+        Assert.DoesNotContain("SECRET", e.ToString());
+        Assert.DoesNotContain("SECR", e.ToString());
+    }
+
+    [Theory]
+    [InlineData("host=db password=SE CRET", "single quotes")]                // an unquoted space
+    [InlineData("host=db password=SE CRET=1", "single quotes")]
+    [InlineData("postgresql://alice:SE/CRET@db/studies", "percent-encode")] // a raw '/' ends the authority early
+    [InlineData("postgresql://db/studies?password=SE&CRET", "percent-encode")] // a raw '&' splits the query
+    [InlineData("postgresql://db/studies?password=SE&CRET=1", "percent-encode")]
+    [InlineData("Host=db;Password=SE;CRET=1", "quote a password")]          // a raw ';'
+    public void APasswordThatBreaksTheSyntaxIsNotEchoedInPart(string text, string hint)
+    {
+        var e = Assert.ThrowsAny<ArgumentException>(() => PostgresConnection.Parse(text));
+        Assert.Contains(hint, e.Message);
+        Assert.DoesNotContain("CRET", e.ToString());
+    }
+
+    [Fact]
+    public void DescriptionsAndMaskedTextHideThePassword()
+    {
+        foreach (var text in new[]
+        {
+            "postgresql://alice:pa55%3Aw%40rd%2F%C3%A9%26x%3D1@db:6543/studies?sslmode=require",
+            "host=db user=alice password='pa55:w@rd/é&x=1' dbname=studies sslmode=require",
+            "Host=db;Username=alice;Password=\"pa55:w@rd/é&x=1\";Database=studies;SSL Mode=Require",
+        })
+        {
+            var description = PostgresConnection.Describe(PostgresConnection.Parse(text));
+            Assert.Contains("alice@db", description);
+            Assert.Contains("studies", description);
+            Assert.Contains("sslmode=require", description);
+            Assert.DoesNotContain("pa55", description);
+            Assert.DoesNotContain("pa55", PostgresConnection.Mask(text));
+            Assert.DoesNotContain("pa55%3A", PostgresConnection.Mask(text));
+        }
+        Assert.Equal("postgresql://alice:***@db/x", PostgresConnection.Mask("postgresql://alice:hunter2@db/x"));
+        Assert.Equal("host=db password=*** user=a", PostgresConnection.Mask("host=db password='hunter 2' user=a"));
+    }
+
+    [PostgresFact]
+    public void SslModeAndOtherOptionsInAUrlAreHonoured()
+    {
+        using var pg = new PostgresServer(); // no SSL
+        var url = $"postgresql://postgres@127.0.0.1:{pg.Port}/postgres";
+        using (var plain = StudyStorage.Postgres(url + "?sslmode=disable&application_name=mlnm-probe")) plain.CreateOrLoadStudy("ok", Direction.Maximize);
+        // The server has no SSL: a URL that requires it must not connect (it did when sslmode was dropped).
+        var e = Assert.ThrowsAny<Exception>(() => StudyStorage.Postgres(url + "?sslmode=require").Dispose());
+        Assert.Contains("SSL", e.ToString(), StringComparison.OrdinalIgnoreCase);
+        using var keywords = StudyStorage.Postgres($"host=127.0.0.1 port={pg.Port} user=postgres dbname=postgres sslmode=disable");
+        keywords.CreateOrLoadStudy("kw", Direction.Minimize);
+    }
+
+    [PostgresFact]
+    public void APasswordCanComeFromPgpassOrPgpasswordInsteadOfTheUrl()
+    {
+        const string password = "s3cr3t-Pa55";
+        using var pg = new PostgresServer(password);
+        var url = $"postgresql://postgres@127.0.0.1:{pg.Port}/postgres";
+        Assert.ThrowsAny<Exception>(() => StudyStorage.Postgres(url + "?password=wrong").Dispose());
+
+        Directory.CreateDirectory(_dir);
+        var passfile = Path.Combine(_dir, "pgpass");
+        File.WriteAllText(passfile, $"127.0.0.1:{pg.Port}:*:postgres:{password}\n");
+        File.SetUnixFileMode(passfile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        using (var fromFile = StudyStorage.Postgres(url + "?passfile=" + Uri.EscapeDataString(passfile))) fromFile.CreateOrLoadStudy("file", Direction.Maximize);
+
+        var before = Environment.GetEnvironmentVariable("PGPASSWORD");
+        try
+        {
+            Environment.SetEnvironmentVariable("PGPASSWORD", password);
+            using var fromEnvironment = StudyStorage.Postgres(url);
+            fromEnvironment.CreateOrLoadStudy("env", Direction.Maximize);
+        }
+        finally { Environment.SetEnvironmentVariable("PGPASSWORD", before); }
+    }
 }

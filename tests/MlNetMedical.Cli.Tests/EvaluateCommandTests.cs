@@ -11,7 +11,7 @@ public sealed class EvaluateCommandTests(TinyModels models)
     public void JointModelGivesClassificationAndSegmentationJsonOnTheTestSplit()
     {
         var file = Path.Combine(models.Root, "metrics.json");
-        var (code, stdout, stderr) = CliRun.Run("evaluate", "--model", models.Joint2D, "--data", models.LiverManifest, "--preprocessing", models.Chain, "--json", "--out", file);
+        var (code, stdout, stderr) = CliRun.Run("evaluate", "--model", models.Joint2D, "--data", models.LiverManifest, "--preprocessing", models.Chain, "--json", "--json-out", file);
         Assert.True(code == 0, stderr);
         using var doc = JsonDocument.Parse(stdout);
         var root = doc.RootElement;
@@ -31,6 +31,11 @@ public sealed class EvaluateCommandTests(TinyModels models)
         Assert.Equal(["1", "2"], seg.GetProperty("classNames").EnumerateArray().Select(e => e.GetString()));
         foreach (var dice in seg.GetProperty("dice").EnumerateArray()) Assert.InRange(dice.GetDouble(), 0, 1);
         Assert.Equal(stdout.Trim(), File.ReadAllText(file).Trim());
+
+        // --out names a folder in every command; evaluate's file output was renamed, and the old flag says so.
+        var renamed = CliRun.Run("evaluate", "--model", models.Joint2D, "--data", models.LiverManifest, "--out", file);
+        Assert.Equal(ExitCodes.UserError, renamed.Code);
+        Assert.Contains("--out was renamed --json-out", renamed.Err);
     }
 
     [Fact]

@@ -59,9 +59,11 @@ public sealed class RunCommandTests
             Assert.Single(joint.History);
             Assert.NotNull(report.Methods[0].Segmentation);
             Assert.Null(report.Methods[0].Classification);
-            var sample = Assert.Single(report.Samples);
-            Assert.Equal(sample.Width * sample.Height, sample.Pixels.Length);
-            Assert.Equal(sample.Pixels.Length, sample.PredictedMask!.Length);
+            // The sample image is in the report only (patient data), with the joint model's predicted mask drawn over it.
+            Assert.Empty(report.Samples);
+            var html = File.ReadAllText(Path.Combine(outDir, "report.html"));
+            Assert.Equal(1, html.Split("<svg class=\"sample\"").Length - 1);
+            Assert.Contains("class=\"mask-pred\"", html);
             Assert.Contains("libtorch", report.Environment.Keys);
 
             // The resolved config reads back to the same config (every default written out).

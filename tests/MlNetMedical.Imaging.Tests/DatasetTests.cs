@@ -165,4 +165,69 @@ public class DatasetTests
         var e = Assert.Throws<InvalidOperationException>(() => Prefetcher.Prefetch(Enumerable.Range(0, 5), i => i == 3 ? throw new InvalidOperationException("item 3") : i).ToList());
         Assert.Equal("item 3", e.Message);
     }
+
+    [Fact]
+    public void ADatasetRootRefusesPathsThatLeaveIt()
+    {
+        using var dir = new TempDir();
+        var root = Directory.CreateDirectory(dir.File("dataset")).FullName;
+        Directory.CreateDirectory(Path.Combine(root, "images"));
+        var outside = Directory.CreateDirectory(dir.File("outside")).FullName;
+        WriteCase(Path.Combine(root, "images", "a.nii.gz"), 1);
+        WriteCase(Path.Combine(outside, "secret.nii.gz"), 2);
+        File.CreateSymbolicLink(Path.Combine(root, "images", "link.nii.gz"), Path.Combine(outside, "secret.nii.gz"));
+        Directory.CreateSymbolicLink(Path.Combine(root, "elsewhere"), outside);
+        File.CreateSymbolicLink(Path.Combine(root, "images", "inside-link.nii.gz"), Path.Combine(root, "images", "a.nii.gz"));
+        var manifest = Path.Combine(root, "m.csv");
+        var inRoot = DatasetPaths.Inside(root);
+
+        // Paths that stay inside (a symlink to a file inside included) read as before.
+        File.WriteAllText(manifest, "id,image\na,images/a.nii.gz\nb,./images/../images/inside-link.nii.gz\n");
+        Assert.Equal(2, CsvManifest.Read(manifest, inRoot).Count);
+
+        foreach (var (image, column) in new[]
+        {
+            ("../outside/secret.nii.gz", "image"), (Path.Combine(outside, "secret.nii.gz"), "image"),
+            ("images/link.nii.gz", "image"), ("elsewhere/secret.nii.gz", "image"),
+        })
+        {
+            File.WriteAllText(manifest, $"id,image\na,images/a.nii.gz\nb,{image}\n");
+            Assert.Equal(2, CsvManifest.Read(manifest).Count); // trusted, the default: read as written
+            var e = Assert.Throws<DatasetPathException>(() => CsvManifest.Read(manifest, inRoot));
+            Assert.Contains("m.csv", e.Message);
+            Assert.Contains($"line 3, column '{column}'", e.Message);
+            Assert.Contains(image, e.Message);
+            Assert.Contains(Path.Combine(outside, "secret.nii.gz"), e.Message); // where it really points
+            Assert.Contains(root, e.Message);
+        }
+        // Masks too, and before any file check.
+        File.WriteAllText(manifest, "id,image,mask\na,images/a.nii.gz,../outside/missing.nii.gz\n");
+        Assert.Contains("line 2, column 'mask'", Assert.Throws<DatasetPathException>(() => CsvManifest.Read(manifest, inRoot)).Message);
+
+        // Decathlon: the root is the dataset folder.
+        File.WriteAllText(Path.Combine(root, "dataset.json"), """{"training":[{"image":"./images/a.nii.gz","label":"../outside/secret.nii.gz"}]}""");
+        Assert.Single(Layouts.Decathlon(root));
+        var d = Assert.Throws<DatasetPathException>(() => Layouts.Decathlon(root, inRoot));
+        Assert.Contains("training[0].label", d.Message);
+        Assert.Contains("dataset.json", d.Message);
+    }
+
+    [DebianDataFact]
+    public void TheSampleCacheKeysDicomSeriesFolders()
+    {
+        using var dir = new TempDir();
+        var series = Directory.CreateDirectory(dir.File("series")).FullName;
+        File.Copy(Path.Combine(DebianData.PydicomData, "CT_small.dcm"), Path.Combine(series, "slice1"));
+        var item = new DatasetItem("ct", [series]);
+        var cache = new SampleCache(dir.File("cache"), new TransformChain(new ZScore()));
+        var first = cache.Get(item);
+        var second = cache.Get(item);
+        Assert.Equal((1, 1), (cache.Misses, cache.Hits));
+        Assert.Equal(first.Image.Data, second.Image.Data);
+        Assert.Equal(new[] { 128, 128, 1 }, second.Image.Shape);
+        // Another file in the folder is another series content: another key.
+        var before = cache.Key(item);
+        File.Copy(Path.Combine(DebianData.PydicomData, "CT_small.dcm"), Path.Combine(series, "slice2"));
+        Assert.NotEqual(before, cache.Key(item));
+    }
 }

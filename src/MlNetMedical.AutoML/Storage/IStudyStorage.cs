@@ -51,7 +51,8 @@ public interface IStudyStorage : IDisposable
     IReadOnlyDictionary<string, string> GetStudyUserAttributes(long studyId);
 }
 
-/// <summary>Opens storages from URLs: "sqlite:PATH", a path ending in .db, or "postgresql://…"/"Host=…" for PostgreSQL.</summary>
+/// <summary>Opens storages from URLs: "sqlite:PATH", a path ending in .db, or PostgreSQL as "postgres:CONNECTION", a
+/// "postgresql://…" URL, libpq keywords ("host=… dbname=…") or an Npgsql string ("Host=…;…") (<see cref="PostgresConnection"/>).</summary>
 public static class StudyStorage
 {
     public static IStudyStorage Sqlite(string path) => new SqliteStudyStorage(path);
@@ -62,9 +63,10 @@ public static class StudyStorage
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(url);
         if (url.StartsWith("sqlite:", StringComparison.OrdinalIgnoreCase)) return Sqlite(url["sqlite:".Length..]);
-        if (url.StartsWith("postgresql:", StringComparison.OrdinalIgnoreCase) || url.StartsWith("postgres:", StringComparison.OrdinalIgnoreCase)
-            || url.Contains("Host=", StringComparison.OrdinalIgnoreCase)) return Postgres(url);
+        if (url.StartsWith("postgresql://", StringComparison.OrdinalIgnoreCase) || url.StartsWith("postgres://", StringComparison.OrdinalIgnoreCase)) return Postgres(url);
+        if (url.StartsWith("postgres:", StringComparison.OrdinalIgnoreCase)) return Postgres(url["postgres:".Length..]);
+        if (url.Contains("host=", StringComparison.OrdinalIgnoreCase)) return Postgres(url);
         if (url.EndsWith(".db", StringComparison.OrdinalIgnoreCase) || url.EndsWith(".sqlite", StringComparison.OrdinalIgnoreCase)) return Sqlite(url);
-        throw new ArgumentException($"Storage '{url}' is not understood: expected sqlite:PATH, a .db path, or a PostgreSQL URL/connection string.", nameof(url));
+        throw new ArgumentException($"Storage '{PostgresConnection.Mask(url)}' is not understood: expected sqlite:PATH, a .db path, or a PostgreSQL URL/connection string.", nameof(url));
     }
 }

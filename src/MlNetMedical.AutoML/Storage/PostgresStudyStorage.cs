@@ -12,27 +12,21 @@ public sealed class PostgresStudyStorage : RelationalStudyStorage
 {
     private readonly string _connectionString;
 
-    /// <param name="connection">An Npgsql connection string ("Host=…;Port=…;Username=…;Database=…") or a postgresql:// URL.</param>
+    /// <param name="connection">A postgresql:// URL, libpq keywords ("host=db dbname=studies sslmode=require") or an Npgsql
+    /// connection string ("Host=…;Database=…"), with every option kept (<see cref="PostgresConnection.Parse"/>). Without a
+    /// password, PGPASSWORD or the password file (passfile, PGPASSFILE, ~/.pgpass) gives it.</param>
     public PostgresStudyStorage(string connection)
     {
-        _connectionString = connection.StartsWith("postgres", StringComparison.OrdinalIgnoreCase) && connection.Contains("://") ? FromUrl(connection) : connection;
+        var settings = PostgresConnection.Parse(connection);
+        Description = PostgresConnection.Describe(settings);
+        _connectionString = settings.ConnectionString;
         CreateSchema();
     }
 
-    public override string? Directory => null;
+    /// <summary>The server, database, user and main options, without the password: what messages and logs may show.</summary>
+    public string Description { get; }
 
-    private static string FromUrl(string url)
-    {
-        var u = new Uri(url);
-        var b = new NpgsqlConnectionStringBuilder { Host = u.Host, Port = u.Port > 0 ? u.Port : 5432, Database = u.AbsolutePath.Trim('/') is { Length: > 0 } db ? db : "postgres" };
-        if (u.UserInfo.Length > 0)
-        {
-            var parts = u.UserInfo.Split(':', 2);
-            b.Username = Uri.UnescapeDataString(parts[0]);
-            if (parts.Length > 1) b.Password = Uri.UnescapeDataString(parts[1]);
-        }
-        return b.ToString();
-    }
+    public override string? Directory => null;
 
     protected override DbConnection OpenConnection()
     {

@@ -79,15 +79,3 @@ public static class ProjectWriter
     }
 
 }
-
-/// <summary>C# literals for generated code.</summary>
-internal static class CSharp
-{
-    public static string Str(string? s) => s is null ? "null" : "\"" + s.Replace("\\", "\\\\").Replace("\"", "\\\"").Replace("\n", "\\n") + "\"";
-    public static string Num(double d) => d.ToString("R", CultureInfo.InvariantCulture) + (d == Math.Floor(d) && !double.IsInfinity(d) && Math.Abs(d) < 1e15 ? ".0" : "");
-    public static string Int(int? i) => i is { } v ? v.ToString(CultureInfo.InvariantCulture) : "null";
-    public static string Ints(IEnumerable<int> values) => "[" + string.Join(", ", values.Select(v => v.ToString(CultureInfo.InvariantCulture))) + "]";
-    public static string Enum<T>(T value) where T : struct, System.Enum => $"{typeof(T).Name}.{value}";
-    public static string Bool(bool b) => b ? "true" : "false";
-    public static string Key(string yamlKey) => YamlNaming.Key(yamlKey);
-}

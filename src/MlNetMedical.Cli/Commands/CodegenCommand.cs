@@ -10,7 +10,7 @@ public sealed class CodegenCommand : ICliCommand
     public Command Build(CliContext context)
     {
         var from = new Option<string>("--from") { Description = "A finished run's output folder (its config.resolved.yaml is read).", Required = true };
-        var output = new Option<string>("--out") { Description = "Folder for the project (NAME.csproj, Program.cs, README.md).", Required = true };
+        var output = CommonOptions.OutFolder("the project (NAME.csproj, Program.cs, README.md)", fallback: null);
         var command = new Command("codegen", """
             Write a small C# console project that reproduces a run with the MlNetMedical API (like the mlnet CLI's codegen).
             It references the MlNetMedical assemblies next to this mlnm by absolute path, so it builds offline.
@@ -23,7 +23,7 @@ public sealed class CodegenCommand : ICliCommand
             var runDir = parse.GetValue(from)!;
             var configPath = Path.Combine(runDir, "config.resolved.yaml");
             if (!File.Exists(configPath)) throw new CliUserException($"'{configPath}' does not exist; --from takes the output folder of `mlnm run` or `mlnm quickstart`");
-            var config = PipelineExecution.Read(File.ReadAllText(configPath), configPath, []);
+            var config = PipelineExecution.Read(PipelineExecution.ReadText(configPath), configPath, []);
             var outDir = parse.GetValue(output)!;
             var files = ProjectWriter.Write(config, outDir, AppContext.BaseDirectory);
             context.Output.WriteLine($"wrote {string.Join(", ", files)} to {Path.GetFullPath(outDir)}");

@@ -24,24 +24,25 @@ public sealed class DatasetsCommand : ICliCommand
         });
 
         var name = new Argument<string>("NAME") { Description = $"The dataset: {string.Join(", ", SyntheticTask.All.Select(t => t.Name))}." };
-        var output = new Option<string>("--out") { Description = "Output folder (images/, masks/, manifest.csv).", Required = true };
-        var seed = new Option<long>("--seed") { Description = "Seed; the same seed gives byte-identical files.", DefaultValueFactory = _ => 1 };
+        var output = CommonOptions.OutFolder("images/, masks/, manifest.csv", fallback: null);
+        var seed = CommonOptions.Seed("the generator (default 1); it gives byte-identical files");
         var train = new Option<int?>("--train") { Description = "Training cases (default: the paper's size)." };
         var test = new Option<int?>("--test") { Description = "Test cases (default: the paper's size)." };
         var pretrain = new Option<int?>("--pretrain") { Description = "Pretraining cases with masks and no labels." };
         var size = new Option<int?>("--size") { Description = "Edge length in voxels (the field of view is fixed, the spacing follows)." };
         var channels = new Option<int>("--channels") { Description = "brain-tumor-3d: 1 (T1c-like) or 4 (T1, T1c, T2, FLAIR-like).", DefaultValueFactory = _ => 1 };
         var source = new Option<string?>("--source") { Description = $"fashion-mnist: folder with the IDX files (default {FashionMnist.DebianFolder})." };
-        var threads = new Option<int>("--threads") { Description = "Cases generated in parallel.", DefaultValueFactory = _ => Environment.ProcessorCount };
-        var quiet = new Option<bool>("--quiet") { Description = "Plain log lines instead of a progress bar." };
+        var threads = CommonOptions.Threads("Cases generated in parallel");
+        var quiet = CommonOptions.Quiet("the summary line");
         var make = new Command("make", "Generate a synthetic dataset.") { name, output, seed, train, test, pretrain, size, channels, source, threads, quiet }
             .WithExamples("mlnm datasets make cardiac-level-2d --out data/cardiac", "mlnm datasets make brain-tumor-3d --out data/brain --channels 4 --size 64 --seed 7");
         make.SetAction(parse =>
         {
             var options = new SyntheticOptions
             {
-                Seed = parse.GetValue(seed), Train = parse.GetValue(train), Test = parse.GetValue(test), Pretrain = parse.GetValue(pretrain),
-                Size = parse.GetValue(size), Channels = parse.GetValue(channels), SourceDir = parse.GetValue(source), Threads = parse.GetValue(threads),
+                Seed = parse.GetValue(seed) ?? 1, Train = parse.GetValue(train), Test = parse.GetValue(test), Pretrain = parse.GetValue(pretrain),
+                Size = parse.GetValue(size), Channels = parse.GetValue(channels), SourceDir = parse.GetValue(source),
+                Threads = parse.GetValue(threads) ?? Environment.ProcessorCount,
             };
             Make(context, parse.GetValue(name)!, parse.GetValue(output)!, options, parse.GetValue(quiet));
             return ExitCodes.Success;

@@ -13,7 +13,8 @@ using Spectre.Console;
 
 namespace MlNetMedical.Cli.Commands;
 
-/// <summary>`mlnm evaluate --model M.zip --data manifest.csv [--split test] [--json] [--out metrics.json]`: scores a saved model on a dataset.</summary>
+/// <summary>`mlnm evaluate --model M.zip --data manifest.csv [--split test] [--data-root DIR] [--threads N] [--json] [--json-out FILE]`:
+/// scores a saved model on a dataset.</summary>
 public sealed class EvaluateCommand : ICliCommand
 {
     public Command Build(CliContext context)
@@ -22,24 +23,34 @@ public sealed class EvaluateCommand : ICliCommand
         var data = new Option<string>("--data") { HelpName = "manifest.csv", Description = "CSV manifest (id,image[,mask][,label][,group][,split]); paths relative to it.", Required = true };
         var split = new Option<string?>("--split") { HelpName = "NAME", Description = "Rows of this split only (default: 'test' when the manifest has test rows, else every row)." };
         var preprocessing = new Option<string?>("--preprocessing") { HelpName = "chain.json", Description = "Transform chain JSON applied to images and masks before the model, instead of the chain recorded in the model file (default: the recorded one)." };
+        var dataRoot = new Option<string?>("--data-root")
+        {
+            HelpName = "DIR",
+            Description = "The folder every path in the manifest must stay in, after resolving symbolic links (default: the manifest's folder); "
+                          + "name a wider folder to trust paths that leave it ('..', absolute paths, links).",
+        };
+        var threads = CommonOptions.Threads("Torch threads for inference");
         var json = new Option<bool>("--json") { Description = "Print the metrics as one JSON object on stdout instead of tables." };
-        var output = new Option<string?>("--out") { HelpName = "metrics.json", Description = "Also write the metrics JSON to this file." };
+        var output = new Option<string?>("--json-out") { HelpName = "FILE", Description = "Also write the metrics JSON to this file (written whole, via a temporary file)." };
+        var renamedOut = CommonOptions.Renamed("--out", "--json-out", "it names a file here, and --out names a folder in every other command");
         var command = new Command("evaluate",
             "Score a saved model on a dataset: accuracy, balanced accuracy, macro-F1, log-loss, AUC, per-class precision/recall and the "
             + "confusion matrix; Dice, IoU, HD95 and mean surface distance per class for models that predict masks.")
         {
-            model, data, split, preprocessing, json, output,
+            model, data, split, dataRoot, preprocessing, threads, json, output, renamedOut,
         }.WithExamples(
             "mlnm evaluate --model out/fine-tune.zip --data data/manifest.csv",
             "mlnm evaluate --model out/joint.zip --data data/manifest.csv --split val --json",
-            "mlnm evaluate --model model.zip --data manifest.csv --preprocessing chain.json --out metrics.json");
+            "mlnm evaluate --model model.zip --data manifest.csv --preprocessing chain.json --json-out metrics.json",
+            "mlnm evaluate --model model.zip --data shared/site-a/manifest.csv --data-root shared/");
         command.SetAction(parse =>
         {
-            var result = Evaluate(parse.GetValue(model)!, parse.GetValue(data)!, parse.GetValue(split), parse.GetValue(preprocessing));
+            var result = Evaluate(parse.GetValue(model)!, parse.GetValue(data)!, parse.GetValue(split), parse.GetValue(preprocessing),
+                parse.GetValue(dataRoot), parse.GetValue(threads));
             var text = JsonSerializer.Serialize(result, JsonOptions);
             if (parse.GetValue(output) is { } path)
             {
-                try { File.WriteAllText(path, text + Environment.NewLine); }
+                try { AtomicFile.WriteAllText(path, text + Environment.NewLine); }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new CliUserException($"cannot write '{path}': {e.Message}"); }
             }
             if (parse.GetValue(json)) context.Output.WriteLine(text);
@@ -57,13 +68,19 @@ public sealed class EvaluateCommand : ICliCommand
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 
-    /// <summary>Scores <paramref name="modelPath"/> on the manifest's rows (of <paramref name="split"/>); bad input is a <see cref="CliUserException"/>.</summary>
-    public static EvaluationResult Evaluate(string modelPath, string manifestPath, string? split, string? preprocessingPath)
+    /// <summary>Scores <paramref name="modelPath"/> on the manifest's rows (of <paramref name="split"/>); bad input is a <see cref="CliUserException"/>.
+    /// Every path the manifest lists must resolve inside <paramref name="dataRoot"/> (default: the manifest's folder).</summary>
+    public static EvaluationResult Evaluate(string modelPath, string manifestPath, string? split, string? preprocessingPath, string? dataRoot = null, int? threads = null)
     {
-        var ml = new MedicalContext();
+        var ml = new MedicalContext(threads: threads);
         var model = SavedModel.Open(ml, modelPath, preprocessingPath);
         List<DatasetItem> items;
-        try { items = CsvManifest.Read(manifestPath); }
+        var root = dataRoot ?? Path.GetDirectoryName(Path.GetFullPath(manifestPath))!;
+        if (dataRoot is not null && !Directory.Exists(dataRoot)) throw new CliUserException($"--data-root '{dataRoot}' is not a folder");
+        // A manifest may come from elsewhere: it must not make mlnm read files outside its dataset (the model's outputs and
+        // metrics would then leak them).
+        try { items = CsvManifest.Read(manifestPath, DatasetPaths.Inside(root)); }
+        catch (DatasetPathException e) { throw new CliUserException($"{e.Message}; pass --data-root DIR to trust a wider folder"); }
         catch (Exception e) when (e is ImageFormatException or FileNotFoundException or DirectoryNotFoundException) { throw new CliUserException(e.Message); }
 
         var notes = new List<string>();

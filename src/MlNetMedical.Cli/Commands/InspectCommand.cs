@@ -11,7 +11,7 @@ public sealed class InspectCommand : ICliCommand
     {
         var path = new Argument<string>("PATH") { Description = "An image file (.nii, .nii.gz, .hdr, .mha, .mhd, .png, DICOM) or a DICOM series folder." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object on stdout instead of text." };
-        var series = new Option<string?>("--series") { Description = "SeriesInstanceUID to read when a DICOM folder holds several series." };
+        var series = CommonOptions.Series();
         var command = new Command("inspect", "Show shape, spacing, affine, dtype and statistics of a medical image.") { path, json, series }
             .WithExamples("mlnm inspect scan.nii.gz", "mlnm inspect dicom/series-001/ --json", "mlnm inspect dicom/study/ --series 1.2.840.113619.2.55.3.604688119");
         command.SetAction(parse =>

@@ -9,7 +9,8 @@ using MlNetMedical.Imaging.Preprocessing;
 
 namespace MlNetMedical.Cli.Commands;
 
-/// <summary>`mlnm predict --model M.zip --input FILE|DIR [--json] [--out DIR]`: class, probabilities and (for segmenting models) a NIfTI mask per image.</summary>
+/// <summary>`mlnm predict --model M.zip --input FILE|DIR [--series UID] [--threads N] [--json] [--out DIR]`: class, probabilities and (for
+/// segmenting models) a NIfTI mask per image.</summary>
 public sealed class PredictCommand : ICliCommand
 {
     public const string DefaultOutputFolder = "predictions";
@@ -23,11 +24,9 @@ public sealed class PredictCommand : ICliCommand
             Description = "An image (.nii, .nii.gz, .hdr, .mha, .mhd, .png, DICOM), a folder of such images (one prediction each), "
                           + "or a DICOM series folder (files with the 'DICM' preamble, read as one volume).",
         };
-        var output = new Option<string>("--out")
-        {
-            HelpName = "DIR", DefaultValueFactory = _ => DefaultOutputFolder,
-            Description = "Where predicted masks are written as NAME_mask.nii.gz, on the input image's voxel grid with its affine (created when needed).",
-        };
+        var output = CommonOptions.OutFolder("predicted masks, NAME_mask.nii.gz, on the input image's voxel grid with its affine", DefaultOutputFolder);
+        var series = CommonOptions.Series();
+        var threads = CommonOptions.Threads("Torch threads for inference");
         var preprocessing = new Option<string?>("--preprocessing")
         {
             HelpName = "chain.json",
@@ -37,15 +36,17 @@ public sealed class PredictCommand : ICliCommand
         var json = new Option<bool>("--json") { Description = "Print one JSON object per input (JSON Lines) on stdout instead of text." };
         var command = new Command("predict", "Predict the class and per-class probabilities of images and, for segmentation or joint models, write the predicted mask as NIfTI.")
         {
-            model, input, output, preprocessing, json,
+            model, input, series, output, preprocessing, threads, json,
         }.WithExamples(
             "mlnm predict --model out/fine-tune.zip --input scan.nii.gz",
             "mlnm predict --model out/joint.zip --input scans/ --out masks/ --json",
-            "mlnm predict --model brain.zip --input dicom/series-001/ --preprocessing chain.json");
+            "mlnm predict --model brain.zip --input dicom/series-001/ --preprocessing chain.json",
+            "mlnm predict --model brain.zip --input dicom/study/ --series 1.2.840.113619.2.55.3.604688119");
         command.SetAction(parse =>
         {
             var asJson = parse.GetValue(json);
-            foreach (var p in Predict(parse.GetValue(model)!, parse.GetValue(input)!, parse.GetValue(output)!, parse.GetValue(preprocessing)))
+            foreach (var p in Predict(parse.GetValue(model)!, parse.GetValue(input)!, parse.GetValue(output) ?? DefaultOutputFolder, parse.GetValue(preprocessing),
+                         parse.GetValue(series), parse.GetValue(threads)))
             {
                 if (asJson) context.Output.WriteLine(JsonSerializer.Serialize(p, JsonOptions));
                 else p.WriteText(context.Output);
@@ -58,24 +59,28 @@ public sealed class PredictCommand : ICliCommand
 
     internal static readonly JsonSerializerOptions JsonOptions = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
 
-    /// <summary>Predicts every image of <paramref name="inputPath"/>, lazily (one result per input, in name order).</summary>
-    public static IEnumerable<ImagePrediction> Predict(string modelPath, string inputPath, string outputFolder, string? preprocessingPath)
+    /// <summary>Predicts every image of <paramref name="inputPath"/>, lazily (one result per input, in name order); from a DICOM folder
+    /// with several series, the series <paramref name="seriesInstanceUid"/>.</summary>
+    public static IEnumerable<ImagePrediction> Predict(string modelPath, string inputPath, string outputFolder, string? preprocessingPath,
+        string? seriesInstanceUid = null, int? threads = null)
     {
-        var ml = new MedicalContext();
+        var ml = new MedicalContext(threads: threads);
         var model = SavedModel.Open(ml, modelPath, preprocessingPath);
         var inputs = ImageInputs.Discover(inputPath);
+        if (seriesInstanceUid is not null && inputs.Any(i => i.Kind != ImageInputs.DicomSeries))
+            throw new CliUserException($"--series picks a series in a DICOM folder, and '{inputPath}' is not one");
         var outputs = model.Outputs(ml.Data.LoadFromEnumerable(Array.Empty<ImageRow>()).Schema, "an image given to mlnm predict (column 'Image')");
         foreach (var input in inputs)
         {
-            var prediction = PredictOne(ml, model, outputs, input, outputFolder);
+            var prediction = PredictOne(ml, model, outputs, input, outputFolder, seriesInstanceUid);
             prediction.Preprocessing = model.PreprocessingSource;
             yield return prediction;
         }
     }
 
-    private static ImagePrediction PredictOne(MedicalContext ml, SavedModel model, ModelOutputs outputs, ImageInput input, string outputFolder)
+    private static ImagePrediction PredictOne(MedicalContext ml, SavedModel model, ModelOutputs outputs, ImageInput input, string outputFolder, string? series)
     {
-        var original = input.Read();
+        var original = input.Read(series);
         var image = Preprocess(model.Preprocessing, input, original);
         var scored = model.Model.Transform(ml.Data.LoadFromEnumerable([new ImageRow { Image = image }]));
         string[] columns = [.. outputs.Classifies ? new[] { DefaultColumnNames.Score } : [], .. outputs.Segments ? new[] { DefaultColumnNames.PredictedMask } : []];
@@ -104,11 +109,7 @@ public sealed class PredictCommand : ICliCommand
             // The network predicts on the (preprocessed) image's grid; the mask is mapped back onto the input's grid.
             var onInput = MaskVolumes.OntoGrid(MaskVolumes.ToVolume(mask, image), original);
             var path = Path.Combine(outputFolder, input.Name + "_mask.nii.gz");
-            try
-            {
-                Directory.CreateDirectory(outputFolder);
-                Nifti.Write(onInput, path);
-            }
+            try { AtomicFile.Write(path, temporary => Nifti.Write(onInput, temporary)); }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new CliUserException($"cannot write mask '{path}': {e.Message}"); }
             result.Mask = path;
             result.MaskShape = onInput.Shape;

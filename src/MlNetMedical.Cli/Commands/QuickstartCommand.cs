@@ -3,7 +3,7 @@ using MlNetMedical.Cli.Pipelines;
 
 namespace MlNetMedical.Cli.Commands;
 
-/// <summary>`mlnm quickstart [--out DIR] [--set k=v] [--quiet] [--json]`: the embedded pipelines/quickstart.yaml, end to end.</summary>
+/// <summary>`mlnm quickstart [--out DIR] [--set k=v] [--seed N] [--threads N] [--force] [--record-machine] [--quiet] [--json]`: the embedded pipelines/quickstart.yaml, end to end.</summary>
 public sealed class QuickstartCommand : ICliCommand
 {
     /// <summary>The embedded copy of pipelines/quickstart.yaml.</summary>
@@ -31,7 +31,7 @@ public sealed class QuickstartCommand : ICliCommand
         {
             var config = PipelineExecution.Read(PipelineText(), "quickstart.yaml (embedded)", options.Overrides(parse));
             var outcome = PipelineExecution.Execute(context, config, Directory.GetCurrentDirectory(), options.OutDir(parse, Path.Combine("runs", "quickstart")),
-                options.IsQuiet(parse), options.IsJson(parse), cancellation);
+                options.Choices(parse), cancellation);
             return Interruptible.ExitCode(outcome.Interrupted);
         });
         return command;

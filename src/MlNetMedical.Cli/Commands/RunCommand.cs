@@ -3,7 +3,7 @@ using MlNetMedical.Cli.Pipelines;
 
 namespace MlNetMedical.Cli.Commands;
 
-/// <summary>`mlnm run PIPELINE.yaml [--out DIR] [--set key=value ...] [--quiet] [--json]`.</summary>
+/// <summary>`mlnm run PIPELINE.yaml [--out DIR] [--set key=value ...] [--seed N] [--threads N] [--force] [--record-machine] [--quiet] [--json]`.</summary>
 public sealed class RunCommand : ICliCommand
 {
     public Command Build(CliContext context)
@@ -23,10 +23,10 @@ public sealed class RunCommand : ICliCommand
         {
             var path = parse.GetValue(pipeline)!;
             if (!File.Exists(path)) throw new CliUserException($"pipeline file '{path}' does not exist");
-            var config = PipelineExecution.Read(File.ReadAllText(path), path, options.Overrides(parse));
+            var config = PipelineExecution.Read(PipelineExecution.ReadText(path), path, options.Overrides(parse));
             var outDir = options.OutDir(parse, Path.Combine("runs", config.Name));
             var outcome = PipelineExecution.Execute(context, config, Path.GetDirectoryName(Path.GetFullPath(path))!, outDir,
-                options.IsQuiet(parse), options.IsJson(parse), cancellation);
+                options.Choices(parse), cancellation);
             return Interruptible.ExitCode(outcome.Interrupted);
         });
         return command;

@@ -9,14 +9,15 @@ namespace MlNetMedical.Cli.Inputs;
 /// <param name="Kind">"file" or "dicom-series".</param>
 public sealed record ImageInput(string Path, string Name, string Kind)
 {
-    /// <summary>Reads the image; unreadable input is a user error naming the file and what was expected.</summary>
-    public Volume Read()
+    /// <summary>Reads the image (from a DICOM folder, the series <paramref name="seriesInstanceUid"/>, needed when it holds several);
+    /// unreadable input is a user error naming the file and what was expected.</summary>
+    public Volume Read(string? seriesInstanceUid = null)
     {
-        try { return ImageIO.Read(Path); }
+        try { return ImageIO.Read(Path, new ReadOptions { SeriesInstanceUid = seriesInstanceUid }); }
         catch (Exception e) when (e is ImageFormatException or FileNotFoundException or DirectoryNotFoundException)
         {
             var expected = Kind == ImageInputs.DicomSeries
-                ? "a folder holding one DICOM series"
+                ? seriesInstanceUid is null ? "a folder holding one DICOM series, or --series UID to pick one" : $"a folder holding the DICOM series {seriesInstanceUid}"
                 : "a NIfTI (.nii, .nii.gz, .hdr), MetaImage (.mha, .mhd), PNG or DICOM file";
             throw new CliUserException($"cannot read '{Path}' (expected {expected}): {e.Message}");
         }

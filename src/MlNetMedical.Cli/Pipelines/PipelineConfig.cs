@@ -29,6 +29,7 @@ public abstract class ExperimentConfig : IYamlValidated
     public virtual void Validate(YamlValidation check)
     {
         check.Check(Name.Length > 0, this, nameof(Name), "is required (a short name; the output folder is named after it)");
+        check.Check(SafeName.IsValid(Name), this, nameof(Name), SafeName.Problem(Name, "the default output folder"));
         check.Check(Threads is null or >= 1, this, nameof(Threads), "must be ≥ 1 (or null for every core)");
         AugmentationChecks.Validate(check, Augmentation);
     }
@@ -56,6 +57,7 @@ public sealed class PipelineConfig : ExperimentConfig
         foreach (var stage in Stages)
         {
             var body = stage.Body!;
+            check.Check(SafeName.IsValid(stage.Name), body, nameof(StageBody.Name), SafeName.Problem(stage.Name, "its model file, models/NAME.zip"));
             check.Check(names.Add(stage.Name), body, nameof(StageBody.Name), $"'{stage.Name}' is used by two stages; stage names must be unique");
             if (body is ITransferStage { From: { } from })
                 check.Check(pretrained.Contains(from), body, nameof(ITransferStage.From),
@@ -389,6 +391,27 @@ public sealed class OutputSettings
     public bool SaveModels { get; set; } = true;
     /// <summary>Write report.html.</summary>
     public bool Report { get; set; } = true;
+}
+
+/// <summary>Names that become file or folder names (the run's, a stage's, a study's): checked when the YAML is read, so a
+/// name like 'a/b' or '..' fails at once instead of after a stage has trained.</summary>
+public static class SafeName
+{
+    public const int MaxLength = 64;
+
+    /// <summary>1–64 ASCII letters, digits, '.', '_' or '-', starting with a letter or digit.</summary>
+    public static bool IsValid(string? name) =>
+        name is { Length: > 0 and <= MaxLength } && char.IsAsciiLetterOrDigit(name[0])
+        && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-');
+
+    /// <summary>The message for a bad name; <paramref name="names"/> says what it names.</summary>
+    public static string Problem(string? name, string names) =>
+        $"is '{Printable(name ?? "")}'; it names {names}, so it may hold only letters, digits, '.', '_' and '-' (ASCII), "
+        + $"start with a letter or digit and have at most {MaxLength} characters";
+
+    /// <summary>Control and non-ASCII characters as \uXXXX, so a message never carries a raw line break or escape sequence.</summary>
+    public static string Printable(string text) =>
+        string.Concat(text.Take(80).Select(c => c is >= ' ' and <= '~' ? c.ToString() : $"\\u{(int)c:X4}")) + (text.Length > 80 ? "…" : "");
 }
 
 /// <summary>"Exactly one key" checks for union-like mappings (stages, preprocessing steps).</summary>

@@ -17,6 +17,13 @@ public static class PipelineExecution
         WriteIndented = true,
     };
 
+    /// <summary>A config file's text (at most <see cref="YamlConfigReader.MaxBytes"/>); problems become user errors (exit code 1).</summary>
+    public static string ReadText(string path)
+    {
+        try { return YamlConfigReader.ReadText(path); }
+        catch (YamlConfigException e) { throw new CliUserException(e.Message); }
+    }
+
     /// <summary>Reads a pipeline strictly; YAML errors become user errors (exit code 1).</summary>
     public static PipelineConfig Read(string yaml, string sourceName, IEnumerable<string> overrides) => Read<PipelineConfig>(yaml, sourceName, overrides);
 
@@ -29,15 +36,18 @@ public static class PipelineExecution
 
     /// <summary>Runs <paramref name="config"/> into <paramref name="outDir"/>; returns the report's path (or metrics.json's without a report).</summary>
     public static string Execute(CliContext context, PipelineConfig config, string pipelineDirectory, string outDir, bool quiet, bool json) =>
-        Execute(context, config, pipelineDirectory, outDir, quiet, json, CancellationToken.None).Value;
+        Execute(context, config, pipelineDirectory, outDir, new OutputChoices(quiet, json), CancellationToken.None).Value;
 
     /// <summary>Runs <paramref name="config"/> into <paramref name="outDir"/> until done or cancelled; a cancelled run still writes
-    /// metrics.json and report.html for the stages that finished, marked as interrupted.</summary>
-    public static Outcome<string> Execute(CliContext context, PipelineConfig config, string pipelineDirectory, string outDir, bool quiet, bool json,
+    /// metrics.json and report.html for the stages that finished, marked as interrupted. A folder holding an earlier run's
+    /// results is refused unless <see cref="OutputChoices.Force"/>.</summary>
+    public static Outcome<string> Execute(CliContext context, PipelineConfig config, string pipelineDirectory, string outDir, OutputChoices choices,
         CancellationToken cancellation)
     {
-        using var folder = OutputFolder.Open(context, config, outDir, "run.log", appendLog: false, quiet, json);
-        var (report, interrupted) = folder.Run(view => new PipelineRunner(view).Run(config, pipelineDirectory, folder.Path, cancellation));
+        OutputFolder.EnsureFree(outDir, choices.Force);
+        using var folder = OutputFolder.Open(context, config, outDir, "run.log", appendLog: false, choices.Quiet, choices.Json);
+        var runner = new PipelineRunner(folder.View) { RecordMachine = choices.RecordMachine };
+        var (report, interrupted) = folder.Run(_ => runner.Run(config, pipelineDirectory, folder.Path, cancellation));
         return new(folder.Finish(report, ComparisonTable(report), writeHtml: config.Outputs.Report, interrupted), interrupted);
     }
 

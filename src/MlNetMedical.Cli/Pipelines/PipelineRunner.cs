@@ -20,13 +20,20 @@ public sealed class PipelineRunner(ProgressView view)
 {
     private sealed record TrainedStage(string Name, ITransformer Model, IDataView ScoredTest, MethodResult Result);
 
+    /// <summary>Put this machine's host name in the report's environment (--record-machine); left out by default.</summary>
+    public bool RecordMachine { get; init; }
+
     /// <summary>Runs the stages in order. Cancelling <paramref name="cancellation"/> stops the running stage at its next training
     /// step (or before the next stage); the stages that finished stay in the report, with their models saved.</summary>
     public Outcome<RunReport> Run(PipelineConfig config, string pipelineDirectory, string outDir, CancellationToken cancellation = default)
     {
         var ml = config.CreateContext();
-        var report = NewReport(config, ml, config.Name);
+        var report = NewReport(config, ml, config.Name, RecordMachine);
         var data = LoadData(ml, config, pipelineDirectory, outDir);
+        CheckSplits(data, config.Stages.Select((s, i) => s.Body is PretrainStage p
+                ? (p.Split is null ? "data.pretrain_split" : $"stages.{i}.pretrain.split", p.Split ?? config.Data.PretrainSplit)
+                : ("data.train_split", config.Data.TrainSplit))
+            .Append(("data.test_split", config.Data.TestSplit)));
         var split = (string name) => ml.Data.Cache(ml.Data.FilterBySplit(data, name));
         var train = split(config.Data.TrainSplit);
         var test = split(config.Data.TestSplit);
@@ -63,9 +70,8 @@ public sealed class PipelineRunner(ProgressView view)
             Score(ml, result, scored, unet.NumClasses);
             if (config.Outputs.SaveModels)
             {
-                Directory.CreateDirectory(Path.Combine(outDir, "models"));
                 result.ModelPath = $"models/{name}.zip";
-                ml.Model.Save(model, data.Schema, Path.Combine(outDir, result.ModelPath));
+                AtomicFile.Write(Path.Combine(outDir, result.ModelPath), path => ml.Model.Save(model, data.Schema, path));
             }
             view.Log($"{name}: {Summary(result)}");
             report.Methods.Add(result);
@@ -121,13 +127,27 @@ public sealed class PipelineRunner(ProgressView view)
     }
 
     /// <summary>A report with the run's title, task and environment.</summary>
-    internal static RunReport NewReport(ExperimentConfig config, MedicalContext ml, string title) => new()
+    internal static RunReport NewReport(ExperimentConfig config, MedicalContext ml, string title, bool recordMachine) => new()
     {
         Title = title,
         CreatedUtc = DateTimeOffset.UtcNow,
         Task = config.Data.Synthetic?.Task ?? Path.GetFileName(config.Data.Manifest ?? config.Data.Decathlon),
-        Environment = Environment(config, ml),
+        Environment = Environment(config, ml, recordMachine),
     };
+
+    /// <summary>Refuses, before anything trains, a configured split that has no cases, naming the key and the splits there are
+    /// (a Decathlon folder, for one, has no split column: its training cases have none and its test images are 'test').</summary>
+    internal static void CheckSplits(IDataView data, IEnumerable<(string Key, string Split)> needed)
+    {
+        var counts = data.GetColumn<string>(DefaultColumnNames.Split).GroupBy(s => s ?? "").ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+        foreach (var (key, split) in needed.Distinct())
+        {
+            if (counts.ContainsKey(split)) continue;
+            var available = counts.OrderByDescending(c => c.Value).ThenBy(c => c.Key, StringComparer.Ordinal)
+                .Select(c => $"{(c.Key.Length == 0 ? "no split" : c.Key)} ({c.Value} case{(c.Value == 1 ? "" : "s")})");
+            throw new CliUserException($"{key} is '{split}', but the data has no cases in split '{split}'; the splits it has: {string.Join(", ", available)}");
+        }
+    }
 
     /// <summary>Segmentation pretraining of the U-Net on the stage's split (default data.pretrain_split).</summary>
     internal static ITransformer Pretrain(MedicalContext ml, ExperimentConfig config, PretrainStage pretrain, IDataView data, UNetConfig unet,
@@ -244,15 +264,18 @@ public sealed class PipelineRunner(ProgressView view)
         return string.Join("; ", parts);
     }
 
-    /// <summary>The machine and engine the run used; torch threads = the context's budget.</summary>
-    internal static Dictionary<string, string> Environment(ExperimentConfig config, MedicalContext ml)
+    /// <summary>The engine the run used (torch threads = the context's budget); the host name only when
+    /// <paramref name="recordMachine"/>: reports get shared, and a host name can say whose or which hospital's machine it was.</summary>
+    internal static Dictionary<string, string> Environment(ExperimentConfig config, MedicalContext ml, bool recordMachine)
     {
         var info = EngineInfo.Collect();
-        return new()
+        var environment = new Dictionary<string, string>
         {
             ["library"] = info.Library, ["dotnet"] = info.DotNet, ["os"] = info.Os, ["cores"] = info.Cores.ToString(),
             ["libtorch"] = info.Libtorch, ["torch threads"] = ml.Threads.ToString(), ["blas"] = info.Blas,
-            ["device"] = "cpu", ["seed"] = config.Seed.ToString(), ["machine"] = System.Environment.MachineName,
+            ["device"] = "cpu", ["seed"] = config.Seed.ToString(),
         };
+        if (recordMachine) environment["machine"] = System.Environment.MachineName;
+        return environment;
     }
 }

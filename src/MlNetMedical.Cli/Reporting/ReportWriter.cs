@@ -50,9 +50,7 @@ public static class ReportWriter
     /// <summary>Writes the report to <paramref name="path"/> (UTF-8), creating the folder when needed.</summary>
     public static void Write(RunReport report, string path)
     {
-        var dir = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
-        File.WriteAllText(path, Render(report), new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
+        AtomicFile.WriteAllText(path, Render(report));
     }
 
     private static void Header(StringBuilder html, RunReport r, string title)

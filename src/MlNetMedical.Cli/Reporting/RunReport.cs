@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace MlNetMedical.Cli.Reporting;
 
 // The data a run or sweep hands to the report writer, and what metrics.json serializes (System.Text.Json,
@@ -12,11 +14,13 @@ public sealed class RunReport
     public string? Task { get; set; }
     /// <summary>The resolved pipeline or sweep YAML, shown verbatim.</summary>
     public string? ResolvedConfig { get; set; }
-    /// <summary>Library version, threads, device, seed, machine: shown as a key/value table.</summary>
+    /// <summary>Library version, threads, device, seed (and the host name when asked for): shown as a key/value table.</summary>
     public Dictionary<string, string> Environment { get; set; } = [];
     /// <summary>One entry per trained method (segmentation pretraining included), in run order.</summary>
     public List<MethodResult> Methods { get; set; } = [];
-    /// <summary>A few test cases with image, true and predicted masks (may be empty).</summary>
+    /// <summary>A few test cases with image, true and predicted masks (may be empty). Patient data: drawn in report.html only,
+    /// never serialised into metrics.json.</summary>
+    [JsonIgnore]
     public List<SampleImage> Samples { get; set; } = [];
     /// <summary>Set for sweeps only.</summary>
     public SweepSummary? Sweep { get; set; }

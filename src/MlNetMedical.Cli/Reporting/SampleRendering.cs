@@ -44,15 +44,25 @@ internal static class SampleRendering
         var grey = new byte[pixels.Length];
         for (int i = 0; i < pixels.Length; i++)
             grey[i] = float.IsFinite(pixels[i]) ? (byte)Math.Round(Math.Clamp((pixels[i] - lo) / (hi - lo), 0, 1) * 255) : (byte)0;
-        // The imaging layer's writer works on files; a temporary one keeps a single PNG encoder in the code base.
-        var path = Path.Combine(Path.GetTempPath(), $"mlnm-report-{Guid.NewGuid():N}.png");
+        // The imaging layer's writer works on files; a temporary one keeps a single PNG encoder in the code base. It holds a
+        // patient's slice: it goes in a folder only this user can enter (mode 0700), is itself 0600, and is removed at once.
+        var folder = Directory.CreateTempSubdirectory("mlnm-report-");
         try
         {
+            if (!OperatingSystem.IsWindows()) folder.UnixFileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+            var path = Path.Combine(folder.FullName, "slice.png");
+            var privateFile = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+            if (!OperatingSystem.IsWindows()) privateFile.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            new FileStream(path, privateFile).Dispose(); // the writer truncates it and keeps its mode
             Png.Write(new Volume(VoxelType.UInt8, [w, h], grey, spatialRank: 2), path);
+            TemporaryPngWritten?.Invoke(path);
             return File.ReadAllBytes(path);
         }
-        finally { File.Delete(path); }
+        finally { folder.Delete(recursive: true); }
     }
+
+    /// <summary>Tests: called with the temporary PNG's path before it is removed.</summary>
+    internal static Action<string>? TemporaryPngWritten;
 
     /// <summary>One filled path per label made of its row runs (a rectangle per run).</summary>
     internal static string Fills(byte[] mask, int w, int h, string cls)

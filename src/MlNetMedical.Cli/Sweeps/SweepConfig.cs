@@ -57,6 +57,7 @@ public sealed class SweepSettings : IYamlValidated
 
     public void Validate(YamlValidation check)
     {
+        check.Check(Study is null || SafeName.IsValid(Study), this, nameof(Study), SafeName.Problem(Study, "the leaderboard and best-model files, STUDY.*"));
         if (Strategies is not null)
             foreach (var s in Strategies)
                 check.Check(TransferStrategy.AllStrategies.Contains(s), this, nameof(Strategies), $"lists '{s}'; allowed values: {string.Join(", ", TransferStrategy.AllStrategies)}");

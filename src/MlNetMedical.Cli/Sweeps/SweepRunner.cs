@@ -11,8 +11,16 @@ using MlNetMedical.Training;
 namespace MlNetMedical.Cli.Sweeps;
 
 /// <summary>Command-line choices that override or complete the sweep file.</summary>
-/// <param name="Storage">"sqlite:PATH" or "postgres:CONNECTION"; null = OUT/study.db.</param>
-public sealed record SweepRunOptions(string? Storage, int? Parallel, bool Resume);
+/// <param name="Storage">"sqlite:PATH", "postgres:CONNECTION" or a postgresql:// URL; null = OUT/study.db.</param>
+/// <param name="StorageSource">Where <paramref name="Storage"/> came from, for messages ("--storage" or "MLNM_STORAGE").</param>
+/// <param name="RecordMachine">Put the host name in the report.</param>
+public sealed record SweepRunOptions(string? Storage, int? Parallel, bool Resume, string StorageSource = "--storage", bool RecordMachine = false);
+
+/// <summary>The study a sweep runs in, opened (and checked) before anything is written to the output folder.</summary>
+public sealed record SweepStudy(IStudyStorage Storage, string StorageDescription, string Name, StudyInfo Info, int ExistingTrials) : IDisposable
+{
+    public void Dispose() => Storage.Dispose();
+}
 
 /// <summary>The outcome of a sweep: what the report shows, the study's own result (null when interrupted before the trials), and
 /// the interruption when Ctrl+C or SIGTERM cut it short.</summary>
@@ -27,24 +35,44 @@ public sealed class SweepRunner(ProgressView view)
 {
     public const string PretrainModel = "models/pretrain.zip";
 
+    /// <summary>Opens the storage and the study, and refuses a study that already has trials unless resumed: called before the
+    /// output folder is touched, so a refusal changes nothing.</summary>
+    public static SweepStudy OpenStudy(SweepConfig config, string outDir, SweepRunOptions options, Action<string> warn)
+    {
+        var (storage, description) = SweepStorage.Open(options.Storage, options.StorageSource, outDir, warn);
+        try
+        {
+            string name = config.Sweep.Study ?? config.Name;
+            var study = storage.CreateOrLoadStudy(name, SweepMetrics.DirectionOf(config.Sweep.Metric));
+            int existing = storage.GetTrials(study.Id).Count;
+            if (existing > 0 && !options.Resume)
+                throw new CliUserException($"study '{name}' in {description} already has {existing} trials; pass --resume to continue it, or use another --out or --storage");
+            return new SweepStudy(storage, description, name, study, existing);
+        }
+        catch (Exception e)
+        {
+            storage.Dispose();
+            if (e is ArgumentException) throw new CliUserException($"{options.StorageSource}: {e.Message}"); // e.g. the study exists with the other direction
+            throw;
+        }
+    }
+
     /// <summary>Runs the study until done or <paramref name="cancellation"/> is cancelled. Cancelled, the running trials fail as
     /// "cancelled" and get a WAITING copy, so `--resume` reruns their configurations; finished trials stay; no refit.</summary>
-    public SweepOutcome Run(SweepConfig config, string configDirectory, string outDir, SweepRunOptions options, CancellationToken cancellation = default)
+    public SweepOutcome Run(SweepConfig config, string configDirectory, string outDir, SweepStudy sweepStudy, SweepRunOptions options,
+        CancellationToken cancellation = default)
     {
         var settings = config.Sweep;
         int parallel = options.Parallel ?? settings.Parallel;
         var ml = config.CreateContext();
-        var report = PipelineRunner.NewReport(config, ml, $"{config.Name} (sweep)");
+        var report = PipelineRunner.NewReport(config, ml, $"{config.Name} (sweep)", options.RecordMachine);
 
-        var (storage, storageDescription) = OpenStorage(options.Storage, outDir);
-        string studyName = settings.Study ?? config.Name;
+        var (storage, storageDescription, studyName, study, existing) = (sweepStudy.Storage, sweepStudy.StorageDescription, sweepStudy.Name, sweepStudy.Info, sweepStudy.ExistingTrials);
         var direction = SweepMetrics.DirectionOf(settings.Metric);
-        var study = storage.CreateOrLoadStudy(studyName, direction);
-        int existing = storage.GetTrials(study.Id).Count;
-        if (existing > 0 && !options.Resume)
-            throw new CliUserException($"study '{studyName}' in {storageDescription} already has {existing} trials; pass --resume to continue it, or use another --out or --storage");
 
         var data = new PipelineRunner(view).LoadData(ml, config, configDirectory, outDir);
+        PipelineRunner.CheckSplits(data, new[] { ("data.train_split", config.Data.TrainSplit), ("data.test_split", config.Data.TestSplit) }
+            .Concat(config.Pretrain is { } p ? [(p.Split is null ? "data.pretrain_split" : "pretrain.split", p.Split ?? config.Data.PretrainSplit)] : []));
         var train = ml.Data.Cache(ml.Data.FilterBySplit(data, config.Data.TrainSplit));
         var test = ml.Data.Cache(ml.Data.FilterBySplit(data, config.Data.TestSplit));
         view.Log($"data: {train.CountRows()} train, {test.CountRows()} test cases");
@@ -127,23 +155,6 @@ public sealed class SweepRunner(ProgressView view)
         }
     }
 
-    private static (IStudyStorage Storage, string Description) OpenStorage(string? storage, string outDir)
-    {
-        storage ??= "sqlite:" + Path.Combine(outDir, "study.db");
-        const string sqlite = "sqlite:", postgres = "postgres:";
-        if (storage.StartsWith(sqlite, StringComparison.Ordinal) && storage.Length > sqlite.Length)
-        {
-            var path = Path.GetFullPath(storage[sqlite.Length..]);
-            return (StudyStorage.Sqlite(path), path);
-        }
-        if (storage.StartsWith(postgres, StringComparison.Ordinal) && storage.Length > postgres.Length)
-        {
-            try { return (StudyStorage.Postgres(storage[postgres.Length..]), "PostgreSQL"); }
-            catch (ArgumentException e) { throw new CliUserException($"--storage: {e.Message}"); }
-        }
-        throw new CliUserException($"--storage is '{storage}'; expected sqlite:PATH or postgres:CONNECTION-STRING");
-    }
-
     /// <summary>Pretrains the U-Net once (a resumed sweep reuses OUT/models/pretrain.zip, so its trials transfer the same encoder).</summary>
     private ITransformer? Pretrain(MedicalContext ml, SweepConfig config, IDataView data, string outDir, bool resume, SampleAugmenter? augmenter, RunReport report,
         CancellationToken cancellation)
@@ -159,8 +170,7 @@ public sealed class SweepRunner(ProgressView view)
         var clock = Stopwatch.StartNew();
         var model = PipelineRunner.Pretrain(ml, config, pretrain, data, PipelineRunner.ResolveUNet(config, data), progress, augmenter, cancellation);
         progress.Complete($"trained in {clock.Elapsed.TotalSeconds:F1} s");
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        ml.Model.Save(model, data.Schema, path);
+        AtomicFile.Write(path, temporary => ml.Model.Save(model, data.Schema, temporary));
         report.Methods.Add(new MethodResult
         {
             Name = "pretrain", Kind = "segmentation-pretrain", History = progress.History, ModelPath = PretrainModel, TrainingSeconds = clock.Elapsed.TotalSeconds,

@@ -48,15 +48,30 @@ public sealed class YamlSourceMap
 /// <c>--set key.path=value</c> overrides are applied to the document before binding.</summary>
 public static class YamlConfigReader
 {
-    public static T ReadFile<T>(string path, IEnumerable<string>? overrides = null) where T : class, new()
+    /// <summary>Larger is not a config file (the shipped ones are a few KB); refused before it is read.</summary>
+    public const int MaxBytes = 1 << 20;
+    /// <summary>Deeper nesting is refused before the document is built: YamlDotNet builds nodes recursively, and 100,000
+    /// unclosed '[' overflowed the stack, which kills the process.</summary>
+    public const int MaxDepth = 64;
+    /// <summary>Values bound in one document, aliases counted each time they are used, so a small file of aliases to aliases
+    /// cannot expand into billions of values.</summary>
+    public const int MaxValues = 100_000;
+
+    public static T ReadFile<T>(string path, IEnumerable<string>? overrides = null) where T : class, new() => Read<T>(ReadText(path), path, overrides);
+
+    /// <summary>A config file's text; a missing, unreadable or oversized file is a <see cref="YamlConfigException"/>.</summary>
+    public static string ReadText(string path)
     {
-        string text;
-        try { text = File.ReadAllText(path); }
+        try
+        {
+            var length = new FileInfo(path).Length;
+            if (length > MaxBytes) throw new YamlConfigException(path, $"is {length:N0} bytes; a config file is at most {MaxBytes:N0}");
+            return File.ReadAllText(path);
+        }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException or IOException)
         {
             throw new YamlConfigException(path, $"cannot read the file: {e.Message}");
         }
-        return Read<T>(text, path, overrides);
     }
 
     /// <summary>Binds <paramref name="yaml"/>; <paramref name="sourceName"/> names it in errors.</summary>
@@ -77,15 +92,44 @@ public static class YamlConfigReader
 
     private static YamlNode? Parse(string yaml, string sourceName, Binder binder)
     {
+        if (yaml.Length > MaxBytes) throw new YamlConfigException(sourceName, $"holds {yaml.Length:N0} characters; a config file is at most {MaxBytes:N0}");
         var stream = new YamlStream();
-        try { stream.Load(new StringReader(yaml)); }
+        try
+        {
+            CheckDepth(yaml, sourceName, binder.At);
+            stream.Load(new StringReader(yaml));
+        }
         catch (YamlException e)
         {
             var problem = e.InnerException?.Message ?? e.Message;
             throw new YamlConfigException(binder.At(e.Start), $"not valid YAML: {StripMark(problem)}");
         }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or FormatException or OverflowException or IndexOutOfRangeException)
+        {
+            // YamlDotNet's scanner throws these on some malformed input (found by fuzzing); they are the file's fault, not ours.
+            throw new YamlConfigException(sourceName, $"not valid YAML (the parser stopped: {e.Message})");
+        }
         if (stream.Documents.Count > 1) throw new YamlConfigException(binder.At(stream.Documents[1].RootNode.Start), "holds more than one YAML document; use one");
         return stream.Documents.Count == 0 ? null : stream.Documents[0].RootNode;
+    }
+
+    /// <summary>Walks the parser's events (no tree, no recursion) and refuses nesting deeper than <see cref="MaxDepth"/>.</summary>
+    internal static void CheckDepth(string yaml, string sourceName, Func<Mark, string> at)
+    {
+        var parser = new Parser(new StringReader(yaml));
+        int depth = 0;
+        while (parser.MoveNext())
+        {
+            switch (parser.Current)
+            {
+                case YamlDotNet.Core.Events.MappingStart or YamlDotNet.Core.Events.SequenceStart:
+                    if (++depth > MaxDepth) throw new YamlConfigException(at(parser.Current.Start), $"nests lists and mappings more than {MaxDepth} deep");
+                    break;
+                case YamlDotNet.Core.Events.MappingEnd or YamlDotNet.Core.Events.SequenceEnd:
+                    depth--;
+                    break;
+            }
+        }
     }
 
     // YamlDotNet prefixes messages with "(Line: 3, Col: 5, Idx: …) - (…): "; we name the place ourselves.
@@ -100,6 +144,7 @@ public static class YamlConfigReader
         public Dictionary<YamlNode, string> OverrideSources { get; } = new(ReferenceEqualityComparer.Instance);
         public YamlSourceMap Sources { get; } = new();
         private readonly List<IYamlValidated> _validated = [];
+        private int _values;
 
         public string At(Mark mark) => $"{sourceName}:{mark.Line}:{mark.Column}";
 
@@ -117,6 +162,7 @@ public static class YamlConfigReader
         public object? Bind(YamlNode node, Type type, string path, bool nullableReference = false, object? existing = null)
         {
             var what = path == "" ? "the document" : $"'{path}'";
+            if (++_values > MaxValues) throw new YamlConfigException(At(node), $"expands to more than {MaxValues:N0} values (aliases included); a config is far smaller");
             var underlying = Nullable.GetUnderlyingType(type);
             if (IsNull(node))
             {

@@ -52,8 +52,16 @@ public static class YamlOverrides
     private static YamlNode ParseValue(string text, string where)
     {
         var stream = new YamlStream();
-        try { stream.Load(new StringReader(text)); }
+        try
+        {
+            YamlConfigReader.CheckDepth(text, where, _ => where);
+            stream.Load(new StringReader(text));
+        }
         catch (YamlException e) { throw new YamlConfigException(where, $"the value is not valid YAML: {e.InnerException?.Message ?? e.Message}"); }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or FormatException or OverflowException or IndexOutOfRangeException)
+        {
+            throw new YamlConfigException(where, $"the value is not valid YAML (the parser stopped: {e.Message})");
+        }
         return stream.Documents.Count == 0 ? new YamlScalarNode("") : stream.Documents[0].RootNode;
     }
 

@@ -5,15 +5,22 @@ namespace MlNetMedical.Imaging.Datasets;
 /// <summary>
 /// A CSV manifest with header <c>id,image[,mask][,label][,group][,split]</c> (any order). Paths are relative
 /// to the CSV's folder; several images for one case are separated by ';'. Every error names the file,
-/// line and column.
+/// line and column. <see cref="DatasetPaths"/> says whether paths may leave a dataset root.
 /// </summary>
 public static class CsvManifest
 {
     public static readonly string[] Columns = ["id", "image", "mask", "label", "group", "split"];
     public static readonly string[] Splits = ["pretrain", "train", "val", "test"];
 
-    public static List<DatasetItem> Read(string path, bool checkFilesExist = true)
+    /// <summary>Reads a trusted manifest: paths as written (absolute and '..' allowed).</summary>
+    public static List<DatasetItem> Read(string path, bool checkFilesExist = true) =>
+        Read(path, DatasetPaths.Trusted with { CheckFilesExist = checkFilesExist });
+
+    /// <summary>Reads a manifest; with <see cref="DatasetPaths.Root"/>, a path that resolves outside it is a <see cref="DatasetPathException"/>.</summary>
+    public static List<DatasetItem> Read(string path, DatasetPaths paths)
     {
+        ArgumentNullException.ThrowIfNull(paths);
+        bool checkFilesExist = paths.CheckFilesExist;
         if (!File.Exists(path)) throw new FileNotFoundException($"'{path}': manifest not found", path);
         var folder = Path.GetDirectoryName(Path.GetFullPath(path))!;
         var lines = File.ReadAllLines(path);
@@ -40,8 +47,11 @@ public static class CsvManifest
             if (ids.TryGetValue(id, out var previous)) throw new ManifestException(path, lineNo, "id", $"'{id}' was already used on line {previous}");
             ids[id] = lineNo;
             var imageField = Get("image") ?? throw new ManifestException(path, lineNo, "image", "is empty");
-            var images = imageField.Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(p => Resolve(folder, p)).ToList();
+            var written = imageField.Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+            var images = written.Select(p => Resolve(folder, p)).ToList();
             var mask = Get("mask") is { } m ? Resolve(folder, m) : null;
+            for (int k = 0; k < images.Count; k++) paths.Check(path, $"line {lineNo}, column 'image'", written[k], images[k]);
+            if (mask is not null) paths.Check(path, $"line {lineNo}, column 'mask'", Get("mask")!, mask);
             if (checkFilesExist)
             {
                 foreach (var img in images) if (!Exists(img)) throw new ManifestException(path, lineNo, "image", $"file '{img}' does not exist");

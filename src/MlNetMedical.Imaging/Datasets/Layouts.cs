@@ -10,8 +10,13 @@ public static partial class Layouts
     /// Medical Segmentation Decathlon: <c>dataset.json</c> whose "training" entries name
     /// <c>./imagesTr/X.nii.gz</c> and <c>./labelsTr/X.nii.gz</c>; "test" entries (image paths) become split "test".
     /// </summary>
-    public static List<DatasetItem> Decathlon(string folder)
+    public static List<DatasetItem> Decathlon(string folder) => Decathlon(folder, DatasetPaths.Trusted);
+
+    /// <summary>As <see cref="Decathlon(string)"/>; with <see cref="DatasetPaths.Root"/>, an entry that resolves outside it is a
+    /// <see cref="DatasetPathException"/> naming the entry ("training[3].label").</summary>
+    public static List<DatasetItem> Decathlon(string folder, DatasetPaths paths)
     {
+        ArgumentNullException.ThrowIfNull(paths);
         var jsonPath = Path.Combine(folder, "dataset.json");
         if (!File.Exists(jsonPath)) throw new FileNotFoundException($"'{jsonPath}': a Decathlon folder needs dataset.json", jsonPath);
         JsonDocument doc;
@@ -21,10 +26,15 @@ public static partial class Layouts
         string Full(string rel, string where)
         {
             var p = Path.GetFullPath(Path.Combine(folder, rel));
-            if (!File.Exists(p)) throw new ImageFormatException(jsonPath, $"{where}: file '{rel}' does not exist");
+            paths.Check(jsonPath, where, rel, p);
+            if (paths.CheckFilesExist && !File.Exists(p)) throw new ImageFormatException(jsonPath, $"{where}: file '{rel}' does not exist");
             return p;
         }
+        string Text(JsonElement value, string where) => value.ValueKind == JsonValueKind.String
+            ? value.GetString()!
+            : throw new ImageFormatException(jsonPath, $"{where} must be a path (a JSON string), not {value.ValueKind.ToString().ToLowerInvariant()}");
         var items = new List<DatasetItem>();
+        if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new ImageFormatException(jsonPath, "expected a JSON object with a \"training\" array");
         if (!doc.RootElement.TryGetProperty("training", out var training) || training.ValueKind != JsonValueKind.Array)
             throw new ImageFormatException(jsonPath, "no \"training\" array");
         int n = 0;
@@ -33,16 +43,19 @@ public static partial class Layouts
             var where = $"training[{n++}]";
             if (entry.ValueKind != JsonValueKind.Object || !entry.TryGetProperty("image", out var img) || !entry.TryGetProperty("label", out var lab))
                 throw new ImageFormatException(jsonPath, $"{where} needs \"image\" and \"label\"");
-            var image = Full(img.GetString() ?? "", where);
-            items.Add(new DatasetItem(CaseId(image), [image], Full(lab.GetString() ?? "", where), Split: null));
+            var image = Full(Text(img, where + ".image"), where + ".image");
+            items.Add(new DatasetItem(CaseId(image), [image], Full(Text(lab, where + ".label"), where + ".label"), Split: null));
         }
         if (doc.RootElement.TryGetProperty("test", out var test) && test.ValueKind == JsonValueKind.Array)
         {
             n = 0;
             foreach (var entry in test.EnumerateArray())
             {
-                var rel = entry.ValueKind == JsonValueKind.String ? entry.GetString()! : entry.TryGetProperty("image", out var t) ? t.GetString()! : "";
-                var image = Full(rel, $"test[{n++}]");
+                var where = $"test[{n++}]";
+                var rel = entry.ValueKind == JsonValueKind.String ? entry.GetString()!
+                    : entry.ValueKind == JsonValueKind.Object && entry.TryGetProperty("image", out var t) ? Text(t, where + ".image")
+                    : throw new ImageFormatException(jsonPath, $"{where} must be a path or an object with \"image\"");
+                var image = Full(rel, where);
                 items.Add(new DatasetItem(CaseId(image), [image], Split: "test"));
             }
         }

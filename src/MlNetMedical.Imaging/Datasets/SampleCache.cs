@@ -7,8 +7,8 @@ using MlNetMedical.Imaging.Preprocessing;
 namespace MlNetMedical.Imaging.Datasets;
 
 /// <summary>
-/// On-disk cache of preprocessed samples. The key is SHA-256 over the content of every source file plus
-/// the transform chain's JSON, so editing a scan or a transform gives a new key. Entries are NIfTI-2 files
+/// On-disk cache of preprocessed samples. The key is SHA-256 over the content of every source file (every file of a DICOM
+/// series folder) plus the transform chain's JSON, so editing a scan or a transform gives a new key. Entries are NIfTI-2 files
 /// (exact float64 affine) written to a temporary name and renamed, so readers never see half an entry.
 /// </summary>
 public sealed class SampleCache
@@ -36,9 +36,17 @@ public sealed class SampleCache
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(sb.ToString())));
     }
 
-    /// <summary>Content hash of a file, remembered per (path, size, modification time) so epochs do not re-read sources.</summary>
+    /// <summary>Content hash of a file, remembered per (path, size, modification time) so epochs do not re-read sources. A folder
+    /// (a DICOM series, read from the files directly inside it) hashes the names and contents of those files.</summary>
     private string FileHash(string path)
     {
+        if (Directory.Exists(path))
+        {
+            var listing = new StringBuilder("folder");
+            foreach (var file in Directory.EnumerateFiles(path).Order(StringComparer.Ordinal))
+                listing.Append('\n').Append(Path.GetFileName(file)).Append(':').Append(FileHash(file));
+            return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(listing.ToString())));
+        }
         var info = new FileInfo(path);
         if (!info.Exists) throw new FileNotFoundException($"'{path}': file not found", path);
         return fileHashes.GetOrAdd((info.FullName, info.Length, info.LastWriteTimeUtc), _ =>
