@@ -190,11 +190,18 @@ public class FuzzTests(ITestOutputHelper output)
         return n == v.Data.LongLength;
     }
 
-    /// <summary>A reader stuck on the FIFO is released by opening its write end (then EOF).</summary>
+    /// <summary>
+    /// A reader stuck on the FIFO is released by opening its write end (then EOF). That open itself waits for a reader,
+    /// and the stuck case may be stuck elsewhere, so it runs on a background thread that is allowed to wait for good.
+    /// </summary>
     private static void Unblock(TempDir dir)
     {
-        try { using var w = new FileStream(dir.File("pipe.raw"), FileMode.Open, FileAccess.Write); }
-        catch (IOException) { }
+        var fifo = dir.File("pipe.raw");
+        new Thread(() =>
+        {
+            try { using var w = new FileStream(fifo, FileMode.Open, FileAccess.Write); }
+            catch (IOException) { }
+        }) { IsBackground = true }.Start();
     }
 
     /// <summary>The bytes a file holds once decompressed: its own length plus whatever its gzip/zlib payload inflates to (up to the first error).</summary>

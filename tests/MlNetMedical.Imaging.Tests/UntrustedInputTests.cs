@@ -156,6 +156,28 @@ public class UntrustedInputTests
         }
     }
 
+    // Found by the fuzz tests: zlib reports a header asking for a preset dictionary (FDICT) with its own IOException.
+    [Fact]
+    public void ZlibAskingForAPresetDictionaryIsAFormatError()
+    {
+        using var dir = new TempDir();
+        var good = PngBuilder.Zlib([0, 1, 2, 3]);
+        byte[] fdict = [0x78, 0x20, 0, 0, 0, 1, .. good[2..]]; // 0x7820 is a multiple of 31 with FDICT set
+        var e = Assert.Throws<ImageFormatException>(() => Png.Decode(PngBuilder.File(PngBuilder.Ihdr(3, 1, 8, 0, 0), fdict), "dict.png"));
+        Assert.Contains("dict.png", e.Message);
+        File.WriteAllBytes(dir.File("dict.mha"), [.. Encoding.ASCII.GetBytes("NDims = 2\nDimSize = 2 2\nElementType = MET_UCHAR\nCompressedData = True\nElementDataFile = LOCAL\n"), .. fdict]);
+        Assert.Contains("dict.mha", Assert.Throws<ImageFormatException>(() => ImageIO.Read(dir.File("dict.mha"))).Message);
+    }
+
+    [Fact]
+    public void MetaImageDataFileNameWithANulCharacterIsAFormatError()
+    {
+        using var dir = new TempDir();
+        File.WriteAllText(dir.File("nul.mhd"), Mhd("a\0b.raw"));
+        var e = Assert.Throws<ImageFormatException>(() => ImageIO.Read(dir.File("nul.mhd")));
+        Assert.Contains("nul.mhd", e.Message);
+    }
+
     // --- 3. MetaImage ElementDataFile -----------------------------------------------------------------------
 
     private static string Mhd(string dataFile, int w = 4, int h = 3) =>
@@ -224,7 +246,8 @@ public class UntrustedInputTests
         if (o.TimedOut)
         {
             // Release the blocked reader: opening the write end lets its open() return, closing gives it EOF.
-            using (new FileStream(fifo, FileMode.Open, FileAccess.Write)) { }
+            // On a background thread, as that open waits if the reader is stuck somewhere else.
+            new Thread(() => { try { using var w = new FileStream(fifo, FileMode.Open, FileAccess.Write); } catch (IOException) { } }) { IsBackground = true }.Start();
         }
         Rejected(o, "fifo.mhd");
     }
