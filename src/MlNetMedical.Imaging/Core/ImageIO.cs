@@ -26,11 +26,34 @@ public sealed record ReadOptions
     public bool InvertMonochrome1 { get; init; }
     /// <summary>Which series to read from a DICOM folder that holds several.</summary>
     public string? SeriesInstanceUid { get; init; }
+    /// <summary>
+    /// Largest voxel count (product of the dims; an RGB voxel counts once) the NIfTI, MetaImage and PNG readers accept.
+    /// Checked, with overflow-safe arithmetic, before anything is allocated for the voxels. Default
+    /// <see cref="ImageLimits.DefaultMaxVoxels"/>; lower it where files come from untrusted sources.
+    /// </summary>
+    public long MaxVoxels { get; init; } = ImageLimits.DefaultMaxVoxels;
+    /// <summary>
+    /// A MetaImage .mhd header names its data file (ElementDataFile). By default that file must lie in the header's
+    /// folder or below it: an absolute path or a '..' that leaves the folder is refused, so a header cannot turn any
+    /// readable file on the machine into voxels. Set this for headers that point elsewhere on purpose. Either way
+    /// only a regular file that holds enough bytes is read.
+    /// </summary>
+    public bool AllowMetaImageDataOutsideFolder { get; init; }
 }
 
-/// <summary>One entry point for every format: picks the reader from the name (or folder) of the path.</summary>
+/// <summary>
+/// One entry point for every format: picks the reader from the name of the path, a folder being a DICOM series,
+/// and any other file being DICOM only when it has no extension, a DICOM one, or the 'DICM' preamble.
+/// </summary>
 public static class ImageIO
 {
+    /// <summary>What <see cref="Read"/> accepts, as its "unsupported format" error lists it.</summary>
+    public const string SupportedFormats =
+        "NIfTI (.nii, .nii.gz, .hdr/.img, .hdr.gz/.img.gz), MetaImage (.mha, .mhd), PNG (.png), " +
+        "DICOM (a file with the 'DICM' preamble at byte 128, named .dcm, without extension or otherwise; or a series folder)";
+
+    private static readonly string[] DicomExtensions = [".dcm", ".dicom", ".dic", ".ima"];
+
     public static Volume Read(string path, ReadOptions? options = null)
     {
         options ??= ReadOptions.Default;
@@ -40,14 +63,33 @@ public static class ImageIO
         {
             if (!File.Exists(path)) throw new FileNotFoundException($"'{path}': file not found", path);
             var lower = path.ToLowerInvariant();
-            if (Nifti.HandlesPath(path)) v = Nifti.Read(path);
-            else if (lower.EndsWith(".mha") || lower.EndsWith(".mhd")) v = MetaImage.Read(path);
-            else if (lower.EndsWith(".png")) v = Png.Read(path);
-            else v = Dicom.DicomSeries.ReadFile(path);
+            if (Nifti.HandlesPath(path)) v = Nifti.Read(path, options);
+            else if (lower.EndsWith(".mha") || lower.EndsWith(".mhd")) v = MetaImage.Read(path, options);
+            else if (lower.EndsWith(".png")) v = Png.Read(path, options);
+            else if (IsDicomCandidate(path)) v = Dicom.DicomSeries.ReadFile(path);
+            else
+            {
+                var extension = Path.GetExtension(path);
+                throw new ImageFormatException(path, $"unsupported format: the extension '{extension}' is not one this reader knows, " +
+                    $"and the file has no DICOM preamble. Supported: {SupportedFormats}");
+            }
         }
         ApplyNonFinitePolicy(v, options);
         if (options.InvertMonochrome1 && v.Metadata.GetValueOrDefault("dicom.photometric") == "MONOCHROME1") v = InvertGrey(v);
         return v;
+    }
+
+    /// <summary>
+    /// DICOM files often carry no extension or a UID-like one ("1.2.840....42"): those go to the DICOM reader,
+    /// which explains what is wrong with them; any other unknown extension is DICOM only if the file says so.
+    /// </summary>
+    private static bool IsDicomCandidate(string path)
+    {
+        var extension = Path.GetExtension(path).ToLowerInvariant();
+        if (extension.Length <= 1 || DicomExtensions.Contains(extension) || extension[1..].All(char.IsAsciiDigit)) return true;
+        Span<byte> head = stackalloc byte[132];
+        using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1);
+        return fs.ReadAtLeast(head, head.Length, throwOnEndOfStream: false) == head.Length && head[128..].SequenceEqual("DICM"u8);
     }
 
     public static void Write(Volume volume, string path)

@@ -19,8 +19,10 @@ public sealed class Volume
         if (shape.Length == 0) throw new ArgumentException("a volume needs at least one dimension", nameof(shape));
         foreach (var s in shape)
             if (s <= 0) throw new ArgumentException($"every dimension must be positive, got [{string.Join(", ", shape)}]", nameof(shape));
+        // Checked: a shape such as 65536^4 wraps an unchecked long product to 0 and would pass with no data.
         long expected = dataType.Size();
-        foreach (var s in shape) expected *= s;
+        try { foreach (var s in shape) expected = checked(expected * s); }
+        catch (OverflowException) { throw new ArgumentException($"shape [{string.Join(", ", shape)}] of {dataType.Name()} needs more bytes than a 64-bit count holds", nameof(shape)); }
         if (data.LongLength != expected)
             throw new ArgumentException($"shape [{string.Join(", ", shape)}] of {dataType.Name()} needs {expected} bytes, got {data.LongLength}", nameof(data));
         DataType = dataType;
@@ -62,7 +64,7 @@ public sealed class Volume
 
     public long VoxelCount
     {
-        get { long n = 1; foreach (var s in Shape) n *= s; return n; }
+        get { long n = 1; foreach (var s in Shape) n = checked(n * s); return n; }
     }
 
     /// <summary>Voxel-to-world transform in RAS+ millimetres (nibabel's img.affine).</summary>

@@ -21,8 +21,14 @@ public static class MetaImage
         ["MET_FLOAT"] = VoxelType.Float32, ["MET_DOUBLE"] = VoxelType.Float64,
     };
 
-    public static Volume Read(string path)
+    /// <summary>
+    /// Reads a .mha or .mhd. DimSize is checked against <see cref="ReadOptions.MaxVoxels"/> and against the data
+    /// present before the voxel buffer is allocated; a separate data file must lie in the header's folder (see
+    /// <see cref="ReadOptions.AllowMetaImageDataOutsideFolder"/>) and be a regular file holding enough bytes.
+    /// </summary>
+    public static Volume Read(string path, ReadOptions? options = null)
     {
+        options ??= ReadOptions.Default;
         if (!File.Exists(path)) throw new FileNotFoundException($"'{path}': file not found", path);
         var bytes = File.ReadAllBytes(path);
         var (fields, dataStart) = ParseHeader(bytes, path);
@@ -44,11 +50,9 @@ public static class MetaImage
         var matrix = (fields.GetValueOrDefault("TransformMatrix") ?? fields.GetValueOrDefault("Rotation") ?? fields.GetValueOrDefault("Orientation")) is { } m
             ? ParseNumbers(m, path, "TransformMatrix", ndims * ndims) : null;
 
-        long count = channels;
-        foreach (var d in dims) count *= d;
-        long nbytes = count * type.Size();
-        if (nbytes > Array.MaxLength) throw new ImageFormatException(path, $"DimSize {string.Join(" ", dims)} needs {nbytes} bytes, more than one array holds");
-        byte[] data = LoadData(path, bytes, dataStart, fields, compressed, nbytes);
+        var (_, nbytes) = ImageLimits.Check(path, [.. dims.Select(d => (long)d), .. channels > 1 ? new[] { (long)channels } : []], type.Size(), options.MaxVoxels,
+            channels > 1 ? "DimSize and ElementNumberOfChannels" : "DimSize");
+        byte[] data = LoadData(path, bytes, dataStart, fields, compressed, (int)nbytes, options);
         if (msb) type.SwapBytes(data);
 
         // LPS direction of index axis a is matrix[a*n .. a*n+n-1].
@@ -72,44 +76,78 @@ public static class MetaImage
         return v;
     }
 
-    private static byte[] LoadData(string path, byte[] bytes, int dataStart, Dictionary<string, string> fields, bool compressed, long nbytes)
+    private static byte[] LoadData(string path, byte[] bytes, int dataStart, Dictionary<string, string> fields, bool compressed, int nbytes, ReadOptions options)
     {
         var file = fields.TryGetValue("ElementDataFile", out var f) ? f : throw new ImageFormatException(path, "MetaImage header lacks ElementDataFile");
-        byte[] raw;
-        string where = path;
         if (file.Equals("LOCAL", StringComparison.OrdinalIgnoreCase))
-            raw = bytes.AsSpan(dataStart).ToArray();
-        else
         {
-            if (file.Contains('%') || file.StartsWith("LIST", StringComparison.OrdinalIgnoreCase))
-                throw new ImageFormatException(path, $"ElementDataFile '{file}' (a file list or pattern) is not supported");
-            where = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, file);
-            if (!File.Exists(where)) throw new ImageFormatException(path, $"ElementDataFile '{file}' does not exist");
-            raw = File.ReadAllBytes(where);
-            if (fields.TryGetValue("HeaderSize", out var hs) && int.TryParse(hs, out var skip) && !compressed)
-            {
-                if (skip == -1) skip = (int)Math.Max(0, raw.Length - nbytes);
-                if (skip < 0 || skip > raw.Length) throw new ImageFormatException(path, $"HeaderSize {hs} is outside the {raw.Length}-byte data file");
-                raw = raw.AsSpan(skip).ToArray();
-            }
+            int available = bytes.Length - dataStart;
+            if (compressed)
+                return FileBytes.InflateZlib(new MemoryStream(bytes, dataStart, available, writable: false), available, nbytes, path, "the zlib-compressed voxel data");
+            if (available < nbytes)
+                throw new ImageFormatException(path, $"truncated or wrong DimSize: the header needs {nbytes} bytes of voxels, the file holds {available} after the header");
+            return bytes.AsSpan(dataStart, nbytes).ToArray();
         }
+        if (file.Contains('%') || file.StartsWith("LIST", StringComparison.OrdinalIgnoreCase))
+            throw new ImageFormatException(path, $"ElementDataFile '{file}' (a file list or pattern) is not supported");
+        if (file.Length == 0 || file.IndexOfAny(Path.GetInvalidPathChars()) >= 0)
+            throw new ImageFormatException(path, $"ElementDataFile '{Clip(file.Replace("\0", "\\0"), 200)}' is not a valid file name");
+        var where = DataFilePath(path, file, options);
+        long length = RegularFileLength(path, file, where);
         if (compressed)
         {
-            // zlib cannot expand more than about 1032:1; a larger claim is a corrupt header, not a reason to allocate.
-            if (nbytes > raw.LongLength * 1100 + 1024)
-                throw new ImageFormatException(where, $"DimSize needs {nbytes} bytes but the {raw.LongLength}-byte zlib payload cannot hold that many");
-            var data = GC.AllocateUninitializedArray<byte>((int)nbytes);
-            try
-            {
-                using var z = new ZLibStream(new MemoryStream(raw), CompressionMode.Decompress);
-                FileBytes.ReadExactly(z, data, where, $"{nbytes} bytes of zlib-compressed voxels");
-            }
-            catch (InvalidDataException e) { throw new ImageFormatException(where, $"corrupt zlib payload: {e.Message}", e); }
-            return data;
+            using var zs = new FileStream(where, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+            return FileBytes.InflateZlib(zs, length, nbytes, where, "the zlib-compressed voxel data");
         }
-        if (raw.LongLength < nbytes)
-            throw new ImageFormatException(where, $"truncated or wrong DimSize: the header needs {nbytes} bytes of voxels, the file holds {raw.LongLength}");
-        return raw.LongLength == nbytes ? raw : raw.AsSpan(0, (int)nbytes).ToArray();
+        long skip = 0;
+        if (fields.TryGetValue("HeaderSize", out var hs))
+        {
+            if (!long.TryParse(hs, NumberStyles.Integer, CultureInfo.InvariantCulture, out skip) || skip < -1)
+                throw new ImageFormatException(path, $"HeaderSize = '{Clip(hs)}' is not -1 or a byte count");
+            if (skip == -1) skip = Math.Max(0, length - nbytes); // -1: the voxels are the last bytes of the file
+        }
+        if (skip > length || length - skip < nbytes)
+            throw new ImageFormatException(where, $"truncated or wrong DimSize: the header '{path}' needs {nbytes} bytes of voxels after {skip}, the file holds {length}");
+        using var fs = new FileStream(where, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+        // Measured again on the open file: what was checked is what is read.
+        if (!fs.CanSeek || fs.Length != length)
+            throw new ImageFormatException(where, $"ElementDataFile of '{path}' changed size while being opened, or is not a regular file");
+        fs.Seek(skip, SeekOrigin.Begin);
+        var data = GC.AllocateUninitializedArray<byte>(nbytes);
+        FileBytes.ReadExactly(fs, data, where, $"{nbytes} bytes of voxels");
+        return data;
+    }
+
+    /// <summary>The data file's full path: inside the header's folder (or below) unless the options allow otherwise.</summary>
+    private static string DataFilePath(string path, string file, ReadOptions options)
+    {
+        var folder = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        // GetFullPath removes '..' segments, so a name that climbs out of the folder no longer starts with it.
+        var where = Path.GetFullPath(Path.Combine(folder, file));
+        var inside = folder.EndsWith(Path.DirectorySeparatorChar) ? folder : folder + Path.DirectorySeparatorChar;
+        if (!options.AllowMetaImageDataOutsideFolder && (Path.IsPathRooted(file) || !where.StartsWith(inside, StringComparison.Ordinal)))
+            throw new ImageFormatException(path, $"ElementDataFile '{Clip(file, 200)}' lies outside the header's folder '{folder}'; a data file is read only from that folder " +
+                "or below it, unless ReadOptions.AllowMetaImageDataOutsideFolder is set");
+        return where;
+    }
+
+    /// <summary>
+    /// The size of a data file, which must be a regular file (links are followed). Devices, FIFOs and sockets report
+    /// a size of 0 and are refused here, before anything opens them (opening a FIFO would block).
+    /// </summary>
+    private static long RegularFileLength(string path, string file, string where)
+    {
+        if (Directory.Exists(where)) throw new ImageFormatException(path, $"ElementDataFile '{Clip(file, 200)}' is a folder, not a data file");
+        FileInfo info = new(where);
+        try
+        {
+            if (info.LinkTarget != null) info = info.ResolveLinkTarget(returnFinalTarget: true) as FileInfo ?? info;
+        }
+        catch (IOException e) { throw new ImageFormatException(path, $"ElementDataFile '{Clip(file, 200)}' is a link that cannot be followed: {e.Message}", e); }
+        if (!info.Exists) throw new ImageFormatException(path, $"ElementDataFile '{Clip(file, 200)}' does not exist");
+        if (info.Length == 0)
+            throw new ImageFormatException(path, $"ElementDataFile '{Clip(file, 200)}' ({where}) is empty or not a regular file (a device, FIFO or socket reports no size)");
+        return info.Length;
     }
 
     internal static byte[] Deinterleave(byte[] data, int size, int channels)
@@ -145,7 +183,7 @@ public static class MetaImage
         throw new ImageFormatException(path, "MetaImage header has no ElementDataFile line (the last header key)");
     }
 
-    private static string Clip(string s) => s.Length > 40 ? s[..40] + "..." : s;
+    private static string Clip(string s, int max = 40) => s.Length > max ? s[..max] + "..." : s;
     private static bool IsTrue(string? s) => s != null && (s.Equals("True", StringComparison.OrdinalIgnoreCase) || s == "1");
 
     private static int ParseInt(string s, string path, string key) =>

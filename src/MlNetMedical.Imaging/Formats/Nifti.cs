@@ -56,8 +56,13 @@ public static class Nifti
         return NiftiHeader.Parse(buffer.AsSpan(0, size), path);
     }
 
-    public static Volume Read(string path)
+    /// <summary>
+    /// Reads a .nii, .nii.gz or .hdr/.img pair. The dims are checked against <see cref="ReadOptions.MaxVoxels"/>
+    /// and against the data present before the voxel buffer is allocated.
+    /// </summary>
+    public static Volume Read(string path, ReadOptions? options = null)
     {
+        options ??= ReadOptions.Default;
         var (headerPath, dataPath) = ResolvePair(path);
         NiftiHeader h;
         Stream s = OpenOrThrow(headerPath);
@@ -65,32 +70,33 @@ public static class Nifti
         {
             h = ReadHeader(s, headerPath);
             var type = VoxelTypeOf(h.DataTypeCode, headerPath);
+            var (_, bytes) = ImageLimits.Check(headerPath, h.Shape, type.Size(), options.MaxVoxels);
             var shape = h.Shape.Select(d => (int)d).ToArray();
-            long bytes = type.Size();
-            foreach (var d in shape) bytes *= d;
-            if (bytes > Array.MaxLength)
-                throw new ImageFormatException(headerPath, $"dims [{string.Join(", ", shape)}] of {type.Name()} need {bytes} bytes, more than one array holds");
+            string Need(long offset) => $"header dims [{string.Join(", ", shape)}] of {type.Name()} need {bytes} bytes after offset {offset}";
             long offset = h.VoxOffset;
             if (h.SingleFile)
             {
                 if (offset != 0 && offset < h.HeaderSize + 4)
                     throw new ImageFormatException(headerPath, $"vox_offset {offset} is inside the {h.HeaderSize}-byte header of a single-file NIfTI");
                 offset = Math.Max(offset, h.HeaderSize + 4);
-                if (s.CanSeek && s.Length < offset + bytes)
-                    throw new ImageFormatException(headerPath, $"truncated or wrong dims: header dims [{string.Join(", ", shape)}] of {type.Name()} need {bytes} bytes after offset {offset}, the file has {Math.Max(0, s.Length - offset)}");
-                FileBytes.Skip(s, offset - h.HeaderSize, headerPath, "the extension block before the voxels");
             }
-            else
+            else if (offset < 0) throw new ImageFormatException(headerPath, $"negative vox_offset {offset}");
+            if (!h.SingleFile)
             {
                 s.Dispose();
                 if (!File.Exists(dataPath)) throw new ImageFormatException(headerPath, $"the pair's image file '{dataPath}' does not exist");
                 s = FileBytes.OpenRead(dataPath);
-                if (offset < 0) throw new ImageFormatException(headerPath, $"negative vox_offset {offset}");
-                if (s.CanSeek && s.Length < offset + bytes)
-                    throw new ImageFormatException(dataPath, $"truncated or wrong dims: header dims [{string.Join(", ", shape)}] of {type.Name()} need {bytes} bytes after offset {offset}, the file has {Math.Max(0, s.Length - offset)}");
-                FileBytes.Skip(s, offset, dataPath, "the bytes before the voxels");
             }
-            var data = FileBytes.ReadVoxels(s, (int)bytes, h.SingleFile ? headerPath : dataPath, $"voxel data for dims [{string.Join(", ", shape)}] of {type.Name()}");
+            var dataFile = h.SingleFile ? headerPath : dataPath;
+            // Subtractions, not offset + bytes: vox_offset comes from the file and may be near long.MaxValue.
+            if (s.CanSeek && (offset > s.Length || s.Length - offset < bytes))
+                throw new ImageFormatException(dataFile, $"truncated or wrong dims: {Need(offset)}, the file has {Math.Max(0, s.Length - offset)}");
+            if (!s.CanSeek)
+                ImageLimits.CheckInflatable(dataFile, offset > long.MaxValue - bytes ? long.MaxValue : offset + bytes, FileBytes.FileLength(s),
+                    $"the voxel data for dims [{string.Join(", ", shape)}] of {type.Name()} after offset {offset}");
+            if (h.SingleFile) FileBytes.Skip(s, offset - h.HeaderSize, headerPath, "the extension block before the voxels");
+            else FileBytes.Skip(s, offset, dataPath, "the bytes before the voxels");
+            var data = FileBytes.ReadVoxels(s, (int)bytes, dataFile, $"voxel data for dims [{string.Join(", ", shape)}] of {type.Name()}", FileBytes.FileLength(s));
             if (h.BigEndian) type.SwapBytes(data);
             var v = new Volume(type, shape, data, BestAffine(h, headerPath)) { SourcePath = path };
             if (h.SclSlope != 0 && double.IsFinite(h.SclSlope) && type != VoxelType.Rgb24)
