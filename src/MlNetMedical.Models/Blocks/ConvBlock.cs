@@ -1,5 +1,6 @@
-using MlNetMedical.Torch;
-using MlNetMedical.Torch.Nn;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace MlNetMedical.Models;
 
@@ -9,13 +10,13 @@ namespace MlNetMedical.Models;
 /// before the last activation, through <c>shortcut.conv</c>/<c>shortcut.norm</c> (1×1 projection) when the channel
 /// count or resolution changes, else directly (ResNet's basic block).
 /// </summary>
-public sealed class ConvBlock : Module
+public sealed class ConvBlock : nn.Module<Tensor, Tensor>
 {
-    private readonly List<(Conv Conv, Module Norm)> layers = [];
+    private readonly List<(Convolution Conv, nn.Module<Tensor, Tensor> Norm)> layers = [];
     private readonly Sequential? shortcut;
     private readonly BlockSettings settings;
 
-    public ConvBlock(BlockSettings settings, long inChannels, long outChannels, long stride = 1)
+    public ConvBlock(BlockSettings settings, long inChannels, long outChannels, long stride = 1) : base(nameof(ConvBlock))
     {
         ArgumentNullException.ThrowIfNull(settings);
         if (settings.ConvsPerBlock < 1) throw new ArgumentOutOfRangeException(nameof(settings), settings.ConvsPerBlock, "ConvsPerBlock must be at least 1");
@@ -25,31 +26,36 @@ public sealed class ConvBlock : Module
         var bias = settings.Norm == NormKind.None;
         for (int i = 1; i <= settings.ConvsPerBlock; i++)
         {
-            var conv = RegisterModule($"conv{i}", Layers.Conv(settings.SpatialDims, i == 1 ? inChannels : outChannels, outChannels, 3, i == 1 ? stride : 1, bias));
-            var norm = RegisterModule($"norm{i}", Layers.Norm(settings.Norm, settings.SpatialDims, outChannels, settings.NormGroups));
+            var conv = Layers.Conv(settings.SpatialDims, i == 1 ? inChannels : outChannels, outChannels, 3, i == 1 ? stride : 1, bias);
+            var norm = Layers.Norm(settings.Norm, settings.SpatialDims, outChannels, settings.NormGroups);
+            register_module($"conv{i}", conv);
+            register_module($"norm{i}", norm);
             layers.Add((conv, norm));
         }
         if (settings.Block == BlockKind.Residual && (inChannels != outChannels || stride != 1))
-            shortcut = RegisterModule("shortcut", new Sequential()
-                .Add("conv", Layers.Conv(settings.SpatialDims, inChannels, outChannels, 1, stride, bias))
-                .Add("norm", Layers.Norm(settings.Norm, settings.SpatialDims, outChannels, settings.NormGroups)));
+        {
+            shortcut = nn.Sequential(
+                ("conv", Layers.Conv(settings.SpatialDims, inChannels, outChannels, 1, stride, bias)),
+                ("norm", Layers.Norm(settings.Norm, settings.SpatialDims, outChannels, settings.NormGroups)));
+            register_module("shortcut", shortcut);
+        }
     }
 
     public long InChannels { get; }
     public long OutChannels { get; }
 
-    public override Tensor Forward(Tensor input)
+    public override Tensor forward(Tensor input)
     {
-        using var scope = global::MlNetMedical.Torch.Torch.NewDisposeScope();
+        using var scope = torch.NewDisposeScope();
         var x = input;
         for (int i = 0; i < layers.Count; i++)
         {
-            x = layers[i].Norm.Forward(layers[i].Conv.Forward(x));
+            x = layers[i].Norm.call(layers[i].Conv.call(x));
             bool last = i == layers.Count - 1;
             if (!(last && settings.Block == BlockKind.Residual)) x = Layers.Activate(settings.Activation, x);
         }
         if (settings.Block == BlockKind.Residual)
-            x = Layers.Activate(settings.Activation, x + (shortcut?.Forward(input) ?? input));
+            x = Layers.Activate(settings.Activation, x + (shortcut?.call(input) ?? input));
         return scope.MoveToOuter(x);
     }
 }

@@ -6,6 +6,7 @@ namespace MlNetMedical.Models;
 [JsonPolymorphic(TypeDiscriminatorPropertyName = "kind")]
 [JsonDerivedType(typeof(UNetEncoderConfig), "unet")]
 [JsonDerivedType(typeof(ResNetEncoderConfig), "resnet")]
+[JsonDerivedType(typeof(CustomEncoderConfig), "custom")]
 public abstract record EncoderConfig
 {
     /// <summary>2 for images, 3 for volumes (1 also works).</summary>

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using static TorchSharp.torch;
 
 namespace MlNetMedical.Models;
 
@@ -14,8 +15,15 @@ namespace MlNetMedical.Models;
 [JsonDerivedType(typeof(SimpleJointConfig), "simple-joint")]
 public abstract record NetworkConfig
 {
-    /// <summary>Builds the network (weights from the current libtorch seed).</summary>
-    public abstract Network Build();
+    /// <summary>Builds the network, drawing its initial weights from <paramref name="generator"/> (libtorch's default
+    /// generator when null), so a seeded generator gives the same weights in any thread.</summary>
+    public Network Build(Generator? generator = null)
+    {
+        using (WeightInit.Use(generator)) return Create();
+    }
+
+    /// <summary>Constructs the network (<see cref="Build"/> has installed the weight generator).</summary>
+    protected abstract Network Create();
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first setting out of range.</summary>
     public abstract void Validate();
@@ -48,13 +56,13 @@ public static class NetworkJson
 /// <summary>Builds networks from configs.</summary>
 public static class NetworkFactory
 {
-    public static Network Create(NetworkConfig config)
+    public static Network Create(NetworkConfig config, Generator? generator = null)
     {
         ArgumentNullException.ThrowIfNull(config);
-        return config.Build();
+        return config.Build(generator);
     }
 
-    public static Network FromJson(string json) => Create(NetworkConfig.FromJson(json));
+    public static Network FromJson(string json, Generator? generator = null) => Create(NetworkConfig.FromJson(json), generator);
 }
 
 /// <summary>
@@ -71,7 +79,7 @@ public sealed record UNetConfig : NetworkConfig
     /// <summary>Deep-supervision outputs at levels 1..k (0 = off); at most Depth-2.</summary>
     public int DeepSupervisionOutputs { get; init; }
 
-    public override Network Build() => new UNet(this);
+    protected override Network Create() => new UNet(this);
 
     public override void Validate()
     {
@@ -129,7 +137,7 @@ public sealed record EncoderClassifierConfig : NetworkConfig
     public EncoderConfig Encoder { get; init; } = new UNetEncoderConfig();
     public ClassificationHeadConfig Head { get; init; } = new();
 
-    public override Network Build() => new EncoderClassifier(this);
+    protected override Network Create() => new EncoderClassifier(this);
 
     public override void Validate()
     {
@@ -172,7 +180,7 @@ public sealed record YNetConfig : NetworkConfig
     public int[] HiddenUnits { get; init; } = [128, 64];
     public double Dropout { get; init; }
 
-    public override Network Build() => new YNet(this);
+    protected override Network Create() => new YNet(this);
 
     public override void Validate()
     {
@@ -202,7 +210,7 @@ public sealed record SimpleJointConfig : NetworkConfig
     public double Dropout { get; init; }
     public int[] HiddenUnits { get; init; } = [];
 
-    public override Network Build() => new SimpleJointNet(this);
+    protected override Network Create() => new SimpleJointNet(this);
 
     internal ClassificationHeadConfig ClassifierHead(int decoderLevels) => new()
     {

@@ -1,5 +1,6 @@
-using MlNetMedical.Torch;
-using MlNetMedical.Torch.Nn;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace MlNetMedical.Models;
 
@@ -15,26 +16,28 @@ public sealed class ResNetEncoder : FeatureEncoder
         var channels = Channels;
         var plain = new BlockSettings(config.SpatialDims, config.Norm, config.NormGroups, config.Activation, BlockKind.Plain, 1);
         var residual = plain with { Block = BlockKind.Residual, ConvsPerBlock = 2 };
-        Stem = RegisterModule("stem", new ConvBlock(plain, config.InChannels, channels[0]));
-        Stages = RegisterModule("stages", new ModuleList());
+        Stem = new ConvBlock(plain, config.InChannels, channels[0]);
+        register_module("stem", Stem);
+        Stages = new ModuleList<Sequential>();
         for (int s = 0; s < config.BlocksPerStage.Length; s++)
         {
-            var blocks = new Sequential();
+            var blocks = nn.Sequential();
             for (int b = 0; b < config.BlocksPerStage[s]; b++)
-                blocks.Add(new ConvBlock(residual, b == 0 ? channels[s] : channels[s + 1], channels[s + 1], b == 0 ? 2 : 1));
+                blocks.append(new ConvBlock(residual, b == 0 ? channels[s] : channels[s + 1], channels[s + 1], b == 0 ? 2 : 1));
             Stages.Add(blocks);
         }
+        register_module("stages", Stages);
     }
 
     public ConvBlock Stem { get; }
-    public ModuleList Stages { get; }
+    public ModuleList<Sequential> Stages { get; }
     protected override string LevelNameOf(int level) => level == 0 ? "stem" : $"stages.{level - 1}";
 
     public override IReadOnlyList<Tensor> Features(Tensor input)
     {
         CheckInput(input);
-        var features = new List<Tensor> { Stem.Forward(input) };
-        foreach (var stage in Stages) features.Add(stage.Forward(features[^1]));
+        var features = new List<Tensor> { Stem.call(input) };
+        foreach (var stage in Stages) features.Add(stage.call(features[^1]));
         return features;
     }
 }

@@ -1,5 +1,6 @@
-using MlNetMedical.Torch;
-using MlNetMedical.Torch.Nn;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace MlNetMedical.Models;
 
@@ -19,15 +20,16 @@ public sealed class UNetEncoder : FeatureEncoder
         this.config = config;
         var channels = Channels;
         var settings = config.BlockSettings();
-        Stages = RegisterModule("stages", new ModuleList());
+        Stages = new ModuleList<ConvBlock>();
         for (int level = 0; level < config.Depth; level++)
         {
             long stride = level > 0 && config.Downsampling == DownsamplingKind.StridedConv ? 2 : 1;
             Stages.Add(new ConvBlock(settings, level == 0 ? config.InChannels : channels[level - 1], channels[level], stride));
         }
+        register_module("stages", Stages);
     }
 
-    public ModuleList Stages { get; }
+    public ModuleList<ConvBlock> Stages { get; }
     protected override string LevelNameOf(int level) => $"stages.{level}";
 
     public override IReadOnlyList<Tensor> Features(Tensor input)
@@ -39,10 +41,10 @@ public sealed class UNetEncoder : FeatureEncoder
         {
             if (level > 0 && config.Downsampling == DownsamplingKind.MaxPool)
             {
-                using var pooled = Functional.MaxPool(x, [2]);
-                x = Stages[level].Forward(pooled);
+                using var pooled = Layers.MaxPool(x, 2);
+                x = Stages[level].call(pooled);
             }
-            else x = Stages[level].Forward(x);
+            else x = Stages[level].call(x);
             features.Add(x);
         }
         return features;

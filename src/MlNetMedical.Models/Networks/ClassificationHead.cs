@@ -1,5 +1,6 @@
-using MlNetMedical.Torch;
-using MlNetMedical.Torch.Nn;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace MlNetMedical.Models;
 
@@ -8,7 +9,7 @@ namespace MlNetMedical.Models;
 /// concatenated with optional extra per-image features, then dropout before every linear layer of an MLP
 /// (<c>hidden.{i}</c> with ReLU, then <c>output</c>). With no hidden layers it is smp's pool → dropout → linear head.
 /// </summary>
-public sealed class ClassificationHead : Module
+public sealed class ClassificationHead : nn.Module<Tensor, Tensor>
 {
     private readonly int[] levels;
     private readonly PoolingKind pooling;
@@ -17,7 +18,7 @@ public sealed class ClassificationHead : Module
     /// <param name="featureChannels">Channels of every feature map the head will be given.</param>
     /// <param name="config">Levels (negative counts from the deepest), pooling, dropout, hidden units, classes.</param>
     /// <param name="extraFeatures">Width of per-image features appended after pooling (0 for none).</param>
-    public ClassificationHead(IReadOnlyList<long> featureChannels, ClassificationHeadConfig config, long extraFeatures = 0)
+    public ClassificationHead(IReadOnlyList<long> featureChannels, ClassificationHeadConfig config, long extraFeatures = 0) : base(nameof(ClassificationHead))
     {
         ArgumentNullException.ThrowIfNull(featureChannels);
         ArgumentNullException.ThrowIfNull(config);
@@ -27,18 +28,23 @@ public sealed class ClassificationHead : Module
         dropout = config.Dropout;
         ExtraFeatures = extraFeatures;
         PooledWidth = levels.Sum(l => Layers.PooledWidth(featureChannels[l], pooling));
-        Hidden = RegisterModule("hidden", new ModuleList());
+        Hidden = new ModuleList<Linear>();
         long width = PooledWidth + extraFeatures;
         foreach (var units in config.HiddenUnits)
         {
-            Hidden.Add(new Linear(width, units));
+            Hidden.Add(Layers.Linear(width, units));
             width = units;
         }
-        Output = RegisterModule("output", new Linear(width, config.NumClasses));
+        Output = Layers.Linear(width, config.NumClasses);
+        register_module("hidden", Hidden);
+        register_module("output", Output);
     }
 
-    public ModuleList Hidden { get; }
+    public ModuleList<Linear> Hidden { get; }
     public Linear Output { get; }
+
+    /// <summary>The generator dropout draws from (set through <see cref="Network.UseGenerator"/>).</summary>
+    public Generator? DropoutGenerator { get; set; }
 
     /// <summary>The feature levels this head reads (resolved to non-negative indices).</summary>
     public IReadOnlyList<int> Levels => levels;
@@ -54,15 +60,15 @@ public sealed class ClassificationHead : Module
     /// <summary>Class logits (N, classes) from the feature maps and, when the head has them, extra features (N, extra).</summary>
     public Tensor Forward(IReadOnlyList<Tensor> features, Tensor? extra = null)
     {
-        if ((extra == null) != (ExtraFeatures == 0))
+        if ((extra is null) != (ExtraFeatures == 0))
             throw new ArgumentException($"this head expects {ExtraFeatures} extra feature(s) per image", nameof(extra));
-        using var scope = global::MlNetMedical.Torch.Torch.NewDisposeScope();
+        using var scope = torch.NewDisposeScope();
         var x = PooledFeatures(features);
-        if (extra != null) x = Tensor.Cat([x, extra], 1);
+        if (extra is not null) x = torch.cat([x, extra], 1);
         foreach (var layer in Hidden)
-            x = Functional.Relu(layer.Forward(Functional.Dropout(x, dropout, Training)));
-        return scope.MoveToOuter(Output.Forward(Functional.Dropout(x, dropout, Training)));
+            x = nn.functional.relu(layer.call(Layers.Dropout(x, dropout, training, DropoutGenerator)));
+        return scope.MoveToOuter(Output.call(Layers.Dropout(x, dropout, training, DropoutGenerator)));
     }
 
-    public override Tensor Forward(Tensor input) => Forward([input]);
+    public override Tensor forward(Tensor input) => Forward([input]);
 }

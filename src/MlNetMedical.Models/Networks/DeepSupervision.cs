@@ -1,5 +1,5 @@
-using MlNetMedical.Torch;
-using MlNetMedical.Torch.Nn;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace MlNetMedical.Models;
 
@@ -23,13 +23,13 @@ public static class DeepSupervision
     {
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(loss);
-        using var scope = global::MlNetMedical.Torch.Torch.NewDisposeScope();
+        using var scope = torch.NewDisposeScope();
         var weights = Weights(output.DeepSupervision.Count);
         var total = loss(output.Logits, target) * weights[0];
         for (int i = 0; i < output.DeepSupervision.Count; i++)
         {
             var logits = output.DeepSupervision[i];
-            total = total + loss(logits, ResizeTarget(target, logits.Shape[2..])) * weights[i + 1];
+            total = total + loss(logits, ResizeTarget(target, logits.shape[2..])) * weights[i + 1];
         }
         return scope.MoveToOuter(total);
     }
@@ -37,10 +37,10 @@ public static class DeepSupervision
     /// <summary>Nearest-neighbour resize of a class-index (N, spatial...) or per-class (N, C, spatial...) target.</summary>
     public static Tensor ResizeTarget(Tensor target, long[] size)
     {
-        using var scope = global::MlNetMedical.Torch.Torch.NewDisposeScope();
-        bool indices = target.Dim == size.Length + 1;
-        var asFloat = indices ? target.Unsqueeze(1).To(DType.Float32) : target;
-        var resized = Functional.Interpolate(asFloat, size, mode: InterpolationMode.Nearest);
-        return scope.MoveToOuter(indices ? resized.Squeeze(1).To(target.DType) : resized);
+        using var scope = torch.NewDisposeScope();
+        bool indices = target.dim() == size.Length + 1;
+        var asFloat = indices ? target.unsqueeze(1).to(ScalarType.Float32) : target;
+        var resized = Layers.Resize(asFloat, size, linear: false);
+        return scope.MoveToOuter(indices ? resized.squeeze(1).to(target.dtype) : resized);
     }
 }

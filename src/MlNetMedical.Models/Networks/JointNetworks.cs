@@ -1,5 +1,6 @@
-using MlNetMedical.Torch;
-using MlNetMedical.Torch.Nn;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace MlNetMedical.Models;
 
@@ -12,35 +13,39 @@ public sealed class YNet : UNetBase, IJointNetwork
 {
     public YNet(YNetConfig config) : base(config, UNetOf(config, c => c.UNet))
     {
-        Classifier = RegisterModule("classifier", new YNetBranch(config.UNet.Encoder.BlockSettings(), Encoder.Channels[^1], config));
+        Classifier = new YNetBranch(config.UNet.Encoder.BlockSettings(), Encoder.Channels[^1], config);
+        register_module("classifier", Classifier);
         Classes = config.NumClasses;
     }
 
     public YNetBranch Classifier { get; }
     public int Classes { get; }
 
+    /// <summary>Class logits (as <see cref="Classify"/>).</summary>
+    public override Tensor forward(Tensor input) => Classify(input);
+
     public JointOutput ForwardJoint(Tensor input)
     {
-        using var scope = global::MlNetMedical.Torch.Torch.NewDisposeScope();
+        using var scope = torch.NewDisposeScope();
         var (encoded, decoded) = EncodeDecode(input);
         var seg = SegmentationLogits(decoded);
-        return KeepJoint(scope, seg, Classifier.Forward(encoded[^1]), null);
+        return KeepJoint(scope, seg, Classifier.call(encoded[^1]), null);
     }
 
     /// <summary>Class logits only (the decoder is not run).</summary>
     public Tensor Classify(Tensor input)
     {
-        using var scope = global::MlNetMedical.Torch.Torch.NewDisposeScope();
-        return scope.MoveToOuter(Classifier.Forward(Encoder.Forward(input)));
+        using var scope = torch.NewDisposeScope();
+        return scope.MoveToOuter(Classifier.call(Encoder.call(input)));
     }
 }
 
 /// <summary>Y-Net's classification branch: <c>down.{i}</c> blocks (2× max pool in ceil mode, then a conv block) and <c>head</c>.</summary>
-public sealed class YNetBranch : Module
+public sealed class YNetBranch : nn.Module<Tensor, Tensor>
 {
-    public YNetBranch(BlockSettings settings, long bottleneckChannels, YNetConfig config)
+    public YNetBranch(BlockSettings settings, long bottleneckChannels, YNetConfig config) : base(nameof(YNetBranch))
     {
-        Down = RegisterModule("down", new ModuleList());
+        Down = new ModuleList<ConvBlock>();
         var width = bottleneckChannels;
         var branchWidth = config.BranchChannels ?? bottleneckChannels;
         for (int i = 0; i < config.ExtraDownBlocks; i++)
@@ -48,21 +53,23 @@ public sealed class YNetBranch : Module
             Down.Add(new ConvBlock(settings, width, branchWidth));
             width = branchWidth;
         }
-        Head = RegisterModule("head", new ClassificationHead([width], new ClassificationHeadConfig
+        Head = new ClassificationHead([width], new ClassificationHeadConfig
         {
             NumClasses = config.NumClasses, Pooling = PoolingKind.Average, Dropout = config.Dropout, HiddenUnits = config.HiddenUnits,
-        }));
+        });
+        register_module("down", Down);
+        register_module("head", Head);
     }
 
-    public ModuleList Down { get; }
+    public ModuleList<ConvBlock> Down { get; }
     public ClassificationHead Head { get; }
 
     /// <summary>Class logits (N, classes) from the bottleneck feature map.</summary>
-    public override Tensor Forward(Tensor input)
+    public override Tensor forward(Tensor input)
     {
-        using var scope = global::MlNetMedical.Torch.Torch.NewDisposeScope();
+        using var scope = torch.NewDisposeScope();
         var x = input;
-        foreach (var block in Down) x = block.Forward(Functional.MaxPool(x, [2], ceilMode: true));
+        foreach (var block in Down) x = block.call(Layers.MaxPool(x, 2, ceilMode: true));
         return scope.MoveToOuter(Head.Forward([x]));
     }
 }
@@ -78,40 +85,45 @@ public sealed class SimpleJointNet : UNetBase, IJointNetwork
     public SimpleJointNet(SimpleJointConfig config) : base(config, UNetOf(config, c => c.UNet))
     {
         var dims = config.UNet.Encoder.SpatialDims;
-        LesionTypeHead = RegisterModule("lesion_type_head", Layers.Conv(dims, Decoder.Channels[0], config.NumClasses, 1));
-        Classifier = RegisterModule("classifier", new ClassificationHead(Decoder.Channels, config.ClassifierHead(Decoder.Channels.Count), config.NumClasses));
+        LesionTypeHead = Layers.Conv(dims, Decoder.Channels[0], config.NumClasses, 1);
+        Classifier = new ClassificationHead(Decoder.Channels, config.ClassifierHead(Decoder.Channels.Count), config.NumClasses);
+        register_module("lesion_type_head", LesionTypeHead);
+        register_module("classifier", Classifier);
         Classes = config.NumClasses;
     }
 
-    public Conv LesionTypeHead { get; }
+    public Convolution LesionTypeHead { get; }
     public ClassificationHead Classifier { get; }
     public int Classes { get; }
 
+    /// <summary>Class logits (as <see cref="Classify"/>).</summary>
+    public override Tensor forward(Tensor input) => Classify(input);
+
     public JointOutput ForwardJoint(Tensor input)
     {
-        using var scope = global::MlNetMedical.Torch.Torch.NewDisposeScope();
+        using var scope = torch.NewDisposeScope();
         var (_, decoded) = EncodeDecode(input);
         var seg = SegmentationLogits(decoded);
-        var typeMap = LesionTypeHead.Forward(decoded[0]);
+        var typeMap = LesionTypeHead.call(decoded[0]);
         return KeepJoint(scope, seg, Classifier.Forward(decoded, LesionTypeReadout(seg.Logits, typeMap)), typeMap);
     }
 
     public Tensor Classify(Tensor input)
     {
-        using var scope = global::MlNetMedical.Torch.Torch.NewDisposeScope();
+        using var scope = torch.NewDisposeScope();
         return scope.MoveToOuter(ForwardJoint(input).ClassLogits);
     }
 
     /// <summary>Mean lesion-type logits over the soft lesion mask: (N, K).</summary>
     public static Tensor LesionTypeReadout(Tensor segmentationLogits, Tensor typeLogits)
     {
-        using var scope = global::MlNetMedical.Torch.Torch.NewDisposeScope();
-        var lesion = segmentationLogits.Size(1) == 1
-            ? segmentationLogits.Sigmoid()
-            : 1.0 - segmentationLogits.Softmax(1).Narrow(1, 0, 1);
-        var dims = Enumerable.Range(2, (int)typeLogits.Dim - 2).Select(d => (long)d).ToArray();
-        var weighted = (typeLogits * lesion).Sum(dims);
-        var mass = lesion.Sum(dims) + 1e-6;
+        using var scope = torch.NewDisposeScope();
+        var lesion = segmentationLogits.shape[1] == 1
+            ? segmentationLogits.sigmoid()
+            : 1.0 - segmentationLogits.softmax(1).narrow(1, 0, 1);
+        var dims = Enumerable.Range(2, (int)typeLogits.dim() - 2).Select(d => (long)d).ToArray();
+        var weighted = (typeLogits * lesion).sum(dims);
+        var mass = lesion.sum(dims) + 1e-6;
         return scope.MoveToOuter(weighted / mass);
     }
 }

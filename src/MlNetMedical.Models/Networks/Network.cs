@@ -1,22 +1,100 @@
-using MlNetMedical.Torch;
-using MlNetMedical.Torch.Nn;
-using MlNetMedical.Torch.Optim;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace MlNetMedical.Models;
 
-/// <summary>A network built from a <see cref="NetworkConfig"/>; the config rebuilds it (e.g. when a saved model is loaded).</summary>
-public abstract class Network : Module
+/// <summary>
+/// A network built from a <see cref="NetworkConfig"/>; the config rebuilds it (e.g. when a saved model is loaded).
+/// Adds to TorchSharp's module what transfer learning needs: freezing by name prefix (frozen normalisation layers stay in
+/// evaluation mode under <c>train()</c>, as smp's freeze_encoder) and a generator for dropout, so a seed decides every
+/// random draw of a training run whatever other threads do.
+/// </summary>
+public abstract class Network : nn.Module<Tensor, Tensor>
 {
-    protected Network(NetworkConfig config)
+    private readonly HashSet<string> frozenModules = new(StringComparer.Ordinal);
+
+    protected Network(NetworkConfig config) : base(Validated(config).GetType().Name.Replace("Config", ""))
+    {
+        Config = config;
+    }
+
+    private static NetworkConfig Validated(NetworkConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
-        Config = config;
+        return config;
     }
 
     public NetworkConfig Config { get; }
 
     /// <summary>Number of parameter elements (trainable or frozen).</summary>
-    public long ParameterCount => Parameters().Sum(p => p.NumElements);
+    public long ParameterCount => parameters().Sum(p => p.numel());
+
+    /// <summary>The generator dropout draws from (null: libtorch's default generator).</summary>
+    public Generator? Generator { get; private set; }
+
+    /// <summary>Makes every random layer of the network draw from <paramref name="generator"/>.</summary>
+    public void UseGenerator(Generator? generator)
+    {
+        Generator = generator;
+        foreach (var (_, m) in named_modules())
+            if (m is ClassificationHead head) head.DropoutGenerator = generator;
+    }
+
+    /// <summary>True when the module at <paramref name="path"/> (e.g. <c>encoder.stages.0</c>) is frozen.</summary>
+    public bool IsFrozen(string path) => frozenModules.Contains(path);
+
+    /// <summary>Freezes every submodule and parameter whose dotted name equals <paramref name="prefix"/> or lies under it
+    /// (<c>"encoder"</c> matches <c>encoder.conv.weight</c>, not <c>encoder2.weight</c>; <c>""</c> is the whole network):
+    /// parameters stop requiring gradients and lose theirs, normalisation layers go to evaluation mode and stay there.
+    /// Returns how many parameters were frozen.</summary>
+    public int Freeze(string prefix) => SetFrozen(prefix, true);
+
+    /// <summary>Undoes <see cref="Freeze"/>. The mode is not changed: call <c>train()</c> afterwards as needed.</summary>
+    public int Unfreeze(string prefix) => SetFrozen(prefix, false);
+
+    private int SetFrozen(string prefix, bool frozen)
+    {
+        ArgumentNullException.ThrowIfNull(prefix);
+        var trimmed = prefix.TrimEnd('.');
+        bool any = trimmed.Length == 0;
+        foreach (var (path, m) in named_modules())
+            if (UnderPrefix(path, trimmed))
+            {
+                any = true;
+                if (!frozen) frozenModules.Remove(path);
+                else
+                {
+                    frozenModules.Add(path);
+                    if (m is NormBase) m.eval();
+                }
+            }
+        int count = 0;
+        foreach (var (name, p) in named_parameters())
+            if (UnderPrefix(name, trimmed))
+            {
+                p.requires_grad = !frozen;
+                // Optimizers skip a parameter only when its gradient is undefined: a gradient left from before
+                // freezing would keep moving it (momentum, Adam moments, weight decay).
+                if (frozen) p.grad = null;
+                count++;
+            }
+        if (!any && count == 0)
+            throw new ArgumentException($"no module or parameter of {GetType().Name} is named '{prefix}' or lies under it", nameof(prefix));
+        return count;
+    }
+
+    /// <summary>Sets training mode; frozen normalisation layers stay in evaluation mode.</summary>
+    public override void train(bool train = true)
+    {
+        base.train(train);
+        if (!train || frozenModules.Count == 0) return;
+        foreach (var (path, m) in named_modules())
+            if (m is NormBase && frozenModules.Contains(path)) m.eval();
+    }
+
+    internal static bool UnderPrefix(string name, string prefix) =>
+        prefix.Length == 0 || name == prefix || (name.StartsWith(prefix, StringComparison.Ordinal) && name.Length > prefix.Length && name[prefix.Length] == '.');
 }
 
 /// <summary>A network that outputs per-voxel class logits (N, classes, spatial...).</summary>
@@ -72,6 +150,9 @@ public sealed record JointOutput(Tensor SegmentationLogits, Tensor ClassLogits, 
     }
 }
 
+/// <summary>Parameters that share an optimizer setting, named after their module prefix (e.g. <c>encoder.stages.2</c>, <c>rest</c>).</summary>
+public sealed record NamedParameterGroup(string Name, IReadOnlyList<Parameter> Parameters, double? LearningRate);
+
 /// <summary>
 /// A network with an <c>encoder</c> (a <see cref="FeatureEncoder"/>). Its encoder levels are named
 /// <c>encoder.{LevelName(i)}</c> (e.g. <c>encoder.stages.1</c>), which is what loading a pretrained encoder,
@@ -83,7 +164,9 @@ public abstract class EncoderNetwork : Network
 
     protected EncoderNetwork(NetworkConfig config, FeatureEncoder encoder) : base(config)
     {
-        Encoder = RegisterModule(EncoderPrefix, encoder);
+        ArgumentNullException.ThrowIfNull(encoder);
+        Encoder = encoder;
+        register_module(EncoderPrefix, encoder);
     }
 
     public FeatureEncoder Encoder { get; }
@@ -100,7 +183,7 @@ public abstract class EncoderNetwork : Network
     /// Strict loading throws unless every encoder key arrives with its shape.
     /// </summary>
     public LoadResult LoadEncoder(IReadOnlyDictionary<string, Tensor> stateDict, bool strict = true, string sourcePrefix = EncoderPrefix + ".") =>
-        LoadStateDict(stateDict, strict, sourcePrefix, EncoderPrefix + ".");
+        this.LoadStateDict(stateDict, strict, sourcePrefix, EncoderPrefix + ".");
 
     /// <summary>Freezes the whole encoder (weights and normalisation statistics, as smp's freeze_encoder).</summary>
     public int FreezeEncoder() => Freeze(EncoderPrefix);
@@ -119,27 +202,29 @@ public abstract class EncoderNetwork : Network
     }
 
     /// <summary>Named parameters of encoder level <paramref name="level"/>.</summary>
-    public IEnumerable<(string Name, Tensor Parameter)> EncoderLevelParameters(int level)
+    public IEnumerable<(string Name, Parameter Parameter)> EncoderLevelParameters(int level)
     {
         var prefix = EncoderLevelPrefix(level) + ".";
-        return NamedParameters().Where(p => p.Name.StartsWith(prefix, StringComparison.Ordinal));
+        return named_parameters().Where(p => p.name.StartsWith(prefix, StringComparison.Ordinal)).Select(p => (p.name, p.parameter));
     }
 
     /// <summary>Named parameters outside the encoder (decoder, heads).</summary>
-    public IEnumerable<(string Name, Tensor Parameter)> NonEncoderParameters() =>
-        NamedParameters().Where(p => !p.Name.StartsWith(EncoderPrefix + ".", StringComparison.Ordinal));
+    public IEnumerable<(string Name, Parameter Parameter)> NonEncoderParameters() =>
+        named_parameters().Where(p => !p.name.StartsWith(EncoderPrefix + ".", StringComparison.Ordinal)).Select(p => (p.name, p.parameter));
 
     /// <summary>
-    /// One optimizer group per encoder level (named by its prefix, learning rate <paramref name="encoderLearningRate"/>)
+    /// One parameter group per encoder level (named by its prefix, learning rate <paramref name="encoderLearningRate"/>)
     /// and one group <c>rest</c> for everything else (<paramref name="otherLearningRate"/>); null takes the optimizer's default.
     /// Deepest-first unfreezing schedules change the level groups' learning rates or frozen state.
     /// </summary>
-    public IReadOnlyList<ParamGroup> LevelParameterGroups(double? encoderLearningRate = null, double? otherLearningRate = null)
+    public IReadOnlyList<NamedParameterGroup> LevelParameterGroups(double? encoderLearningRate = null, double? otherLearningRate = null)
     {
         var groups = Enumerable.Range(0, Encoder.Levels)
-            .Select(l => new ParamGroup(EncoderLevelParameters(l).Select(p => p.Parameter), encoderLearningRate, name: EncoderLevelPrefix(l)))
+            .Select(l => new NamedParameterGroup(EncoderLevelPrefix(l), EncoderLevelParameters(l).Select(p => p.Parameter).ToArray(), encoderLearningRate))
             .ToList();
-        groups.Add(new ParamGroup(NonEncoderParameters().Select(p => p.Parameter), otherLearningRate, name: "rest"));
+        // Everything outside the level prefixes (the decoder and heads, and any encoder part a user's encoder keeps outside its levels).
+        var inLevels = groups.SelectMany(g => g.Parameters).ToHashSet(ReferenceEqualityComparer.Instance);
+        groups.Add(new NamedParameterGroup("rest", parameters().Where(p => !inLevels.Contains(p)).ToArray(), otherLearningRate));
         return groups;
     }
 }

@@ -1,5 +1,6 @@
-using MlNetMedical.Torch;
-using MlNetMedical.Torch.Nn;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace MlNetMedical.Models;
 
@@ -17,13 +18,16 @@ public abstract class UNetBase : EncoderNetwork, ISegmentationNetwork
     {
         UNetConfig = unet;
         var settings = unet.Encoder.BlockSettings();
-        Decoder = RegisterModule("decoder", new UNetDecoder(settings, Encoder.Channels, unet.Upsampling));
-        SegmentationHead = RegisterModule("segmentation_head", Layers.Conv(settings.SpatialDims, Decoder.Channels[0], unet.NumClasses, 1));
+        Decoder = new UNetDecoder(settings, Encoder.Channels, unet.Upsampling);
+        register_module("decoder", Decoder);
+        SegmentationHead = Layers.Conv(settings.SpatialDims, Decoder.Channels[0], unet.NumClasses, 1);
+        register_module("segmentation_head", SegmentationHead);
         if (unet.DeepSupervisionOutputs > 0)
         {
-            DeepSupervisionHeads = RegisterModule("deep_supervision_heads", new ModuleDict());
+            DeepSupervisionHeads = new ModuleDict<Convolution>();
             for (int level = 1; level <= unet.DeepSupervisionOutputs; level++)
                 DeepSupervisionHeads.Add($"level{level}", Layers.Conv(settings.SpatialDims, Decoder.Channels[level], unet.NumClasses, 1));
+            register_module("deep_supervision_heads", DeepSupervisionHeads);
         }
     }
 
@@ -41,13 +45,13 @@ public abstract class UNetBase : EncoderNetwork, ISegmentationNetwork
 
     public UNetConfig UNetConfig { get; }
     public UNetDecoder Decoder { get; }
-    public Conv SegmentationHead { get; }
-    public ModuleDict? DeepSupervisionHeads { get; }
+    public Convolution SegmentationHead { get; }
+    public ModuleDict<Convolution>? DeepSupervisionHeads { get; }
     public int SegmentationClasses => UNetConfig.NumClasses;
 
     public SegmentationOutput ForwardSegmentation(Tensor input)
     {
-        using var scope = global::MlNetMedical.Torch.Torch.NewDisposeScope();
+        using var scope = torch.NewDisposeScope();
         var (_, decoded) = EncodeDecode(input);
         return Keep(scope, SegmentationLogits(decoded));
     }
@@ -65,8 +69,8 @@ public abstract class UNetBase : EncoderNetwork, ISegmentationNetwork
         var deep = new List<Tensor>();
         if (DeepSupervisionHeads != null)
             for (int level = 1; level <= UNetConfig.DeepSupervisionOutputs; level++)
-                deep.Add(DeepSupervisionHeads[$"level{level}"].Forward(decoded[level]));
-        return new SegmentationOutput(SegmentationHead.Forward(decoded[0]), deep);
+                deep.Add(DeepSupervisionHeads[$"level{level}"].call(decoded[level]));
+        return new SegmentationOutput(SegmentationHead.call(decoded[0]), deep);
     }
 
     private static SegmentationOutput Keep(DisposeScope scope, SegmentationOutput output) =>
@@ -76,12 +80,12 @@ public abstract class UNetBase : EncoderNetwork, ISegmentationNetwork
     protected static JointOutput KeepJoint(DisposeScope scope, SegmentationOutput segmentation, Tensor classLogits, Tensor? lesionTypeLogits)
     {
         var seg = Keep(scope, segmentation);
-        return new JointOutput(seg.Logits, scope.MoveToOuter(classLogits), seg.DeepSupervision, lesionTypeLogits == null ? null : scope.MoveToOuter(lesionTypeLogits));
+        return new JointOutput(seg.Logits, scope.MoveToOuter(classLogits), seg.DeepSupervision, lesionTypeLogits is null ? null : scope.MoveToOuter(lesionTypeLogits));
     }
 }
 
 /// <summary>
-/// U-Net for 2D or 3D segmentation (see <see cref="UNetConfig"/>). <see cref="Module.Forward(Tensor)"/> returns the
+/// U-Net for 2D or 3D segmentation (see <see cref="UNetConfig"/>). <c>forward</c> returns the
 /// logits at input resolution; <see cref="UNetBase.ForwardSegmentation"/> adds deep-supervision outputs. Any input size
 /// works when each spatial dim is at least 2^(Depth-1): an odd size is floored by max pooling (ceiled by a strided conv),
 /// and the upsampled map is zero-padded (cropped) at the far end to the skip's size, so the output always matches the
@@ -89,10 +93,10 @@ public abstract class UNetBase : EncoderNetwork, ISegmentationNetwork
 /// </summary>
 public sealed class UNet(UNetConfig config) : UNetBase(config, config)
 {
-    public override Tensor Forward(Tensor input)
+    public override Tensor forward(Tensor input)
     {
-        using var scope = global::MlNetMedical.Torch.Torch.NewDisposeScope();
+        using var scope = torch.NewDisposeScope();
         var (_, decoded) = EncodeDecode(input);
-        return scope.MoveToOuter(SegmentationHead.Forward(decoded[0]));
+        return scope.MoveToOuter(SegmentationHead.call(decoded[0]));
     }
 }
