@@ -1,5 +1,6 @@
 using MlNetMedical.Imaging.Augmentation;
-using MlNetMedical.Torch;
+using TorchSharp;
+using Tensor = TorchSharp.torch.Tensor;
 using Xunit;
 
 namespace MlNetMedical.Imaging.Tests;
@@ -10,7 +11,7 @@ public class AugmentationTests
     {
         long count = n * c * spatial.Aggregate(1L, (a, b) => a * b);
         var rng = new Random(5);
-        return Tensor.FromSpan<float>(Enumerable.Range(0, (int)count).Select(_ => (float)rng.NextDouble()).ToArray(), [n, c, .. spatial]);
+        return torch.tensor(Enumerable.Range(0, (int)count).Select(_ => (float)rng.NextDouble()).ToArray(), [n, c, .. spatial]);
     }
 
     [Fact]
@@ -24,10 +25,10 @@ public class AugmentationTests
             var theta = r.Parameters[b].Theta; // 3x4, x = last tensor axis
             var dims = new List<long>();
             for (int a = 0; a < 3; a++) if (theta[a * 4 + a] < 0) dims.Add(4 - a);
-            using var expected = dims.Count == 0 ? x.Narrow(0, b, 1).Clone() : x.Narrow(0, b, 1).Flip(dims.ToArray());
-            using var got = r.Images.Narrow(0, b, 1);
-            var e = expected.ToArray<float>();
-            var g = got.ToArray<float>();
+            using var expected = dims.Count == 0 ? x.narrow(0, b, 1).clone() : x.narrow(0, b, 1).flip(dims.ToArray());
+            using var got = r.Images.narrow(0, b, 1);
+            var e = expected.Values<float>();
+            var g = got.Values<float>();
             for (int i = 0; i < e.Length; i++) Assert.True(Math.Abs(e[i] - g[i]) < 1e-5, $"{e[i]} vs {g[i]}"); // grid_sample at voxel centres, float32 grid
         }
         r.Images.Dispose();
@@ -37,16 +38,16 @@ public class AugmentationTests
     public void SameSampleAndEpochGiveTheSameResultInAnyBatch()
     {
         using var x = Images(2, 1, 16, 16);
-        using var swapped = Tensor.Cat([x.Narrow(0, 1, 1), x.Narrow(0, 0, 1)], 0);
+        using var swapped = torch.cat([x.narrow(0, 1, 1), x.narrow(0, 0, 1)], 0);
         var cfg = new AugmentationConfig { FlipProbability = 0.5, AffineProbability = 1, ElasticProbability = 1, GammaProbability = 1, NoiseProbability = 1, BlurProbability = 1, BiasFieldProbability = 1, IntensityProbability = 1, Rotate90Probability = 0.5 };
         var aug = new Augmenter(cfg, seed: 42);
         var a = aug.Apply(x, null, ["p1", "p2"], epoch: 3);
         var b = aug.Apply(swapped, null, ["p2", "p1"], epoch: 3);
-        Assert.Equal(a.Images.Narrow(0, 0, 1).ToArray<float>(), b.Images.Narrow(0, 1, 1).ToArray<float>());
-        Assert.Equal(a.Images.Narrow(0, 1, 1).ToArray<float>(), b.Images.Narrow(0, 0, 1).ToArray<float>());
+        Assert.Equal(a.Images.narrow(0, 0, 1).Values<float>(), b.Images.narrow(0, 1, 1).Values<float>());
+        Assert.Equal(a.Images.narrow(0, 1, 1).Values<float>(), b.Images.narrow(0, 0, 1).Values<float>());
         var c = aug.Apply(x, null, ["p1", "p2"], epoch: 4);
-        Assert.NotEqual(a.Images.ToArray<float>(), c.Images.ToArray<float>());
-        Assert.All(a.Images.ToArray<float>(), v => Assert.True(float.IsFinite(v)));
+        Assert.NotEqual(a.Images.Values<float>(), c.Images.Values<float>());
+        Assert.All(a.Images.Values<float>(), v => Assert.True(float.IsFinite(v)));
     }
 
     [Fact]
@@ -54,13 +55,13 @@ public class AugmentationTests
     {
         using var x = Images(2, 1, 8, 12, 12);
         var labelData = Enumerable.Range(0, 2 * 8 * 12 * 12).Select(i => (long)(i % 7 == 0 ? 3 : i % 5 == 0 ? 1 : 0)).ToArray();
-        using var y = Tensor.FromSpan<long>(labelData, [2, 1, 8, 12, 12]);
+        using var y = torch.tensor(labelData, [2, 1, 8, 12, 12]);
         var aug = new Augmenter(new AugmentationConfig { AffineProbability = 1, ElasticProbability = 1, RotateDegrees = 30 }, seed: 9);
         var r = aug.Apply(x, y, ["a", "b"], epoch: 0);
-        Assert.Equal(DType.Int64, r.Labels!.DType);
-        Assert.Equal(y.Shape, r.Labels.Shape);
-        Assert.All(r.Labels.ToArray<long>(), v => Assert.Contains(v, new long[] { 0, 1, 3 }));
-        Assert.NotEqual(labelData, r.Labels.ToArray<long>());
+        Assert.Equal(torch.ScalarType.Int64, r.Labels!.dtype);
+        Assert.Equal(y.shape, r.Labels.shape);
+        Assert.All(r.Labels.Values<long>(), v => Assert.Contains(v, new long[] { 0, 1, 3 }));
+        Assert.NotEqual(labelData, r.Labels.Values<long>());
     }
 
     [Fact]
@@ -71,9 +72,67 @@ public class AugmentationTests
         for (int b = 0; b < 3; b++)
         {
             var p = r.Parameters[b];
-            var expected = x.Narrow(0, b, 1).ToArray<float>().Select(v => (float)(v * p.Scale + p.Shift)).ToArray();
-            var got = r.Images.Narrow(0, b, 1).ToArray<float>();
+            var expected = x.narrow(0, b, 1).Values<float>().Select(v => (float)(v * p.Scale + p.Shift)).ToArray();
+            var got = r.Images.narrow(0, b, 1).Values<float>();
             for (int i = 0; i < got.Length; i++) Assert.True(Math.Abs(expected[i] - got[i]) < 1e-5, $"{expected[i]} vs {got[i]}");
         }
+    }
+
+    [Theory]
+    [InlineData(2, 1, false)]
+    [InlineData(3, 2, false)]
+    [InlineData(2, 3, false)]
+    [InlineData(3, 3, true)] // large enough for libtorch to pick oneDNN for the grouped convolution
+    [InlineData(2, 5, true)]
+    public void BlurMatchesASeparableGaussianReference(int dims, int channels, bool large)
+    {
+        long[] spatial = (dims, large) switch { (2, false) => [9, 11], (2, true) => [64, 72], (_, false) => [5, 7, 6], _ => [12, 20, 24] };
+        using var x = Images(2, channels, spatial);
+        var r = new Augmenter(new AugmentationConfig { BlurProbability = 1, BlurSigmaMax = 1.5 }, seed: 7).Apply(x, null, ["a", "b"], epoch: 0);
+        var input = x.Values<float>();
+        var got = r.Images.Values<float>();
+        long per = input.Length / 2;
+        for (int b = 0; b < 2; b++)
+        {
+            double sigma = r.Parameters[b].BlurSigma;
+            Assert.True(sigma > 0);
+            var expected = ReferenceBlur(input.AsSpan((int)(b * per), (int)per).ToArray(), channels, spatial, sigma);
+            for (int i = 0; i < per; i++)
+                Assert.True(Math.Abs(expected[i] - got[b * per + i]) < 1e-5, $"sample {b} element {i}: {got[b * per + i]} vs {expected[i]}");
+        }
+        r.Images.Dispose();
+    }
+
+    /// <summary>Zero-padded separable Gaussian along each tensor axis, divided by the blurred ones-image (as Augmenter does).</summary>
+    private static double[] ReferenceBlur(float[] sample, int channels, long[] spatial, double sigma)
+    {
+        int radius = Math.Max(1, (int)Math.Ceiling(3 * sigma));
+        var k = Enumerable.Range(-radius, 2 * radius + 1).Select(i => Math.Exp(-i * i / (2 * sigma * sigma))).ToArray();
+        double sum = k.Sum();
+        var w = k.Select(v => (double)(float)(v / sum)).ToArray();
+        var cur = sample.Select(v => (double)v).ToArray();
+        int n = spatial.Length;
+        for (int axis = 0; axis < n; axis++)
+        {
+            long stride = 1;
+            for (int a = axis + 1; a < n; a++) stride *= spatial[a];
+            long len = spatial[axis];
+            var next = new double[cur.Length];
+            for (long i = 0; i < cur.Length; i++)
+            {
+                long pos = i / stride % len;
+                double acc = 0, norm = 0;
+                for (int t = -radius; t <= radius; t++)
+                {
+                    long q = pos + t;
+                    if (q < 0 || q >= len) continue;
+                    acc += w[t + radius] * cur[i + t * stride];
+                    norm += w[t + radius];
+                }
+                next[i] = acc / norm;
+            }
+            cur = next;
+        }
+        return cur;
     }
 }

@@ -101,14 +101,14 @@ public class FormatTests
     {
         var v = Volume.Create<short>(Enumerable.Range(0, 24).Select(i => (short)i).ToArray(), [4, 3, 2]);
         using var t = v.ToTensor();
-        Assert.Equal(new long[] { 1, 2, 3, 4 }, t.Shape);
-        Assert.Equal(MlNetMedical.Torch.DType.Int16, t.DType);
+        Assert.Equal(new long[] { 1, 2, 3, 4 }, t.shape);
+        Assert.Equal(TorchSharp.torch.ScalarType.Int16, t.dtype);
         var back = Volume.FromTensor(t, v.Affine, 3);
         Assert.Equal(v.Shape, back.Shape);
         Assert.Equal(v.Data, back.Data);
         v.ScaleSlope = 2;
         using var f = v.ToTensor();
-        Assert.Equal(MlNetMedical.Torch.DType.Float32, f.DType);
-        Assert.Equal(46f, f.ToArray<float>()[23]);
+        Assert.Equal(TorchSharp.torch.ScalarType.Float32, f.dtype);
+        Assert.Equal(46f, f.Values<float>()[23]);
     }
 }

@@ -1,6 +1,7 @@
-using MlNetMedical.Torch;
-using MlNetMedical.Torch.Nn;
-using TorchRuntime = MlNetMedical.Torch.Torch;
+using MlNetMedical.Imaging.Preprocessing;
+using TorchSharp;
+using static TorchSharp.torch;
+using Tensor = TorchSharp.torch.Tensor;
 
 namespace MlNetMedical.Imaging.Augmentation;
 
@@ -56,58 +57,60 @@ public sealed class Augmenter(AugmentationConfig config, int seed)
     /// <param name="labels">(N, L, [D,] H, W) label maps of any dtype, or null.</param>
     public AugmentedBatch Apply(Tensor images, Tensor? labels, IReadOnlyList<string> sampleKeys, int epoch)
     {
-        var shape = images.Shape;
+        var shape = images.shape;
         int n = shape.Length - 2;
         if (n is < 2 or > 3) throw new ArgumentException($"images must be (N, C, H, W) or (N, C, D, H, W), got [{string.Join(", ", shape)}]", nameof(images));
-        if (images.DType is not (DType.Float32 or DType.Float64)) throw new ArgumentException($"images must be floating point, got {images.DType}", nameof(images));
+        if (images.dtype is not (ScalarType.Float32 or ScalarType.Float64)) throw new ArgumentException($"images must be floating point, got {images.dtype}", nameof(images));
         int batch = (int)shape[0];
         if (sampleKeys.Count != batch) throw new ArgumentException($"{sampleKeys.Count} sample keys for a batch of {batch}", nameof(sampleKeys));
-        if (labels is not null && (labels.Shape[0] != batch || !labels.Shape.AsSpan(2).SequenceEqual(shape.AsSpan(2))))
-            throw new ArgumentException($"labels [{string.Join(", ", labels.Shape)}] do not match images [{string.Join(", ", shape)}]", nameof(labels));
+        var labelShape = labels?.shape;
+        if (labelShape is not null && (labelShape.Length != shape.Length || labelShape[0] != batch || !labelShape.AsSpan(2).SequenceEqual(shape.AsSpan(2))))
+            throw new ArgumentException($"labels [{string.Join(", ", labelShape)}] do not match images [{string.Join(", ", shape)}]", nameof(labels));
         var spatial = shape[2..]; // tensor order: [D,] H, W
-        var device = images.Device;
+        var device = images.device;
+        var dtype = images.dtype;
         var draws = new List<(SampleAugmentation P, float[]? Noise, float[]? Elastic)>();
         for (int b = 0; b < batch; b++) draws.Add(Draw(new SampleRandom(Seed, epoch, sampleKeys[b]), n, spatial));
 
-        using var scope = TorchRuntime.NewDisposeScope();
+        using var scope = torch.NewDisposeScope();
         var x = images;
         Tensor? y = labels;
         bool spatialNeeded = draws.Any(d => !IsIdentity(d.P.Theta, n) || d.P.Elastic);
         if (spatialNeeded)
         {
-            var theta = Tensor.FromSpan<float>(draws.SelectMany(d => d.P.Theta.Select(v => (float)v)).ToArray(), [batch, n, n + 1], device).To(images.DType);
-            var grid = Functional.AffineGrid(theta, shape, alignCorners: false);
-            if (draws.Any(d => d.Elastic != null)) grid = grid.Add(ElasticField(draws.Select(d => d.Elastic).ToList(), n, spatial, device, images.DType));
-            x = Functional.GridSample(x, grid, InterpolationMode.Linear, GridPadding.Border, alignCorners: false);
+            var theta = Floats(draws.SelectMany(d => d.P.Theta.Select(v => (float)v)).ToArray(), [batch, n, n + 1], device, dtype);
+            var grid = nn.functional.affine_grid(theta, shape, align_corners: false);
+            if (draws.Any(d => d.Elastic != null)) grid = grid.add(ElasticField(draws.Select(d => d.Elastic).ToList(), n, spatial, device, dtype));
+            x = nn.functional.grid_sample(x, grid, GridSampleMode.Bilinear, GridSamplePaddingMode.Border, align_corners: false);
             if (y is not null)
             {
-                var dtype = y.DType;
-                y = Functional.GridSample(y.To(images.DType), grid, InterpolationMode.Nearest, GridPadding.Zeros, alignCorners: false).Round().To(dtype);
+                var labelType = y.dtype;
+                y = nn.functional.grid_sample(y.to(dtype), grid, GridSampleMode.Nearest, GridSamplePaddingMode.Zeros, align_corners: false).round().to(labelType);
             }
         }
         long[] perSample = [batch, 1, .. Enumerable.Repeat(1L, n)];
-        Tensor Param(Func<SampleAugmentation, double> f) => Tensor.FromSpan<float>(draws.Select(d => (float)f(d.P)).ToArray(), perSample, device).To(images.DType);
+        Tensor Param(Func<SampleAugmentation, double> f) => Floats(draws.Select(d => (float)f(d.P)).ToArray(), perSample, device, dtype);
 
-        if (draws.Any(d => d.P.BiasCoefficients.Any(c => c != 0))) x = x.Mul(BiasField(draws.Select(d => d.P.BiasCoefficients).ToList(), n, spatial, device, images.DType));
+        if (draws.Any(d => d.P.BiasCoefficients.Any(c => c != 0))) x = x.mul(BiasField(draws.Select(d => d.P.BiasCoefficients).ToList(), n, spatial, device, dtype));
         if (draws.Any(d => d.P.Gamma != 1))
         {
             long[] dims = Enumerable.Range(2, n).Select(i => (long)i).ToArray();
-            var min = x.Amin(dims, keepDim: true);
-            var range = x.Amax(dims, keepDim: true).Sub(min).ClampMin(1e-8);
-            x = x.Sub(min).Div(range).ClampMin(0).Pow(Param(p => p.Gamma)).Mul(range).Add(min);
+            var min = x.amin(dims, keepdim: true);
+            var range = x.amax(dims, keepdim: true).sub(min).clamp_min(1e-8);
+            x = x.sub(min).div(range).clamp_min(0).pow(Param(p => p.Gamma)).mul(range).add(min);
         }
         if (draws.Any(d => d.P.BlurSigma > 0)) x = Blur(x, draws.Select(d => d.P.BlurSigma).ToList(), n);
         if (draws.Any(d => d.Noise != null))
         {
-            long per = x.NumElements / batch;
-            var noise = new float[x.NumElements];
+            long per = x.numel() / batch;
+            var noise = new float[x.numel()];
             for (int b = 0; b < batch; b++) draws[b].Noise?.CopyTo(noise, b * per);
-            x = x.Add(Tensor.FromSpan<float>(noise, shape, device).To(images.DType));
+            x = x.add(Floats(noise, shape, device, dtype));
         }
-        if (draws.Any(d => d.P.Scale != 1 || d.P.Shift != 0)) x = x.Mul(Param(p => p.Scale)).Add(Param(p => p.Shift));
+        if (draws.Any(d => d.P.Scale != 1 || d.P.Shift != 0)) x = x.mul(Param(p => p.Scale)).add(Param(p => p.Shift));
 
-        var outImages = ReferenceEquals(x, images) ? images.Clone() : x;
-        var outLabels = y is null ? null : ReferenceEquals(y, labels) ? y.Clone() : y;
+        var outImages = ReferenceEquals(x, images) ? images.clone() : x;
+        var outLabels = y is null ? null : ReferenceEquals(y, labels) ? y.clone() : y;
         scope.MoveToOuter(outImages);
         if (outLabels is not null) scope.MoveToOuter(outLabels);
         return new AugmentedBatch(outImages, outLabels, draws.Select(d => d.P).ToList());
@@ -180,47 +183,51 @@ public sealed class Augmenter(AugmentationConfig config, int seed)
         return true;
     }
 
+    /// <summary>A float32 tensor of <paramref name="values"/> on <paramref name="device"/>, converted to <paramref name="dtype"/>.</summary>
+    private static Tensor Floats(float[] values, long[] shape, Device device, ScalarType dtype) =>
+        TensorData.FromSpan<float>(values, ScalarType.Float32, shape, device).to(dtype);
+
     /// <summary>Coarse random displacements upsampled linearly to a smooth (N, [D,] H, W, n) field.</summary>
-    private static Tensor ElasticField(List<float[]?> fields, int n, long[] spatial, Device device, DType dtype)
+    private static Tensor ElasticField(List<float[]?> fields, int n, long[] spatial, Device device, ScalarType dtype)
     {
         int count = fields.First(f => f != null)!.Length / n;
         int c = (int)Math.Round(Math.Pow(count, 1.0 / n));
         var all = new float[fields.Count * n * count];
         for (int b = 0; b < fields.Count; b++) fields[b]?.CopyTo(all, b * n * count);
         long[] coarse = [fields.Count, n, .. Enumerable.Repeat((long)c, n)];
-        var t = Tensor.FromSpan<float>(all, coarse, device).To(dtype);
-        var up = Functional.Interpolate(t, size: spatial, mode: InterpolationMode.Linear, alignCorners: true);
+        var t = Floats(all, coarse, device, dtype);
+        var up = nn.functional.interpolate(t, size: spatial, mode: TensorPreprocessing.LinearMode(n), align_corners: true);
         long[] perm = [0, .. Enumerable.Range(2, n).Select(i => (long)i), 1];
-        return up.Permute(perm);
+        return up.permute(perm);
     }
 
     /// <summary>exp of a second-order polynomial in normalised coordinates, per sample: (N, 1, [D,] H, W).</summary>
-    private static Tensor BiasField(List<double[]> coefficients, int n, long[] spatial, Device device, DType dtype)
+    private static Tensor BiasField(List<double[]> coefficients, int n, long[] spatial, Device device, ScalarType dtype)
     {
         var axes = new List<Tensor>();
         for (int a = 0; a < n; a++)
         {
             long[] view = Enumerable.Repeat(1L, n).ToArray();
             view[n - 1 - a] = spatial[n - 1 - a];
-            axes.Add(Tensor.Linspace(-1, 1, spatial[n - 1 - a], dtype, device).Reshape(view).Expand(spatial));
+            axes.Add(torch.linspace(-1, 1, spatial[n - 1 - a], dtype, device).reshape(view).expand(spatial));
         }
         var terms = new List<Tensor>(axes);
-        foreach (var ax in axes) terms.Add(ax.Square());
-        for (int i = 0; i < n; i++) for (int j = i + 1; j < n; j++) terms.Add(axes[i].Mul(axes[j]));
-        var basis = Tensor.Stack(terms.ToArray()).Reshape(terms.Count, -1);
-        var coef = Tensor.FromSpan<float>(coefficients.SelectMany(c => c.Select(v => (float)v)).ToArray(), [coefficients.Count, terms.Count], device).To(dtype);
+        foreach (var ax in axes) terms.Add(ax.square());
+        for (int i = 0; i < n; i++) for (int j = i + 1; j < n; j++) terms.Add(axes[i].mul(axes[j]));
+        var basis = torch.stack(terms).reshape(terms.Count, -1);
+        var coef = Floats(coefficients.SelectMany(c => c.Select(v => (float)v)).ToArray(), [coefficients.Count, terms.Count], device, dtype);
         long[] outShape = [coefficients.Count, 1, .. spatial];
-        return coef.Matmul(basis).Reshape(outShape).Exp();
+        return coef.matmul(basis).reshape(outShape).exp();
     }
 
     /// <summary>Separable Gaussian blur with a sigma per sample (0 = untouched).</summary>
     private static Tensor Blur(Tensor x, List<double> sigmas, int n)
     {
         var parts = new Tensor[sigmas.Count];
-        long channels = x.Shape[1];
+        long channels = x.shape[1];
         for (int b = 0; b < sigmas.Count; b++)
         {
-            var s = x.Narrow(0, b, 1);
+            var s = x.narrow(0, b, 1);
             if (sigmas[b] > 0)
             {
                 int radius = Math.Max(1, (int)Math.Ceiling(3 * sigmas[b]));
@@ -231,18 +238,23 @@ public sealed class Augmenter(AugmentationConfig config, int seed)
                 {
                     long[] wshape = [channels, 1, .. Enumerable.Repeat(1L, n)];
                     wshape[2 + axis] = kernel.Length;
-                    var w = Tensor.FromSpan<float>(Enumerable.Repeat(kernel, (int)channels).SelectMany(v => v).ToArray(), wshape, x.Device).To(x.DType);
+                    var w = Floats(Enumerable.Repeat(kernel, (int)channels).SelectMany(v => v).ToArray(), wshape, x.device, x.dtype);
                     var pad = new long[n];
                     pad[axis] = radius;
                     // Normalise by the blurred ones-image so borders are not darkened by the zero padding.
-                    var ones = s.OnesLike();
-                    s = Functional.Conv(s, w, padding: pad, groups: channels).Div(Functional.Conv(ones, w, padding: pad, groups: channels));
+                    var ones = torch.ones_like(s);
+                    s = DepthwiseConv(s, w, pad, channels, n).div(DepthwiseConv(ones, w, pad, channels, n));
                 }
             }
             parts[b] = s;
         }
-        return Tensor.Cat(parts, 0);
+        return torch.cat(parts, 0);
     }
+
+    /// <summary>Stride-1, undilated convolution without bias, one filter per channel (groups = channels).</summary>
+    private static Tensor DepthwiseConv(Tensor input, Tensor weight, long[] padding, long channels, int n) => n == 2
+        ? nn.functional.conv2d(input, weight, null, strides: [1, 1], padding: padding, dilation: [1, 1], groups: channels)
+        : nn.functional.conv3d(input, weight, null, strides: [1, 1, 1], padding: padding, dilation: [1, 1, 1], groups: channels);
 
     private static double[,] Identity(int n) { var m = new double[n, n]; for (int i = 0; i < n; i++) m[i, i] = 1; return m; }
     private static double[,] Diag(int n, int axis, double v) { var m = Identity(n); m[axis, axis] = v; return m; }

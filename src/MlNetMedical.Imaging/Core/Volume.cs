@@ -1,7 +1,7 @@
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
-using MlNetMedical.Torch;
-using Tensor = MlNetMedical.Torch.Tensor;
+using TorchSharp;
+using Tensor = TorchSharp.torch.Tensor;
 
 namespace MlNetMedical.Imaging;
 
@@ -144,28 +144,16 @@ public sealed class Volume
     /// Unscaled voxels keep their dtype when libtorch has it; scaled volumes, uint16/32/64 and
     /// <paramref name="asFloat32"/> give float32. RGB becomes 3 channels.
     /// </summary>
-    public Tensor ToTensor(bool asFloat32 = false, Device? device = null)
+    public Tensor ToTensor(bool asFloat32 = false, torch.Device? device = null)
     {
         var shape = TensorShape();
-        var dtype = DataType.TensorDType();
-        if (!asFloat32 && !IsScaled && dtype is DType d && DataType != VoxelType.Rgb24)
-        {
-            return d switch
-            {
-                DType.UInt8 => Tensor.FromSpan<byte>(Data, shape, device),
-                DType.Int8 => Tensor.FromSpan(MemoryMarshal.Cast<byte, sbyte>(Data), shape, device),
-                DType.Int16 => Tensor.FromSpan(MemoryMarshal.Cast<byte, short>(Data), shape, device),
-                DType.Int32 => Tensor.FromSpan(MemoryMarshal.Cast<byte, int>(Data), shape, device),
-                DType.Int64 => Tensor.FromSpan(MemoryMarshal.Cast<byte, long>(Data), shape, device),
-                DType.Float64 => Tensor.FromSpan(MemoryMarshal.Cast<byte, double>(Data), shape, device),
-                _ => Tensor.FromSpan(MemoryMarshal.Cast<byte, float>(Data), shape, device),
-            };
-        }
+        if (!asFloat32 && !IsScaled && DataType.TensorDType() is torch.ScalarType d && DataType != VoxelType.Rgb24)
+            return TensorData.FromSpan<byte>(Data, d, shape, device);
         if (DataType == VoxelType.Float32 && !IsScaled)
-            return Tensor.FromSpan(MemoryMarshal.Cast<byte, float>(Data), shape, device);
+            return TensorData.FromSpan(MemoryMarshal.Cast<byte, float>(Data), torch.ScalarType.Float32, shape, device);
         var values = ToFloatArray();
         if (DataType == VoxelType.Rgb24) values = Deinterleave(values, 3);
-        return Tensor.FromSpan<float>(values, shape, device);
+        return TensorData.FromSpan<float>(values, torch.ScalarType.Float32, shape, device);
     }
 
     /// <summary>The shape <see cref="ToTensor"/> produces.</summary>
@@ -192,23 +180,24 @@ public sealed class Volume
     /// </summary>
     public static Volume FromTensor(Tensor tensor, Affine affine, int spatialRank)
     {
-        var ts = tensor.Shape;
+        var ts = tensor.shape;
         if (ts.Length != spatialRank + 1)
             throw new ArgumentException($"expected a [C, {(spatialRank == 3 ? "k, " : "")}j, i] tensor of rank {spatialRank + 1}, got shape [{string.Join(", ", ts)}]", nameof(tensor));
         var shape = new List<int>();
         for (int a = spatialRank; a >= 1; a--) shape.Add(checked((int)ts[a]));
         if (ts[0] != 1) shape.Add(checked((int)ts[0]));
-        var (type, bytes) = tensor.DType switch
+        var type = tensor.dtype switch
         {
-            DType.UInt8 => (VoxelType.UInt8, MemoryMarshal.AsBytes<byte>(tensor.ToArray<byte>()).ToArray()),
-            DType.Int8 => (VoxelType.Int8, MemoryMarshal.AsBytes<sbyte>(tensor.ToArray<sbyte>()).ToArray()),
-            DType.Int16 => (VoxelType.Int16, MemoryMarshal.AsBytes<short>(tensor.ToArray<short>()).ToArray()),
-            DType.Int32 => (VoxelType.Int32, MemoryMarshal.AsBytes<int>(tensor.ToArray<int>()).ToArray()),
-            DType.Int64 => (VoxelType.Int64, MemoryMarshal.AsBytes<long>(tensor.ToArray<long>()).ToArray()),
-            DType.Float64 => (VoxelType.Float64, MemoryMarshal.AsBytes<double>(tensor.ToArray<double>()).ToArray()),
-            DType.Float32 => (VoxelType.Float32, MemoryMarshal.AsBytes<float>(tensor.ToArray<float>()).ToArray()),
+            torch.ScalarType.Byte => VoxelType.UInt8,
+            torch.ScalarType.Int8 => VoxelType.Int8,
+            torch.ScalarType.Int16 => VoxelType.Int16,
+            torch.ScalarType.Int32 => VoxelType.Int32,
+            torch.ScalarType.Int64 => VoxelType.Int64,
+            torch.ScalarType.Float64 => VoxelType.Float64,
+            torch.ScalarType.Float32 => VoxelType.Float32,
             var other => throw new NotSupportedException($"a volume cannot hold tensor dtype {other}; convert to float32 first"),
         };
+        var bytes = TensorData.ToBytes(tensor);
         return new Volume(type, shape.ToArray(), bytes, affine, spatialRank);
     }
 

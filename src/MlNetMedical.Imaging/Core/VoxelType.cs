@@ -1,5 +1,5 @@
 using System.Runtime.InteropServices;
-using MlNetMedical.Torch;
+using TorchSharp;
 
 namespace MlNetMedical.Imaging;
 
@@ -47,15 +47,15 @@ public static class VoxelTypeExtensions
         throw new NotSupportedException($"no voxel type stores {typeof(T).Name}");
 
     /// <summary>The tensor dtype that holds this voxel type unchanged, or null when none does (uint16/32/64, RGB).</summary>
-    public static DType? TensorDType(this VoxelType t) => t switch
+    public static torch.ScalarType? TensorDType(this VoxelType t) => t switch
     {
-        VoxelType.UInt8 => DType.UInt8,
-        VoxelType.Int8 => DType.Int8,
-        VoxelType.Int16 => DType.Int16,
-        VoxelType.Int32 => DType.Int32,
-        VoxelType.Int64 => DType.Int64,
-        VoxelType.Float32 => DType.Float32,
-        VoxelType.Float64 => DType.Float64,
+        VoxelType.UInt8 => torch.ScalarType.Byte,
+        VoxelType.Int8 => torch.ScalarType.Int8,
+        VoxelType.Int16 => torch.ScalarType.Int16,
+        VoxelType.Int32 => torch.ScalarType.Int32,
+        VoxelType.Int64 => torch.ScalarType.Int64,
+        VoxelType.Float32 => torch.ScalarType.Float32,
+        VoxelType.Float64 => torch.ScalarType.Float64,
         _ => null,
     };
 
