@@ -1,5 +1,5 @@
-using TorchApi = MlNetMedical.Torch.Torch;
-using TorchDevice = MlNetMedical.Torch.Device;
+using MlNetMedical.Models;
+using TorchSharp;
 
 namespace MlNetMedical;
 
@@ -17,21 +17,23 @@ public sealed record ComputeResources
     public string Device { get; init; } = "cpu";
 
     /// <summary>
-    /// Intra-op threads for work started from the calling thread (a per-thread budget, <see cref="MlNetMedical.Torch.Torch.ThreadBudget"/>),
+    /// Intra-op threads for work started from the calling thread (a per-thread budget, <see cref="TorchRuntime.ThreadBudget"/>),
     /// so parallel trainings on separate threads can split the cores; null = the engine's process-wide count.
     /// </summary>
     public int? Threads { get; init; }
 
     /// <summary>The engine device.</summary>
-    public TorchDevice TorchDevice => TorchDevice.Parse(Device);
+    public torch.Device TorchDevice => torch.device(Device);
 
     /// <summary>
-    /// Applies <see cref="Threads"/> to the calling thread until disposed. Dispose it on the same thread. Where the engine's
-    /// thread pool is process-wide (not libtorch's OpenMP backend, <see cref="MlNetMedical.Torch.Torch.SupportsThreadBudget"/> false)
-    /// nothing is changed and the process-wide count applies.
+    /// Initialises the engine (<see cref="TorchRuntime.Initialize"/>) and applies <see cref="Threads"/> to the calling thread
+    /// until disposed. Dispose it on the same thread.
     /// </summary>
-    public IDisposable Enter() =>
-        Threads is { } n && TorchApi.SupportsThreadBudget ? TorchApi.ThreadBudget(n) : NoScope.Instance;
+    public IDisposable Enter()
+    {
+        TorchRuntime.Initialize();
+        return Threads is { } n ? TorchRuntime.ThreadBudget(n) : NoScope.Instance;
+    }
 
     private sealed class NoScope : IDisposable
     {

@@ -1,7 +1,6 @@
 using MlNetMedical.Catalogs;
-using TorchApi = MlNetMedical.Torch.Torch;
-using TorchDevice = MlNetMedical.Torch.Device;
-using TorchDeviceType = MlNetMedical.Torch.DeviceType;
+using MlNetMedical.Models;
+using TorchSharp;
 
 namespace MlNetMedical;
 
@@ -62,16 +61,8 @@ public sealed class MedicalContext
     public MedicalContext(int? seed = null, string device = "cpu", int? threads = null, IComputeDeviceProbe? deviceProbe = null)
     {
         ArgumentNullException.ThrowIfNull(device);
-        TorchDevice parsed;
-        try
-        {
-            parsed = TorchDevice.Parse(device);
-        }
-        catch (FormatException e)
-        {
-            throw new ArgumentException($"device '{device}' is not one of cpu, cuda or cuda:N", nameof(device), e);
-        }
-        if (parsed.Type == TorchDeviceType.Cuda)
+        var parsed = ParseDevice(device);
+        if (parsed.Type == DeviceType.CUDA)
         {
             var probe = deviceProbe ?? DefaultDeviceProbe;
             if (probe.CudaDeviceCount == 0)
@@ -83,7 +74,7 @@ public sealed class MedicalContext
 
         Seed = seed ?? Environment.TickCount;
         SeedWasGiven = seed.HasValue;
-        Device = parsed.ToString();
+        Device = parsed.Type == DeviceType.CUDA ? $"cuda:{parsed.Index}" : "cpu";
         Threads = threads ?? Environment.ProcessorCount;
         Compute = new ComputeResources { Device = Device, Threads = threads };
         Data = new DataOperationsCatalog(this);
@@ -137,10 +128,29 @@ public sealed class MedicalContext
     /// <summary>Raises <see cref="Log"/>.</summary>
     public void WriteLog(LogKind kind, string source, string message) => Log?.Invoke(this, new LoggingEventArgs(kind, source, message));
 
+    /// <summary>"cpu", "cuda" (device 0) or "cuda:N", as (type, index); anything else is an <see cref="ArgumentException"/>.</summary>
+    private static (DeviceType Type, int Index) ParseDevice(string device)
+    {
+        var text = device.Trim().ToLowerInvariant();
+        if (text == "cpu") return (DeviceType.CPU, 0);
+        if (text == "cuda") return (DeviceType.CUDA, 0);
+        if (text.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(text[5..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var index))
+            return (DeviceType.CUDA, index);
+        throw new ArgumentException($"device '{device}' is not one of cpu, cuda or cuda:N", nameof(device));
+    }
+
     private sealed class EngineProbe : IComputeDeviceProbe
     {
-        public int CudaDeviceCount => TorchApi.CudaDeviceCount;
+        public int CudaDeviceCount
+        {
+            get
+            {
+                TorchRuntime.Initialize();
+                return torch.cuda.is_available() ? torch.cuda.device_count() : 0;
+            }
+        }
+
         public string? CudaUnavailableReason => CudaDeviceCount > 0 ? null
-            : $"the linked libtorch {TorchApi.Version} sees no CUDA device (a CPU-only build, or no GPU/driver); build the shim against a CUDA libtorch to use a GPU";
+            : "libtorch sees no CUDA device (the CPU backend package, or no GPU/driver); build with -p:MlnmTorchBackend=TorchSharp-cuda-linux on a machine with a GPU";
     }
 }

@@ -2,7 +2,7 @@ using MlNetMedical.Metrics;
 using MlNetMedical.Pipeline;
 using MlNetMedical.Trainers;
 using MlNetMedical.Training;
-using TorchApi = global::MlNetMedical.Torch.Torch;
+using MlNetMedical.Models;
 
 namespace MlNetMedical.AutoML;
 
@@ -55,7 +55,7 @@ internal sealed class PipelineTrialRunner(ISweepablePipeline pipeline, MedicalCo
 
     public Task<IReadOnlyDictionary<string, double>> RunAsync(TrialContext trial)
     {
-        using var threads = TorchApi.SupportsThreadBudget ? TorchApi.ThreadBudget(trial.ThreadBudget) : null;
+        using var threads = TorchRuntime.ThreadBudget(trial.ThreadBudget);
         var sums = new Dictionary<string, double>();
         int epochs = 0;
         foreach (var fold in data.Folds)

@@ -12,7 +12,7 @@ public static class ProjectWriter
 {
     /// <summary>Assemblies the generated project references, from the folder mlnm runs in.</summary>
     private static readonly string[] LibraryAssemblies =
-        ["MlNetMedical.dll", "MlNetMedical.Torch.dll", "MlNetMedical.Imaging.dll", "MlNetMedical.Models.dll", "System.Numerics.Tensors.dll", "gdcm-sharp.dll"];
+        ["MlNetMedical.dll", "MlNetMedical.Imaging.dll", "MlNetMedical.Models.dll", "TorchSharp.dll", "System.Numerics.Tensors.dll", "gdcm-sharp.dll"];
 
     public static IReadOnlyList<string> Write(PipelineConfig config, string outDir, string libraryFolder)
     {
@@ -68,10 +68,12 @@ public static class ProjectWriter
                 <Nullable>enable</Nullable>
                 <ImplicitUsings>enable</ImplicitUsings>
                 <InvariantGlobalization>true</InvariantGlobalization>
+                <CreateHardLinksForAdditionalFilesIfPossible>true</CreateHardLinksForAdditionalFilesIfPossible>
               </PropertyGroup>
               <ItemGroup>
             {references}
-                <None Include="{Path.Combine(libraryFolder, "libmlnm_torch.so")}" Link="libmlnm_torch.so" CopyToOutputDirectory="PreserveNewest" Visible="false" />
+                <!-- libtorch and TorchSharp's native libraries as mlnm uses them (on Debian 12, with its loader fix), next to the program. -->
+                <None Include="{Path.Combine(libraryFolder, "runtimes", "linux-x64", "native")}/*" Link="%(Filename)%(Extension)" CopyToOutputDirectory="PreserveNewest" Visible="false" />
               </ItemGroup>
             </Project>
 

@@ -1,8 +1,8 @@
+using System.Runtime.InteropServices;
 using MlNetMedical.Data;
 using MlNetMedical.Imaging;
 using MlNetMedical.Imaging.Preprocessing;
 using MlNetMedical.Pipeline;
-using MlNetMedical.Torch;
 
 namespace MlNetMedical.Cli.Inputs;
 
@@ -102,7 +102,7 @@ public sealed class SavedModel
     {
         try { return apply(); }
         catch (ImageFormatException e) { throw new CliUserException(e.Message); }
-        catch (Exception e) when (e is TorchException or ArgumentException)
+        catch (Exception e) when (e is ExternalException or ArgumentException)
         {
             throw new CliUserException($"model '{Path}' cannot be applied to {what()}: {e.Message.Split('\n')[0]}");
         }

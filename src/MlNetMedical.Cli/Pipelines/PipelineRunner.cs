@@ -272,7 +272,7 @@ public sealed class PipelineRunner(ProgressView view)
         var environment = new Dictionary<string, string>
         {
             ["library"] = info.Library, ["dotnet"] = info.DotNet, ["os"] = info.Os, ["cores"] = info.Cores.ToString(),
-            ["libtorch"] = info.Libtorch, ["torch threads"] = ml.Threads.ToString(), ["blas"] = info.Blas,
+            ["libtorch"] = info.Libtorch, ["torch threads"] = ml.Threads.ToString(), ["torchsharp"] = info.TorchSharp, ["onednn"] = info.OneDnn ? "on" : "off",
             ["device"] = "cpu", ["seed"] = config.Seed.ToString(),
         };
         if (recordMachine) environment["machine"] = System.Environment.MachineName;

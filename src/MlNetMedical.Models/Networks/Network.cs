@@ -10,7 +10,7 @@ namespace MlNetMedical.Models;
 /// evaluation mode under <c>train()</c>, as smp's freeze_encoder) and a generator for dropout, so a seed decides every
 /// random draw of a training run whatever other threads do.
 /// </summary>
-public abstract class Network : nn.Module<Tensor, Tensor>
+public abstract class Network : nn.Module<Tensor, Tensor>, IUsesGenerator
 {
     private readonly HashSet<string> frozenModules = new(StringComparer.Ordinal);
 
@@ -95,6 +95,13 @@ public abstract class Network : nn.Module<Tensor, Tensor>
 
     internal static bool UnderPrefix(string name, string prefix) =>
         prefix.Length == 0 || name == prefix || (name.StartsWith(prefix, StringComparison.Ordinal) && name.Length > prefix.Length && name[prefix.Length] == '.');
+}
+
+/// <summary>A module with random layers (dropout) that can draw from a given generator instead of libtorch's default one.</summary>
+public interface IUsesGenerator
+{
+    /// <summary>Makes every random layer draw from <paramref name="generator"/> (null: libtorch's default generator).</summary>
+    void UseGenerator(Generator? generator);
 }
 
 /// <summary>A network that outputs per-voxel class logits (N, classes, spatial...).</summary>

@@ -60,8 +60,8 @@ public sealed class EncoderFeaturesEstimator(ImageNetworkTransformer source, int
         var config = new EncoderClassifierConfig { Encoder = encoderConfig, Head = new ClassificationHeadConfig { NumClasses = 1, Levels = levels, Pooling = pooling } };
         config.Validate();
         var extractor = new EncoderClassifier(config);
-        extractor.LoadEncoder(encoderNetwork.StateDict(), strict: true);
-        extractor.Freeze();
+        extractor.LoadEncoder(encoderNetwork.state_dict(), strict: true);
+        extractor.Freeze("");
         return new ImageNetworkTransformer(extractor, NetworkOutput.Features, imageColumnName, null, outputColumnName);
     }
 }

@@ -1,5 +1,4 @@
 using MlNetMedical.Models;
-using MlNetMedical.Torch.Optim;
 
 namespace MlNetMedical.Trainers;
 
@@ -49,6 +48,6 @@ public sealed record FineTuneSettings
     }
 
     /// <summary>One group per encoder level at the encoder rate, one for the rest at the base rate.</summary>
-    internal IReadOnlyList<ParamGroup> Groups(EncoderNetwork network, double learningRate) =>
+    internal IReadOnlyList<NamedParameterGroup> Groups(EncoderNetwork network, double learningRate) =>
         network.LevelParameterGroups(learningRate * EncoderLearningRateFactor, learningRate);
 }

@@ -3,10 +3,9 @@ using MlNetMedical.Imaging;
 using MlNetMedical.Models;
 using MlNetMedical.Pipeline;
 using MlNetMedical.Serialization;
-using MlNetMedical.Torch;
-using MlNetMedical.Torch.Nn;
+using TorchSharp;
+using static TorchSharp.torch;
 using MlNetMedical.Training;
-using TorchApi = MlNetMedical.Torch.Torch;
 
 namespace MlNetMedical.Trainers;
 
@@ -44,7 +43,7 @@ public sealed class ImageNetworkTransformer : RowMappingTransformer, IDisposable
         OutputColumnName = outputColumnName;
         if (output is NetworkOutput.Classification or NetworkOutput.Joint && labelType is null)
             throw new ArgumentException("a classifying network needs the label key type (class names)", nameof(labelType));
-        network.Eval();
+        network.eval();
     }
 
     /// <summary>The network (eval mode). Do not train it in place.</summary>
@@ -62,7 +61,7 @@ public sealed class ImageNetworkTransformer : RowMappingTransformer, IDisposable
             ArgumentNullException.ThrowIfNull(value);
             lock (_gate)
             {
-                Network.To(value.TorchDevice);
+                Network.to(value.TorchDevice);
                 _compute = value;
             }
         }
@@ -134,17 +133,17 @@ public sealed class ImageNetworkTransformer : RowMappingTransformer, IDisposable
         lock (_gate)
         {
             using var threads = _compute.Enter();
-            using var noGrad = TorchApi.NoGrad();
+            using var noGrad = torch.no_grad();
             // Consecutive rows of one shape go through the network as one batch.
             for (var start = 0; start < images.Count;)
             {
                 var end = start + 1;
                 while (end < images.Count && images[end].Shape.SequenceEqual(images[start].Shape)) end++;
-                using var scope = TorchApi.NewDisposeScope();
+                using var scope = torch.NewDisposeScope();
                 var shape = images[start].Shape;
                 var voxels = new float[images[start].Voxels.Length * (end - start)];
                 for (var i = start; i < end; i++) images[i].Voxels.CopyTo(voxels, (long)(i - start) * images[start].Voxels.Length);
-                var batch = Tensor.FromArray(voxels, [end - start, .. shape]).To(_compute.TorchDevice);
+                var batch = torch.tensor(voxels, [end - start, .. shape]).to(_compute.TorchDevice);
                 WriteOutputs(batch, outputs.Skip(start).Take(end - start).ToList(), spacings.Skip(start).Take(end - start).ToList());
                 start = end;
             }
@@ -158,22 +157,22 @@ public sealed class ImageNetworkTransformer : RowMappingTransformer, IDisposable
         {
             case NetworkOutput.Features:
                 var features = ((EncoderClassifier)Network).PooledFeatures(batch);
-                for (var i = 0; i < rows.Count; i++) rows[i][0] = features.Select(0, i).ToArray<float>();
+                for (var i = 0; i < rows.Count; i++) rows[i][0] = features.select(0, i).ToHostArray<float>();
                 break;
             case NetworkOutput.Segmentation:
                 using (var seg = ((ISegmentationNetwork)Network).ForwardSegmentation(batch))
-                    for (var i = 0; i < rows.Count; i++) rows[i][0] = ToLabelMap(seg.Logits.Narrow(0, i, 1), spacings[i]);
+                    for (var i = 0; i < rows.Count; i++) rows[i][0] = ToLabelMap(seg.Logits.narrow(0, i, 1), spacings[i]);
                 break;
             case NetworkOutput.Classification:
                 var logits = ((IClassificationNetwork)Network).Classify(batch);
-                for (var i = 0; i < rows.Count; i++) (rows[i][0], rows[i][1]) = Probabilities(logits.Narrow(0, i, 1));
+                for (var i = 0; i < rows.Count; i++) (rows[i][0], rows[i][1]) = Probabilities(logits.narrow(0, i, 1));
                 break;
             default:
                 using (var joint = ((IJointNetwork)Network).ForwardJoint(batch))
                     for (var i = 0; i < rows.Count; i++)
                     {
-                        (rows[i][0], rows[i][1]) = Probabilities(joint.ClassLogits.Narrow(0, i, 1));
-                        rows[i][2] = ToLabelMap(joint.SegmentationLogits.Narrow(0, i, 1), spacings[i]);
+                        (rows[i][0], rows[i][1]) = Probabilities(joint.ClassLogits.narrow(0, i, 1));
+                        rows[i][2] = ToLabelMap(joint.SegmentationLogits.narrow(0, i, 1), spacings[i]);
                     }
                 break;
         }
@@ -181,7 +180,7 @@ public sealed class ImageNetworkTransformer : RowMappingTransformer, IDisposable
 
     private static (float[], uint) Probabilities(Tensor logits)
     {
-        var p = logits.Softmax(1).ToArray<float>();
+        var p = logits.softmax(1).ToHostArray<float>();
         var best = 0;
         for (var c = 1; c < p.Length; c++) if (p[c] > p[best]) best = c;
         return (p, (uint)(best + 1));
@@ -189,10 +188,10 @@ public sealed class ImageNetworkTransformer : RowMappingTransformer, IDisposable
 
     private static LabelMap ToLabelMap(Tensor logits, double[]? spacing)
     {
-        var labels = logits.Shape[1] == 1
-            ? logits.ToArray<float>().Select(v => v > 0 ? 1 : 0).ToArray()
-            : logits.Argmax(1).ToArray<long>().Select(v => (int)v).ToArray();
-        return new LabelMap(logits.Shape[2..].Select(s => (int)s).ToArray(), labels, spacing);
+        var labels = logits.shape[1] == 1
+            ? logits.ToHostArray<float>().Select(v => v > 0 ? 1 : 0).ToArray()
+            : logits.argmax(1).ToHostArray<long>().Select(v => (int)v).ToArray();
+        return new LabelMap(logits.shape[2..].Select(s => (int)s).ToArray(), labels, spacing);
     }
 
     /// <inheritdoc/>

@@ -1,12 +1,10 @@
 using MlNetMedical.Data;
 using MlNetMedical.Models;
 using MlNetMedical.Pipeline;
-using MlNetMedical.Torch;
-using MlNetMedical.Torch.Nn;
-using MlNetMedical.Torch.Optim;
+using TorchSharp;
+using static TorchSharp.torch;
 using MlNetMedical.Training;
 using MlNetMedical.Transforms;
-using TorchApi = MlNetMedical.Torch.Torch;
 
 namespace MlNetMedical.Trainers;
 
@@ -41,13 +39,13 @@ public abstract class ImageNetworkTrainer(ImageColumns columns, TrainingOptions 
 
     private protected int Seed => Training.Seed ?? seed;
 
-    private protected Device TargetDevice => Compute.TorchDevice;
+    private protected torch.Device TargetDevice => Compute.TorchDevice;
 
     private protected abstract bool ReadsMask { get; }
     private protected abstract bool ReadsLabel { get; }
     private protected abstract NetworkOutput Output { get; }
 
-    /// <summary>Builds the network (called after seeding) and its training task.</summary>
+    /// <summary>Builds the network (its initial weights drawn from the run's seeded <see cref="WeightInit.Current"/>) and its training task.</summary>
     private protected abstract (Network, ITrainingTask) Create(KeyDataViewType? labelType);
 
     /// <inheritdoc/>
@@ -85,8 +83,10 @@ public abstract class ImageNetworkTrainer(ImageColumns columns, TrainingOptions 
         // An Augment stage upstream in the pipeline augments these samples, unless the options name their own augmentation.
         var training = Training.Augmentation is null && AugmentTransformer.Find(input) is { } augment ? Training with { Augmentation = augment.SampleAugmenter } : Training;
         using var threads = Compute.Enter();
-        TorchApi.ManualSeed((ulong)Seed);
-        var (network, task) = Create(labelType);
+        using var weights = new Generator((ulong)Seed);
+        Network network;
+        ITrainingTask task;
+        using (WeightInit.Use(weights)) (network, task) = Create(labelType);
         try
         {
             LastHistory = new TrainingLoop(training, Seed, StageName) { Device = TargetDevice, ClassCount = labelType?.Count }.Run(task, samples);
@@ -120,11 +120,11 @@ public sealed class UNetSegmentationTrainer(UNetConfig network, ImageColumns col
         return (unet, new SegmentationTask(unet, TargetDevice));
     }
 
-    private sealed class SegmentationTask(UNet unet, Device device) : ITrainingTask
+    private sealed class SegmentationTask(UNet unet, torch.Device device) : ITrainingTask
     {
-        public Module Network => unet;
+        public nn.Module Network => unet;
         public string DefaultMetric => "dice";
-        public IReadOnlyList<ParamGroup> ParameterGroups(double learningRate) => [new ParamGroup(unet.Parameters())];
+        public IReadOnlyList<NamedParameterGroup> ParameterGroups(double learningRate) => [new NamedParameterGroup("all", unet.parameters().ToArray(), null)];
 
         public Tensor Loss(IReadOnlyList<TrainingSample> batch, Tensor? classWeights)
         {
@@ -135,23 +135,23 @@ public sealed class UNetSegmentationTrainer(UNetConfig network, ImageColumns col
         public IReadOnlyDictionary<string, double> Evaluate(IReadOnlyList<TrainingSample> samples) => SegmentationMetricsOf(unet, samples, device, x =>
         {
             using var output = unet.ForwardSegmentation(x);
-            return output.Logits.Clone();
+            return output.Logits.clone();
         });
     }
 
     /// <summary>Dice + cross-entropy (or BCE-free Dice with one sigmoid channel).</summary>
-    internal static Tensor SegmentationLoss(Tensor logits, Tensor masks) => logits.Shape[1] == 1
-        ? Losses.Dice(logits, masks.Unsqueeze(1).To(DType.Float32), DiceActivation.Sigmoid)
-        : Losses.DiceCrossEntropy(logits, masks);
+    internal static Tensor SegmentationLoss(Tensor logits, Tensor masks) => logits.shape[1] == 1
+        ? SegmentationLosses.Dice(logits, masks.unsqueeze(1).to(ScalarType.Float32), DiceActivation.Sigmoid)
+        : SegmentationLosses.DiceCrossEntropy(logits, masks);
 
-    internal static IReadOnlyDictionary<string, double> SegmentationMetricsOf(ISegmentationNetwork network, IReadOnlyList<TrainingSample> samples, Device device,
+    internal static IReadOnlyDictionary<string, double> SegmentationMetricsOf(ISegmentationNetwork network, IReadOnlyList<TrainingSample> samples, torch.Device device,
         Func<Tensor, Tensor> forward)
     {
         var logits = TrainingBatches.MapBatches(samples, 8, forward, device);
         double loss = 0;
         for (var start = 0; start < samples.Count; start += 8)
         {
-            using var scope = TorchApi.NewDisposeScope();
+            using var scope = torch.NewDisposeScope();
             var batch = samples.Skip(start).Take(8).ToList();
             loss += SegmentationLoss(forward(TrainingBatches.Images(batch, device)), TrainingBatches.Masks(batch, device)).ToDouble() * batch.Count;
         }
@@ -179,19 +179,19 @@ public sealed class ImageClassificationTrainer(EncoderClassifierConfig network, 
     private protected override (Network, ITrainingTask) Create(KeyDataViewType? labelType)
     {
         var classifier = new EncoderClassifier(network with { Head = network.Head with { NumClasses = labelType!.Count } });
-        if (pretrainedEncoder is not null) classifier.LoadEncoder(EncoderOf(pretrainedEncoder, StageName).StateDict(), strict: true);
+        if (pretrainedEncoder is not null) classifier.LoadEncoder(EncoderOf(pretrainedEncoder, StageName).state_dict(), strict: true);
         return (classifier, new ClassificationTask(classifier, transfer, TargetDevice));
     }
 
-    private sealed class ClassificationTask(EncoderClassifier classifier, FineTuneSettings transfer, Device device) : ITrainingTask
+    private sealed class ClassificationTask(EncoderClassifier classifier, FineTuneSettings transfer, torch.Device device) : ITrainingTask
     {
-        public Module Network => classifier;
+        public nn.Module Network => classifier;
         public string DefaultMetric => "accuracy";
-        public IReadOnlyList<ParamGroup> ParameterGroups(double learningRate) => transfer.Groups(classifier, learningRate);
+        public IReadOnlyList<NamedParameterGroup> ParameterGroups(double learningRate) => transfer.Groups(classifier, learningRate);
         public void OnEpochStart(int epoch, int epochs) => transfer.Apply(classifier, epoch);
 
         public Tensor Loss(IReadOnlyList<TrainingSample> batch, Tensor? classWeights) =>
-            Losses.CrossEntropy(classifier.Classify(TrainingBatches.Images(batch, device)), TrainingBatches.Labels(batch, device), classWeights);
+            nn.functional.cross_entropy(classifier.Classify(TrainingBatches.Images(batch, device)), TrainingBatches.Labels(batch, device), classWeights);
 
         public IReadOnlyDictionary<string, double> Evaluate(IReadOnlyList<TrainingSample> samples) =>
             ClassificationMetricsOf(TrainingBatches.MapBatches(samples, 8, classifier.Classify, device), samples);
@@ -236,17 +236,17 @@ public sealed class JointTrainer(JointTopology topology, UNetConfig unet, double
             : new SimpleJointNet(new SimpleJointConfig { UNet = config, NumClasses = labelType!.Count });
         if (pretrainedUNet is not null)
         {
-            var result = network.LoadStateDict(EncoderOf(pretrainedUNet, StageName).StateDict(), strict: false);
+            var result = network.LoadStateDict(EncoderOf(pretrainedUNet, StageName).state_dict(), strict: false);
             if (result.Loaded.Count == 0) throw new ArgumentException($"{StageName}: no weight of the pretrained model fits the joint network", nameof(pretrainedUNet));
         }
         return (network, new JointTask(network, (IJointNetwork)network, classificationWeight, transfer, TargetDevice));
     }
 
-    private sealed class JointTask(UNetBase network, IJointNetwork joint, double lambda, FineTuneSettings transfer, Device device) : ITrainingTask
+    private sealed class JointTask(UNetBase network, IJointNetwork joint, double lambda, FineTuneSettings transfer, torch.Device device) : ITrainingTask
     {
-        public Module Network => network;
+        public nn.Module Network => network;
         public string DefaultMetric => "accuracy";
-        public IReadOnlyList<ParamGroup> ParameterGroups(double learningRate) => transfer.Groups(network, learningRate);
+        public IReadOnlyList<NamedParameterGroup> ParameterGroups(double learningRate) => transfer.Groups(network, learningRate);
         public void OnEpochStart(int epoch, int epochs) => transfer.Apply(network, epoch);
 
         public Tensor Loss(IReadOnlyList<TrainingSample> batch, Tensor? classWeights)
@@ -254,11 +254,11 @@ public sealed class JointTrainer(JointTopology topology, UNetConfig unet, double
             using var output = joint.ForwardJoint(TrainingBatches.Images(batch, device));
             Tensor? loss = null;
             if (TrainingBatches.RowsWhere(batch, s => s.HasMask, device) is { } masked)
-                loss = UNetSegmentationTrainer.SegmentationLoss(output.SegmentationLogits.IndexSelect(0, masked),
+                loss = UNetSegmentationTrainer.SegmentationLoss(output.SegmentationLogits.index_select(0, masked),
                     TrainingBatches.Masks(batch.Where(s => s.HasMask).ToList(), device));
             if (TrainingBatches.RowsWhere(batch, s => s.HasLabel, device) is { } labelled)
             {
-                var ce = Losses.CrossEntropy(output.ClassLogits.IndexSelect(0, labelled), TrainingBatches.Labels(batch.Where(s => s.HasLabel).ToList(), device), classWeights) * lambda;
+                var ce = nn.functional.cross_entropy(output.ClassLogits.index_select(0, labelled), TrainingBatches.Labels(batch.Where(s => s.HasLabel).ToList(), device), classWeights) * lambda;
                 loss = loss is null ? ce : loss + ce;
             }
             return loss ?? throw new InvalidOperationException("a training batch has neither masks nor labels");
@@ -276,7 +276,7 @@ public sealed class JointTrainer(JointTopology topology, UNetConfig unet, double
                 var seg = UNetSegmentationTrainer.SegmentationMetricsOf(joint, masked, device, x =>
                 {
                     using var o = joint.ForwardSegmentation(x);
-                    return o.Logits.Clone();
+                    return o.Logits.clone();
                 });
                 metrics["dice"] = seg["dice"];
                 metrics["loss"] += seg["loss"];

@@ -1,11 +1,10 @@
 using MlNetMedical.Data;
 using MlNetMedical.Pipeline;
 using MlNetMedical.Serialization;
-using MlNetMedical.Torch;
-using MlNetMedical.Torch.Nn;
-using MlNetMedical.Torch.Optim;
+using MlNetMedical.Models;
+using TorchSharp;
+using static TorchSharp.torch;
 using MlNetMedical.Training;
-using TorchApi = MlNetMedical.Torch.Torch;
 
 namespace MlNetMedical.Trainers;
 
@@ -13,27 +12,46 @@ namespace MlNetMedical.Trainers;
 /// A classifier on a feature vector: standardisation (train mean/sd), then an MLP with <see cref="HiddenUnits"/> (ReLU, dropout)
 /// and a linear output. No hidden units = multinomial logistic (softmax) regression.
 /// </summary>
-public sealed class VectorClassifierNetwork : Module
+public sealed class VectorClassifierNetwork : nn.Module<Tensor, Tensor>, IUsesGenerator
 {
-    /// <summary>Builds the network for <paramref name="inputs"/> features and <paramref name="classes"/> classes.</summary>
-    public VectorClassifierNetwork(int inputs, int classes, int[] hiddenUnits, double dropout, float[] mean, float[] scale)
+    private readonly Tensor mean;
+    private readonly Tensor scale;
+    private readonly List<TorchSharp.Modules.Linear> linears = [];
+
+    /// <summary>Builds the network for <paramref name="inputs"/> features and <paramref name="classes"/> classes
+    /// (initial weights from <see cref="WeightInit.Current"/>).</summary>
+    public VectorClassifierNetwork(int inputs, int classes, int[] hiddenUnits, double dropout, float[] mean, float[] scale) : base(nameof(VectorClassifierNetwork))
     {
         HiddenUnits = hiddenUnits;
         Dropout = dropout;
-        RegisterBuffer("mean", Tensor.FromArray(mean, inputs));
-        RegisterBuffer("scale", Tensor.FromArray(scale, inputs));
-        var layers = new Sequential();
+        this.mean = torch.tensor(mean);
+        this.scale = torch.tensor(scale);
+        register_buffer("mean", this.mean);
+        register_buffer("scale", this.scale);
+        // Layer names as PyTorch's nn.Sequential of Linear, ReLU[, Dropout] would give them (layers.0, layers.3, ...).
+        var layers = nn.Sequential();
         var width = (long)inputs;
         foreach (var h in hiddenUnits)
         {
-            layers.Add(new Linear(width, h));
-            layers.Add(new ReLU());
-            if (dropout > 0) layers.Add(new Dropout(dropout));
+            var linear = Models.Layers.Linear(width, h);
+            linears.Add(linear);
+            layers.append(linear);
+            layers.append(nn.ReLU());
+            if (dropout > 0) layers.append(nn.Identity()); // dropout's slot; the draw happens in forward, from Generator
             width = h;
         }
-        layers.Add(new Linear(width, classes));
-        Layers = RegisterModule("layers", layers);
+        var output = Models.Layers.Linear(width, classes);
+        linears.Add(output);
+        layers.append(output);
+        Layers = layers;
+        register_module("layers", layers);
     }
+
+    /// <summary>The generator dropout draws from (null: libtorch's default).</summary>
+    public Generator? Generator { get; private set; }
+
+    /// <inheritdoc/>
+    public void UseGenerator(Generator? generator) => Generator = generator;
 
     /// <summary>Hidden layer widths.</summary>
     public int[] HiddenUnits { get; }
@@ -41,16 +59,20 @@ public sealed class VectorClassifierNetwork : Module
     /// <summary>Dropout after each hidden layer.</summary>
     public double Dropout { get; }
 
-    /// <summary>The linear layers.</summary>
-    public Sequential Layers { get; }
+    /// <summary>The layers (linear, ReLU, dropout slot, ..., linear).</summary>
+    public TorchSharp.Modules.Sequential Layers { get; }
+
+    /// <summary>Number of input features.</summary>
+    public int Inputs => (int)mean.shape[0];
 
     /// <inheritdoc/>
-    public override Tensor Forward(Tensor input)
+    public override Tensor forward(Tensor input)
     {
-        var buffers = NamedBuffers().ToDictionary(b => b.Name, b => b.Buffer);
-        using var centred = input - buffers["mean"];
-        using var scaled = centred / buffers["scale"];
-        return Layers.Forward(scaled);
+        using var scope = torch.NewDisposeScope();
+        var x = (input - mean) / scale;
+        for (var i = 0; i < linears.Count - 1; i++)
+            x = Models.Layers.Dropout(nn.functional.relu(linears[i].call(x)), Dropout, training, Generator);
+        return scope.MoveToOuter(linears[^1].call(x));
     }
 }
 
@@ -99,8 +121,9 @@ public sealed class VectorClassifierTrainer(string name, int[] hiddenUnits, doub
         }
         var runSeed = training.Seed ?? seed;
         using var threads = Compute.Enter();
-        TorchApi.ManualSeed((ulong)runSeed);
-        var network = new VectorClassifierNetwork(dims, labelType.Count, hiddenUnits, dropout, mean, scale);
+        using var weights = new Generator((ulong)runSeed);
+        VectorClassifierNetwork network;
+        using (WeightInit.Use(weights)) network = new VectorClassifierNetwork(dims, labelType.Count, hiddenUnits, dropout, mean, scale);
         try
         {
             LastHistory = new TrainingLoop(training, runSeed, StageName) { Device = Compute.TorchDevice, ClassCount = labelType.Count }
@@ -111,21 +134,21 @@ public sealed class VectorClassifierTrainer(string name, int[] hiddenUnits, doub
             network.Dispose();
             throw;
         }
-        network.To(Device.Cpu); // inference on single feature vectors stays on the CPU
+        network.to(torch.CPU); // inference on single feature vectors stays on the CPU
         return new VectorClassifierTransformer(network, featureColumnName, labelType);
     }
 
-    private sealed class VectorTask(VectorClassifierNetwork network, Device device) : ITrainingTask
+    private sealed class VectorTask(VectorClassifierNetwork network, torch.Device device) : ITrainingTask
     {
-        public Module Network => network;
+        public nn.Module Network => network;
         public string DefaultMetric => "accuracy";
-        public IReadOnlyList<ParamGroup> ParameterGroups(double learningRate) => [new ParamGroup(network.Parameters())];
+        public IReadOnlyList<NamedParameterGroup> ParameterGroups(double learningRate) => [new NamedParameterGroup("all", network.parameters().ToArray(), null)];
 
         public Tensor Loss(IReadOnlyList<TrainingSample> batch, Tensor? classWeights) =>
-            Losses.CrossEntropy(network.Forward(TrainingBatches.Images(batch, device)), TrainingBatches.Labels(batch, device), classWeights);
+            nn.functional.cross_entropy(network.call(TrainingBatches.Images(batch, device)), TrainingBatches.Labels(batch, device), classWeights);
 
         public IReadOnlyDictionary<string, double> Evaluate(IReadOnlyList<TrainingSample> samples) =>
-            ImageClassificationTrainer.ClassificationMetricsOf(TrainingBatches.MapBatches(samples, 256, network.Forward, device), samples);
+            ImageClassificationTrainer.ClassificationMetricsOf(TrainingBatches.MapBatches(samples, 256, network.call, device), samples);
     }
 }
 
@@ -140,7 +163,7 @@ public sealed class VectorClassifierTransformer : RowMappingTransformer, IDispos
         Network = network;
         FeatureColumnName = featureColumnName;
         LabelType = labelType;
-        network.Eval();
+        network.eval();
     }
 
     /// <summary>The network (eval mode).</summary>
@@ -152,7 +175,7 @@ public sealed class VectorClassifierTransformer : RowMappingTransformer, IDispos
     /// <summary>Class names.</summary>
     public KeyDataViewType LabelType { get; }
 
-    private int Inputs => (int)Network.NamedBuffers().First(b => b.Name == "mean").Buffer.Shape[0];
+    private int Inputs => Network.Inputs;
 
     /// <inheritdoc/>
     public override string StageName => "VectorClassifier";
@@ -175,9 +198,9 @@ public sealed class VectorClassifierTransformer : RowMappingTransformer, IDispos
         float[] p;
         lock (_gate)
         {
-            using var noGrad = TorchApi.NoGrad();
-            using var scope = TorchApi.NewDisposeScope();
-            p = Network.Forward(Tensor.FromArray(x, 1, x.Length)).Softmax(1).ToArray<float>();
+            using var noGrad = torch.no_grad();
+            using var scope = torch.NewDisposeScope();
+            p = Network.call(torch.tensor(x, [1, x.Length])).softmax(1).ToHostArray<float>();
         }
         outputs[0] = p;
         outputs[1] = (uint)(TaskMetrics.ArgMax(p) + 1);

@@ -1,10 +1,9 @@
 using System.Diagnostics;
 using System.Text.Json;
-using MlNetMedical.Torch;
-using MlNetMedical.Torch.Nn;
-using MlNetMedical.Torch.Optim;
-using MlNetMedical.Torch.Serialization;
-using TorchApi = MlNetMedical.Torch.Torch;
+using MlNetMedical.Models;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace MlNetMedical.Training;
 
@@ -14,15 +13,16 @@ namespace MlNetMedical.Training;
 /// with the best epoch restored, an atomic checkpoint per epoch with resume, progress, cancellation and a per-epoch callback.
 /// </summary>
 /// <remarks>
-/// Each epoch re-seeds libtorch and the sampler from (seed, epoch), so a run resumed from a checkpoint continues exactly as
-/// the uninterrupted run would, and the same seed gives bit-identical metrics on CPU.
+/// Each epoch re-seeds the run's own torch generator (dropout) and the sampler from (seed, epoch), so a run resumed from a
+/// checkpoint continues exactly as the uninterrupted run would, the same seed gives bit-identical metrics on CPU, and runs on
+/// parallel threads do not draw from each other's random streams.
 /// </remarks>
 public sealed class TrainingLoop(TrainingOptions options, int seed, string stage)
 {
     private const string CheckpointFile = "checkpoint.json";
 
     /// <summary>The device the network is moved to and the class weights built on (the task builds its batches there too).</summary>
-    public Device Device { get; init; } = Device.Cpu;
+    public Device Device { get; init; } = torch.CPU;
 
     /// <summary>Number of classes of the label (the key type's count), so class weights cover classes absent from the
     /// training rows; null = the highest label seen + 1.</summary>
@@ -39,9 +39,11 @@ public sealed class TrainingLoop(TrainingOptions options, int seed, string stage
         var batchSize = options.BatchSize == 0 ? train.Count : Math.Min(options.BatchSize, train.Count);
         var stepsPerEpoch = (train.Count + batchSize - 1) / batchSize;
         var network = task.Network;
-        network.To(Device);
+        network.to(Device);
         using var classWeights = ClassWeights(train);
-        using var optimizer = new Adam(task.ParameterGroups(options.LearningRate).Where(g => g.Parameters.Count > 0), options.LearningRate, weightDecay: options.WeightDecay);
+        using var generator = new Generator((ulong)seed);
+        (network as IUsesGenerator)?.UseGenerator(generator);
+        using var optimizer = CreateOptimizer(task);
         var scheduler = CreateScheduler(optimizer);
         var state = new LoopState();
         if (options.CheckpointDirectory is { } dir && options.ResumeFromCheckpoint) TryResume(dir, network, optimizer, scheduler, state);
@@ -52,10 +54,10 @@ public sealed class TrainingLoop(TrainingOptions options, int seed, string stage
         {
             for (var epoch = state.NextEpoch; epoch < options.Epochs; epoch++)
             {
-                TorchApi.ManualSeed((ulong)seed * 1_000_003UL + (ulong)epoch);
+                generator.manual_seed(unchecked((long)((ulong)seed * 1_000_003UL + (ulong)epoch)));
                 var random = new Random(StableSeed(seed, epoch + 1));
                 task.OnEpochStart(epoch, options.Epochs);
-                network.Train();
+                network.train();
                 var order = EpochOrder(train, random);
                 var lossSum = 0.0;
                 for (var step = 0; step < stepsPerEpoch; step++)
@@ -64,13 +66,13 @@ public sealed class TrainingLoop(TrainingOptions options, int seed, string stage
                     var batch = order.Skip(step * batchSize).Take(batchSize)
                         .Select(s => options.Augmentation is { } augment ? augment(s, random) : s).ToList();
                     double loss;
-                    using (var scope = TorchApi.NewDisposeScope())
+                    using (var scope = torch.NewDisposeScope())
                     {
-                        optimizer.ZeroGrad();
+                        optimizer.zero_grad();
                         var lossTensor = task.Loss(batch, classWeights);
-                        lossTensor.Backward();
-                        if (options.GradientClipNorm is { } clip) GradClip.ByNorm(network.Parameters().Where(p => p.RequiresGrad), clip);
-                        optimizer.Step();
+                        lossTensor.backward();
+                        if (options.GradientClipNorm is { } clip) nn.utils.clip_grad_norm_(network.parameters().Where(p => p.requires_grad), clip);
+                        optimizer.step();
                         loss = lossTensor.ToDouble();
                     }
                     if (!double.IsFinite(loss)) throw new InvalidOperationException($"{stage}: the training loss became {loss} at epoch {epoch + 1}, step {step + 1}; lower the learning rate or clip gradients");
@@ -78,13 +80,13 @@ public sealed class TrainingLoop(TrainingOptions options, int seed, string stage
                     stepsDone++;
                     Report(epoch, step + 1, stepsPerEpoch, loss, new Dictionary<string, double>(), optimizer, clock, stepsDone, false);
                 }
-                scheduler?.Step();
+                scheduler?.step();
                 var metrics = new Dictionary<string, double> { ["train_loss"] = lossSum / stepsPerEpoch };
                 if (validation.Count > 0)
                 {
-                    network.Eval();
-                    using var noGrad = TorchApi.NoGrad();
-                    using var scope = TorchApi.NewDisposeScope();
+                    network.eval();
+                    using var noGrad = torch.no_grad();
+                    using var scope = torch.NewDisposeScope();
                     foreach (var (k, v) in task.Evaluate(validation)) metrics[k] = v;
                 }
                 state.History.Add(metrics);
@@ -110,13 +112,14 @@ public sealed class TrainingLoop(TrainingOptions options, int seed, string stage
         }
         finally
         {
-            network.Eval();
+            network.eval();
+            (network as IUsesGenerator)?.UseGenerator(null);
         }
         if (state.BestWeights is { } best) Restore(network, best);
         return new TrainingHistory(state.History, state.BestEpoch, validation.Count > 0 ? metric : "last epoch", stoppedEarly);
     }
 
-    private void Report(int epoch, int step, int stepsPerEpoch, double loss, IReadOnlyDictionary<string, double> metrics, Optimizer optimizer,
+    private void Report(int epoch, int step, int stepsPerEpoch, double loss, IReadOnlyDictionary<string, double> metrics, OptimizerHelper optimizer,
         Stopwatch clock, int stepsDone, bool epochEnd)
     {
         if (options.Progress is null) return;
@@ -124,7 +127,7 @@ public sealed class TrainingLoop(TrainingOptions options, int seed, string stage
         var doneSoFar = (long)epoch * stepsPerEpoch + step;
         TimeSpan? remaining = stepsDone > 0 ? clock.Elapsed / stepsDone * (totalSteps - doneSoFar) : null;
         options.Progress.Report(new TrainingProgress(stage, epoch + 1, options.Epochs, step, stepsPerEpoch, loss, metrics,
-            optimizer.GetLearningRate(optimizer.Groups.Count - 1), clock.Elapsed, remaining, epochEnd));
+            optimizer.ParamGroups.Last().LearningRate, clock.Elapsed, remaining, epochEnd));
     }
 
     /// <summary>Holds out about <see cref="TrainingOptions.ValidationFraction"/> of the groups (seeded), at least one row on each side.</summary>
@@ -166,25 +169,36 @@ public sealed class TrainingLoop(TrainingOptions options, int seed, string stage
         foreach (var s in labelled) counts[s.Label]++;
         var present = counts.Count(c => c > 0);
         var weights = counts.Select(c => c > 0 ? (float)(labelled.Count / (present * c)) : 0f).ToArray();
-        using var cpu = Tensor.FromArray(weights, classes);
-        return cpu.To(Device, copy: true);
+        using var cpu = torch.tensor(weights);
+        return cpu.to(Device, copy: true);
     }
 
-    private LrScheduler? CreateScheduler(Optimizer optimizer) => options.Schedule switch
+    /// <summary>Adam over the task's parameter groups (empty ones dropped), each at its own rate or the base rate.</summary>
+    private OptimizerHelper CreateOptimizer(ITrainingTask task)
     {
-        LearningRateSchedule.Cosine => new CosineAnnealingLr(optimizer, options.Epochs),
-        LearningRateSchedule.Step => new StepLr(optimizer, Math.Max(1, options.Epochs / 3)),
+        var groups = task.ParameterGroups(options.LearningRate)
+            .Where(g => g.Parameters.Count > 0)
+            .Select(g => new TorchSharp.Modules.Adam.ParamGroup(g.Parameters, lr: g.LearningRate ?? options.LearningRate, weight_decay: options.WeightDecay))
+            .ToList();
+        if (groups.Count == 0) throw new InvalidOperationException($"{stage}: the network has no parameters to train");
+        return optim.Adam(groups, options.LearningRate, weight_decay: options.WeightDecay);
+    }
+
+    private optim.lr_scheduler.LRScheduler? CreateScheduler(OptimizerHelper optimizer) => options.Schedule switch
+    {
+        LearningRateSchedule.Cosine => optim.lr_scheduler.CosineAnnealingLR(optimizer, options.Epochs),
+        LearningRateSchedule.Step => optim.lr_scheduler.StepLR(optimizer, Math.Max(1, options.Epochs / 3)),
         _ => null,
     };
 
-    internal static byte[] Serialize(Module network)
+    internal static byte[] Serialize(nn.Module network)
     {
         using var stream = new MemoryStream();
-        Safetensors.Write(stream, network.StateDict());
+        Safetensors.Write(stream, network.state_dict());
         return stream.ToArray();
     }
 
-    internal static void Restore(Module network, byte[] weights, string source = "weights")
+    internal static void Restore(nn.Module network, byte[] weights, string source = "weights")
     {
         var tensors = Safetensors.Load(new MemoryStream(weights), source, out _);
         try
@@ -210,18 +224,25 @@ public sealed class TrainingLoop(TrainingOptions options, int seed, string stage
         List<Dictionary<string, double>> History, int Seed);
 
     /// <summary>Writes this epoch's files under new names, then the JSON that names them (atomically), then removes older epochs' files.</summary>
-    private void WriteCheckpoint(string dir, Module network, Optimizer optimizer, LoopState state)
+    private void WriteCheckpoint(string dir, nn.Module network, OptimizerHelper optimizer, LoopState state)
     {
         Directory.CreateDirectory(dir);
         var tag = $"epoch-{state.NextEpoch:D4}";
         WriteAtomic(Path.Combine(dir, tag + ".weights.safetensors"), Serialize(network));
         WriteAtomic(Path.Combine(dir, tag + ".best.safetensors"), state.BestWeights!);
-        WriteAtomic(Path.Combine(dir, tag + ".optimizer.bin"), optimizer.SaveState());
+        WriteAtomic(Path.Combine(dir, tag + ".optimizer.bin"), OptimizerState(optimizer));
         var record = new CheckpointRecord(state.NextEpoch, state.BestEpoch, state.BestValue, tag + ".weights.safetensors", tag + ".best.safetensors",
             tag + ".optimizer.bin", state.History.Select(h => h.ToDictionary()).ToList(), seed);
         WriteAtomic(Path.Combine(dir, CheckpointFile), JsonSerializer.SerializeToUtf8Bytes(record));
         foreach (var old in Directory.EnumerateFiles(dir, "epoch-*"))
             if (!Path.GetFileName(old).StartsWith(tag, StringComparison.Ordinal)) File.Delete(old);
+    }
+
+    private static byte[] OptimizerState(OptimizerHelper optimizer)
+    {
+        using var stream = new MemoryStream();
+        using (var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true)) optimizer.save_state_dict(writer);
+        return stream.ToArray();
     }
 
     private static void WriteAtomic(string path, byte[] bytes)
@@ -231,7 +252,7 @@ public sealed class TrainingLoop(TrainingOptions options, int seed, string stage
         File.Move(temp, path, overwrite: true);
     }
 
-    private void TryResume(string dir, Module network, Optimizer optimizer, LrScheduler? scheduler, LoopState state)
+    private void TryResume(string dir, nn.Module network, OptimizerHelper optimizer, optim.lr_scheduler.LRScheduler? scheduler, LoopState state)
     {
         var path = Path.Combine(dir, CheckpointFile);
         if (!File.Exists(path)) return;
@@ -247,8 +268,9 @@ public sealed class TrainingLoop(TrainingOptions options, int seed, string stage
         if (record.Seed != seed)
             throw new InvalidOperationException($"{stage}: checkpoint '{path}' was written with seed {record.Seed}, this run uses seed {seed}");
         Restore(network, File.ReadAllBytes(Path.Combine(dir, record.Weights)), record.Weights);
-        optimizer.LoadState(File.ReadAllBytes(Path.Combine(dir, record.Optimizer)));
-        scheduler?.SetStep(record.NextEpoch);
+        // The schedule is replayed to the epoch (it changes the rates), then the optimizer's own state is put back over it.
+        for (var e = 0; e < record.NextEpoch; e++) scheduler?.step();
+        using (var reader = new BinaryReader(File.OpenRead(Path.Combine(dir, record.Optimizer)))) optimizer.load_state_dict(reader);
         state.NextEpoch = record.NextEpoch;
         state.BestEpoch = record.BestEpoch;
         state.BestValue = record.BestValue;

@@ -69,7 +69,7 @@ public static class TrainingSamples
     private static (float[], long[]) VolumeVoxels(Volume v)
     {
         using var t = v.ToTensor(asFloat32: true);
-        return (t.ToArray<float>(), t.Shape);
+        return (t.ToHostArray<float>(), t.shape);
     }
 
     private static long[]? MaskValue(object? value, string column, long[] imageShape, long row, string stage)
@@ -86,8 +86,8 @@ public static class TrainingSamples
             case Volume v:
                 using (var t = v.ToTensor(asFloat32: true))
                 {
-                    labels = t.ToArray<float>().Select(x => (long)Math.Round(x)).ToArray();
-                    shape = t.Shape[1..];
+                    labels = t.ToHostArray<float>().Select(x => (long)Math.Round(x)).ToArray();
+                    shape = t.shape[1..];
                 }
                 break;
             default:

@@ -2,7 +2,9 @@ using MlNetMedical.Data;
 using MlNetMedical.Imaging.Augmentation;
 using MlNetMedical.Pipeline;
 using MlNetMedical.Serialization;
-using MlNetMedical.Torch;
+using MlNetMedical.Models;
+using TorchSharp;
+using static TorchSharp.torch;
 using MlNetMedical.Training;
 
 namespace MlNetMedical.Transforms;
@@ -24,14 +26,14 @@ public static class Augmentations
             if (sample.Shape.Length is < 3 or > 4)
                 throw new InvalidOperationException($"augmentation needs a 2D or 3D image (channels, [D,] H, W); the sample has shape [{string.Join(", ", sample.Shape)}]");
             var draw = random.Next(); // one per sample, in the loop's order
-            using var scope = global::MlNetMedical.Torch.Torch.NewDisposeScope();
-            var image = Tensor.FromArray(sample.Image, [1, .. sample.Shape]);
-            var mask = sample.Mask is null ? null : Tensor.FromArray(sample.Mask, [1, 1, .. sample.Shape[1..]]);
+            using var scope = torch.NewDisposeScope();
+            var image = torch.tensor(sample.Image, [1, .. sample.Shape]);
+            var mask = sample.Mask is null ? null : torch.tensor(sample.Mask, [1, 1, .. sample.Shape[1..]]);
             var result = augmenter.Apply(image, mask, ["sample"], draw);
             return sample with
             {
-                Image = result.Images.Contiguous().ToArray<float>(),
-                Mask = result.Labels is null ? null : result.Labels.To(DType.Int64).Contiguous().ToArray<long>(),
+                Image = result.Images.ToHostArray<float>(),
+                Mask = result.Labels is null ? null : result.Labels.to(ScalarType.Int64).ToHostArray<long>(),
             };
         };
     }
