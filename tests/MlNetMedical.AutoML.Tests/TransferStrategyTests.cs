@@ -130,7 +130,7 @@ public sealed class TransferStrategyTests(TinyTransferTask task) : IDisposable
     {
         var pipeline = new TransferStrategy(task.Ml, task.Segmentation, task.Train.Schema, TinyTransferTask.Quick with { Strategies = [TransferStrategy.FrozenSoftmax] });
         GC.Collect(); GC.WaitForPendingFinalizers();
-        long liveBefore = global::MlNetMedical.Torch.Torch.LiveTensorCount;
+        long liveBefore = TorchSharp.torch.Tensor.TotalCount;
         var result = new AutoMLExperiment(task.Ml)
             .SetPipeline(pipeline)
             .SetDataset(task.Train, folds: 2, groupColumnName: "GroupId")
@@ -143,7 +143,7 @@ public sealed class TransferStrategyTests(TinyTransferTask task) : IDisposable
         Assert.All(result.Trials, t => Assert.Equal("6", t.UserAttributes["epochs_trained"]));
         Assert.All(result.Trials, t => Assert.Equal([0, 1, 2], t.IntermediateValues.Keys));
         Assert.True(result.BestTrial!.Value > 0);
-        Assert.Equal(liveBefore, global::MlNetMedical.Torch.Torch.LiveTensorCount); // every trial's models were disposed, not left to finalizers
+        Assert.Equal(liveBefore, TorchSharp.torch.Tensor.TotalCount); // every trial's models were disposed, not left to finalizers
     }
 
     /// <summary>Records the calling thread's torch thread count when a trial builds its estimator (inside the trial's budget).</summary>
@@ -154,7 +154,7 @@ public sealed class TransferStrategyTests(TinyTransferTask task) : IDisposable
 
         public IEstimator<ITransformer> BuildEstimator(ParameterSet parameters, TrialTraining training)
         {
-            Threads.Add(global::MlNetMedical.Torch.Torch.CurrentThreadNumThreads);
+            Threads.Add(MlNetMedical.Models.TorchRuntime.CurrentThreads);
             return inner.BuildEstimator(parameters, training);
         }
     }
@@ -162,7 +162,6 @@ public sealed class TransferStrategyTests(TinyTransferTask task) : IDisposable
     [Fact]
     public void ParallelTrialsEachTrainUnderTheirShareOfTheCores()
     {
-        Assert.True(global::MlNetMedical.Torch.Torch.SupportsThreadBudget, "this libtorch has a process-wide intra-op pool: per-trial budgets cannot apply");
         var pipeline = new ThreadRecordingPipeline(new TransferStrategy(task.Ml, task.Segmentation, task.Train.Schema, TinyTransferTask.Quick with { Strategies = [TransferStrategy.FrozenSoftmax] }));
         var experiment = new AutoMLExperiment(task.Ml).SetPipeline(pipeline).SetDataset(task.Train, task.Validation, "GroupId")
             .SetMaxTrials(4).SetParallelism(2).SetTuner(new RandomTuner(4)).SetStudy(Path.Combine(_dir, "parallel.db"), "parallel");

@@ -2,7 +2,7 @@ using MlNetMedical.Data;
 using MlNetMedical.Models;
 using MlNetMedical.Training;
 using Xunit;
-using TorchApi = MlNetMedical.Torch.Torch;
+using TorchSharp;
 
 namespace MlNetMedical.Tests.Trainers;
 
@@ -15,7 +15,7 @@ public sealed class ComputeTests
         public List<int> Seen { get; } = [];
         public bool OnEpoch(int epoch, IReadOnlyDictionary<string, double> metrics)
         {
-            Seen.Add(TorchApi.CurrentThreadNumThreads);
+            Seen.Add(TorchRuntime.CurrentThreads);
             return true;
         }
     }
@@ -23,8 +23,7 @@ public sealed class ComputeTests
     [Fact]
     public void ContextThreadsBecomeThePerThreadBudgetOfTraining()
     {
-        Assert.True(TorchApi.SupportsThreadBudget);
-        var before = TorchApi.CurrentThreadNumThreads;
+        var before = TorchRuntime.CurrentThreads;
         var budget = before == 1 ? 2 : 1; // differs from the process default, so the test can fail
         var ml = new MedicalContext(seed: 3, threads: budget);
         Assert.Equal(budget, ml.Compute.Threads);
@@ -33,7 +32,7 @@ public sealed class ComputeTests
         using var model = ml.Classification.Trainers.ImageClassifier(EncoderClassifierConfig.PlainCnn(2, 1, 2, depth: 2, baseChannels: 4),
             training: SyntheticImages.Quick(2) with { EpochCallback = recorder }).Fit(data);
         Assert.Equal([budget, budget], recorder.Seen);
-        Assert.Equal(before, TorchApi.CurrentThreadNumThreads); // restored after Fit
+        Assert.Equal(before, TorchRuntime.CurrentThreads); // restored after Fit
         Assert.Equal(budget, model.Compute.Threads);
         // The default context leaves the engine's process-wide count alone.
         Assert.Null(new MedicalContext(seed: 3).Compute.Threads);
@@ -42,14 +41,14 @@ public sealed class ComputeTests
     [Fact]
     public void CudaIsRejectedByTheEngineProbeWhenLibtorchHasNone()
     {
-        if (TorchApi.CudaDeviceCount > 0)
+        if (torch.cuda.is_available())
         {
             Assert.Equal("cuda", new MedicalContext(seed: 1, device: "cuda").Compute.Device);
             return;
         }
         var error = Assert.Throws<ArgumentException>(() => new MedicalContext(seed: 1, device: "cuda"));
         Assert.Contains("sees no CUDA device", error.Message);
-        Assert.Contains($"libtorch {TorchApi.Version}", error.Message);
+        Assert.Contains("MlnmTorchBackend", error.Message);
     }
 
     [Fact]
@@ -60,8 +59,8 @@ public sealed class ComputeTests
         var data = ml.Data.LoadFromEnumerable(SyntheticImages.Disks(8, 1));
         var trainer = ml.Classification.Trainers.ImageClassifier(EncoderClassifierConfig.PlainCnn(2, 1, 2, depth: 2, baseChannels: 4), training: SyntheticImages.Quick(1));
         using (var model = trainer.Fit(data))
-            Assert.All(model.Network.Parameters(), p => Assert.Equal(MlNetMedical.Torch.Device.Cpu, p.Device));
-        if (TorchApi.CudaDeviceCount > 0) return;
+            Assert.All(model.Network.parameters(), p => Assert.Equal(DeviceType.CPU, p.device_type));
+        if (torch.cuda.is_available()) return;
         // Bypassing the context's check, a CUDA request reaches libtorch, which refuses it: the network really is moved.
         var onCuda = new MlNetMedical.Trainers.ImageClassificationTrainer(EncoderClassifierConfig.PlainCnn(2, 1, 2, depth: 2, baseChannels: 4), null,
             new MlNetMedical.Trainers.FineTuneSettings(), new MlNetMedical.Trainers.ImageColumns(), SyntheticImages.Quick(1), 3)

@@ -1,3 +1,4 @@
+using TorchSharp;
 using MlNetMedical.Data;
 using MlNetMedical.Models;
 using MlNetMedical.Pipeline;
@@ -101,16 +102,16 @@ public sealed class TrainerTests
     public void WholeEncoderFreezingLeavesEncoderWeightsUnchanged()
     {
         using var seg = _ml.Segmentation.Trainers.UNet(SyntheticImages.TinyUNet, SyntheticImages.Quick(2)).Fit(Train);
-        var before = ((EncoderNetwork)seg.Network).Encoder.StateDict().Where(kv => kv.Value.DType == MlNetMedical.Torch.DType.Float32)
-            .ToDictionary(kv => kv.Key, kv => kv.Value.Contiguous().ToArray<float>());
+        var before = ((EncoderNetwork)seg.Network).Encoder.state_dict().Where(kv => kv.Value.dtype == TorchSharp.torch.ScalarType.Float32)
+            .ToDictionary(kv => kv.Key, kv => kv.Value.contiguous().data<float>().ToArray());
         var trainer = _ml.Classification.Trainers.ImageClassifier(
             EncoderClassifierConfig.FromSegmentation(SyntheticImages.TinyUNet, new ClassificationHeadConfig()), seg,
             new FineTuneSettings { Freeze = FreezeMode.WholeEncoder }, SyntheticImages.Quick(3));
         using var model = trainer.Fit(Train);
-        var after = ((EncoderNetwork)model.Network).Encoder.StateDict();
+        var after = ((EncoderNetwork)model.Network).Encoder.state_dict();
         Assert.NotEmpty(before);
-        foreach (var (name, values) in before) Assert.Equal(values, after[name].Contiguous().ToArray<float>());
-        var head = ((EncoderClassifier)model.Network).Head.Output.Parameters().First().Contiguous().ToArray<float>();
+        foreach (var (name, values) in before) Assert.Equal(values, after[name].contiguous().data<float>().ToArray());
+        var head = ((EncoderClassifier)model.Network).Head.Output.parameters().First().contiguous().data<float>().ToArray();
         Assert.Contains(head, v => v != 0);
     }
 
@@ -135,11 +136,11 @@ public sealed class TrainerTests
         using var network = new SimpleJointNet(new SimpleJointConfig { UNet = SyntheticImages.TinyUNet, NumClasses = 2 });
         var samples = TrainingSamples.Read(Train, "Image", "Mask", "Label", null, "test").Take(4).ToList();
         using var output = network.ForwardJoint(TrainingBatches.Images(samples));
-        using var seg = MlNetMedical.Torch.Nn.Losses.DiceCrossEntropy(output.SegmentationLogits, TrainingBatches.Masks(samples));
-        using var cls = MlNetMedical.Torch.Nn.Losses.CrossEntropy(output.ClassLogits, TrainingBatches.Labels(samples));
+        using var seg = SegmentationLosses.DiceCrossEntropy(output.SegmentationLogits, TrainingBatches.Masks(samples));
+        using var cls = TorchSharp.torch.nn.functional.cross_entropy(output.ClassLogits, TrainingBatches.Labels(samples));
         using var total = seg + cls;
-        total.Backward();
-        double GradNorm(MlNetMedical.Torch.Nn.Module m) => m.Parameters().Sum(p => p.Grad is { } g ? g.Abs().Sum().ToDouble() : 0);
+        total.backward();
+        double GradNorm(TorchSharp.torch.nn.Module m) => m.parameters().Sum(p => p.grad is { } g ? g.abs().sum().ToDouble() : 0);
         Assert.True(GradNorm(network.SegmentationHead) > 0, "no gradient in the segmentation head");
         Assert.True(GradNorm(network.Classifier) > 0, "no gradient in the classification head");
         Assert.True(GradNorm(network.Encoder) > 0, "no gradient in the shared encoder");

@@ -4,7 +4,6 @@ using System.Globalization;
 using System.Security.Cryptography;
 using MlNetMedical.Models;
 using MlNetMedical.Tests.Trainers;
-using MlNetMedical.Torch.Serialization;
 using MlNetMedical.Training;
 using Xunit;
 
@@ -36,7 +35,7 @@ public sealed class CrossProcessDeterminismTests
         var lines = trainer.LastHistory!.Epochs.Select((e, i) =>
             $"epoch {i}: " + string.Join(", ", e.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={kv.Value.ToString("R", CultureInfo.InvariantCulture)}"))).ToList();
         using var weights = new MemoryStream();
-        Safetensors.Write(weights, model.Network.StateDict());
+        Safetensors.Write(weights, model.Network.state_dict());
         lines.Add("weights sha256 " + Convert.ToHexString(SHA256.HashData(weights.ToArray())));
         lines.Add("scores " + string.Join(" ", model.Transform(test).GetColumn<float[]>("Score").SelectMany(s => s).Select(v => BitConverter.SingleToInt32Bits(v).ToString("X8"))));
         return string.Join("\n", lines);
