@@ -18,10 +18,10 @@ public sealed class ConfigTests
             Assert.Equal(json, back.ToJson());
             using var original = NetworkFactory.Create(config);
             using var rebuilt = NetworkFactory.FromJson(json);
-            var a = original.StateDict();
-            var b = rebuilt.StateDict();
+            var a = original.state_dict();
+            var b = rebuilt.state_dict();
             Assert.Equal(a.Keys, b.Keys); // same order too
-            foreach (var key in a.Keys) Assert.True(a[key].Shape.SequenceEqual(b[key].Shape), $"{name}: {key}");
+            foreach (var key in a.Keys) Assert.True(a[key].shape.SequenceEqual(b[key].shape), $"{name}: {key}");
         }
     }
 

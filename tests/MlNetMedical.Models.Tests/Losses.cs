@@ -1,5 +1,5 @@
-using MlNetMedical.Torch;
-using MlNetMedical.Torch.Nn;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace MlNetMedical.Models.Tests;
 
@@ -13,18 +13,18 @@ internal static class TestLosses
             case IJointNetwork joint:
                 {
                     using var output = joint.ForwardJoint(x);
-                    var seg = DeepSupervision.Loss(output.Segmentation, mask!, (l, t) => Losses.DiceCrossEntropy(l, t));
-                    return seg + Losses.CrossEntropy(output.ClassLogits, labels!);
+                    var seg = DeepSupervision.Loss(output.Segmentation, mask!, (l, t) => SegmentationLosses.DiceCrossEntropy(l, t));
+                    return seg + nn.functional.cross_entropy(output.ClassLogits, labels!);
                 }
             case ISegmentationNetwork segmenter:
                 {
                     using var output = segmenter.ForwardSegmentation(x);
-                    return DeepSupervision.Loss(output, mask!, (l, t) => Losses.DiceCrossEntropy(l, t));
+                    return DeepSupervision.Loss(output, mask!, (l, t) => SegmentationLosses.DiceCrossEntropy(l, t));
                 }
             case IClassificationNetwork classifier:
                 {
                     using var logits = classifier.Classify(x);
-                    return Losses.CrossEntropy(logits, labels!);
+                    return nn.functional.cross_entropy(logits, labels!);
                 }
             default:
                 throw new ArgumentException($"no loss for {net.GetType().Name}");

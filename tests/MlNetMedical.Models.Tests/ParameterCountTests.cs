@@ -38,7 +38,7 @@ public sealed class ParameterCountTests(ITestOutputHelper output)
         {
             TestConfigs.Seed();
             using var net = config.Build();
-            var encoder = ((EncoderNetwork)net).Encoder.Parameters().Sum(p => p.NumElements);
+            var encoder = ((EncoderNetwork)net).Encoder.parameters().Sum(p => p.numel());
             output.WriteLine($"{dims}D {net.GetType().Name} ({config.GetType().Name}): {net.ParameterCount:N0} parameters, encoder {encoder:N0}");
             if (config is UNetConfig or YNetConfig or SimpleJointConfig || config == configs[1])
                 Assert.Equal(encoderSize ??= encoder, encoder);

@@ -1,34 +1,23 @@
-using MlNetMedical.Torch;
-using MlNetMedical.Torch.Serialization;
+using TorchSharp;
 using Xunit;
 using Xunit.Abstractions;
-using TorchRt = MlNetMedical.Torch.Torch;
+using static TorchSharp.torch;
 
 namespace MlNetMedical.Models.Tests;
 
 /// <summary>
 /// An independent PyTorch definition of the networks, built from the same JSON config, loads our state dict
-/// (strict, so the names match) and must give the same outputs on the same input in training mode (batch statistics).
+/// (strict, so the names match) and must give the same outputs on the same input in training mode (batch statistics),
+/// the same batch-norm running statistics afterwards, and the same gradients of a random linear function of the outputs
+/// for every parameter and the input: relative error (L2) below 1e-5 each.
 /// </summary>
 public sealed class PyTorchReferenceTests(ITestOutputHelper output)
 {
-    private const string Script = """
-import sys, json, math, struct
+    private const string Script = PythonReference.SafetensorsPy + "\n" + """
+import sys, json, math
 from collections import OrderedDict
-import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
+import torch.nn as nn, torch.nn.functional as F
 torch.set_num_threads(1)
-CODES = {'F32': np.float32, 'I64': np.int64}
-def load(path):
-    raw = open(path, 'rb').read(); n = struct.unpack('<Q', raw[:8])[0]
-    header = json.loads(raw[8:8 + n]); header.pop('__metadata__', None); data = raw[8 + n:]
-    return {k: torch.from_numpy(np.frombuffer(data[v['data_offsets'][0]:v['data_offsets'][1]], CODES[v['dtype']]).reshape(v['shape']).copy()) for k, v in header.items()}
-def save(path, tensors):
-    header, blobs, offset = {}, [], 0
-    for k in sorted(tensors):
-        b = tensors[k].detach().contiguous().numpy().astype(np.float32).tobytes()
-        header[k] = {'dtype': 'F32', 'shape': list(tensors[k].shape), 'data_offsets': [offset, offset + len(b)]}; blobs.append(b); offset += len(b)
-    h = json.dumps(header).encode(); h += b' ' * (-len(h) % 8)
-    open(path, 'wb').write(struct.pack('<Q', len(h)) + h + b''.join(blobs))
 
 cfg = json.load(open(sys.argv[1]))
 unet = cfg if cfg['network'] == 'unet' else cfg['uNet']
@@ -98,7 +87,8 @@ if cfg['network'] == 'simple-joint':
     levels = cfg.get('decoderLevels') or list(range(len(widths) - 1))
     net.classifier = mlp(sum(widths[l] for l in levels) + cfg['numClasses'], cfg['hiddenUnits'], cfg['numClasses'])
 
-t = load(sys.argv[2]); x = t.pop('x')
+t = load(sys.argv[2]); x = t.pop('x').requires_grad_()
+coef = {k[5:]: t.pop(k) for k in list(t) if k.startswith('coef.')}
 net.load_state_dict(t, strict=True); net.train()
 feats, h = [], x
 for l, stage in enumerate(net.encoder.stages):
@@ -119,7 +109,14 @@ if cfg['network'] == 'simple-joint':
     readout = (T * p).sum(dims) / (p.sum(dims) + 1e-6)
     res['cls'] = run_mlp(net.classifier, torch.cat([pool(dec[l]) for l in levels] + [readout], 1))
     res['types'] = T
-save(sys.argv[3], res)
+loss = sum((res[k] * coef[k]).sum() for k in sorted(res))
+loss.backward()
+out = dict(res)
+out['loss'] = loss.reshape(1)
+out['grad.x'] = x.grad
+out.update({'grad.' + k: v.grad for k, v in net.named_parameters()})
+out.update({'buf.' + k: v for k, v in net.named_buffers() if v.dtype == torch.float32})
+save(sys.argv[3], out)
 """;
 
     public static IEnumerable<(string Name, NetworkConfig Config, long[] Input)> Cases()
@@ -135,20 +132,22 @@ save(sys.argv[3], res)
     public void NetworksMatchAnIndependentPyTorchDefinition()
     {
         var dir = Directory.CreateTempSubdirectory("mlnm-models-ref-");
+        double worstOutput = 0, worstGradient = 0;
         try
         {
             foreach (var (name, config, shape) in Cases())
             {
-                TestConfigs.Seed(5);
-                using var net = config.Build();
-                net.Train();
-                using var scope = TorchRt.NewDisposeScope();
-                var x = Tensor.Randn(shape);
+                using var generator = new Generator(5);
+                using var net = config.Build(generator);
+                net.train();
+                using var scope = torch.NewDisposeScope();
+                var x = torch.randn(shape, generator: generator).requires_grad_();
                 var cfgPath = Path.Combine(dir.FullName, "config.json");
                 var inPath = Path.Combine(dir.FullName, "in.safetensors");
                 var outPath = Path.Combine(dir.FullName, "out.safetensors");
                 File.WriteAllText(cfgPath, config.ToJson());
-                Safetensors.Save(inPath, new Dictionary<string, Tensor>(net.StateDict()) { ["x"] = x });
+                // The state dict before the forward pass: training mode moves the batch-norm statistics.
+                var exchange = new Dictionary<string, Tensor>(TestConfigs.PyTorchStateDict(net).ToDictionary(kv => kv.Key, kv => kv.Value.clone())) { ["x"] = x };
 
                 var ours = new Dictionary<string, Tensor>();
                 switch (net)
@@ -157,7 +156,7 @@ save(sys.argv[3], res)
                         var o = joint.ForwardJoint(x);
                         ours["seg"] = o.SegmentationLogits;
                         ours["cls"] = o.ClassLogits;
-                        if (o.LesionTypeLogits != null) ours["types"] = o.LesionTypeLogits;
+                        if (o.LesionTypeLogits is not null) ours["types"] = o.LesionTypeLogits;
                         for (int k = 0; k < o.DeepSupervision.Count; k++) ours[$"ds{k + 1}"] = o.DeepSupervision[k];
                         break;
                     case ISegmentationNetwork seg:
@@ -166,20 +165,42 @@ save(sys.argv[3], res)
                         for (int k = 0; k < s.DeepSupervision.Count; k++) ours[$"ds{k + 1}"] = s.DeepSupervision[k];
                         break;
                 }
-
-                var (code, _, err) = PythonReference.Run(Script, [cfgPath, inPath, outPath]);
-                Assert.True(code == 0, $"{name}: reference script failed:\n{err}");
-                var theirs = Safetensors.Load(outPath);
-                Assert.Equal(ours.Keys.Order(), theirs.Keys.Order());
-                foreach (var (key, mine) in ours)
+                // A scalar loss with a random weight per output element, so every gradient is checked.
+                var loss = torch.zeros(1);
+                foreach (var key in ours.Keys.Order(StringComparer.Ordinal))
                 {
-                    Assert.Equal(theirs[key].Shape, mine.Shape);
-                    var error = (mine - theirs[key]).Norm().ToDouble() / Math.Max(1e-12, theirs[key].Norm().ToDouble());
-                    output.WriteLine($"{name}: {key} {string.Join("x", mine.Shape)} relative error {error:E2}");
-                    Assert.True(error < 1e-5, $"{name}: {key} differs from PyTorch (relative error {error:E2})");
+                    var coef = torch.randn(ours[key].shape, generator: generator);
+                    exchange["coef." + key] = coef;
+                    loss = loss + (ours[key] * coef).sum();
                 }
-                foreach (var t in theirs.Values) t.Dispose();
+                loss.backward();
+                ours["loss"] = loss;
+                ours["grad.x"] = x.grad!;
+                foreach (var (param, p) in net.named_parameters()) ours["grad." + param] = p.grad!;
+                foreach (var (buffer, b) in net.named_buffers()) if (b.dtype == ScalarType.Float32 && !TestConfigs.IsAlias(buffer)) ours["buf." + buffer] = b;
+                Safetensors.Save(inPath, exchange);
+
+                PythonReference.RunChecked(Script, cfgPath, inPath, outPath);
+                var theirs = Safetensors.Load(outPath);
+                try
+                {
+                    Assert.Equal(theirs.Keys.Order(StringComparer.Ordinal), ours.Keys.Order(StringComparer.Ordinal));
+                    foreach (var (key, mine) in ours)
+                    {
+                        Assert.Equal(theirs[key].shape, mine.shape);
+                        var error = TestConfigs.RelativeError(mine, theirs[key]);
+                        output.WriteLine($"{name}: {key} {string.Join("x", mine.shape)} relative error {error:E2}");
+                        if (key.StartsWith("grad.", StringComparison.Ordinal)) worstGradient = Math.Max(worstGradient, error);
+                        else worstOutput = Math.Max(worstOutput, error);
+                        Assert.True(error < 1e-5, $"{name}: {key} differs from PyTorch (relative error {error:E2}; oneDNN: {TorchRuntime.OneDnnDecision})");
+                    }
+                }
+                finally
+                {
+                    foreach (var t in theirs.Values) t.Dispose();
+                }
             }
+            output.WriteLine($"worst relative error: outputs and statistics {worstOutput:E2}, gradients {worstGradient:E2}");
         }
         finally
         {

@@ -1,5 +1,5 @@
-using MlNetMedical.Torch;
-using TorchRt = MlNetMedical.Torch.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace MlNetMedical.Models.Tests;
 
@@ -46,10 +46,41 @@ internal static class TestConfigs
     public static long[] InputShape(int dims, long batch, long size, long channels = 1) =>
         [batch, channels, .. Enumerable.Repeat(size, dims)];
 
-    public static Tensor RandomInput(int dims, long batch = 2, long size = 8)
+    /// <summary>Standard normal input from libtorch's default generator (seed it with <see cref="Seed"/>).</summary>
+    public static Tensor RandomInput(int dims, long batch = 2, long size = 8) => torch.randn(InputShape(dims, batch, size));
+
+    /// <summary>Seeds libtorch's default generator, which <c>Build()</c> without a generator and the inputs draw from.</summary>
+    public static void Seed(long seed = 1) => torch.manual_seed(seed);
+
+    /// <summary>Element-wise equality of two tensors, NaN-free: same shape and every value bit-identical.</summary>
+    public static bool Same(Tensor a, Tensor b) => a.shape.SequenceEqual(b.shape) && a.dtype == b.dtype && a.eq(b).all().item<bool>();
+
+    /// <summary>‖a − b‖ / ‖b‖ in float64.</summary>
+    public static double RelativeError(Tensor a, Tensor b)
     {
-        return Tensor.Randn(InputShape(dims, batch, size));
+        using var scope = torch.NewDisposeScope();
+        var x = a.detach().to(ScalarType.Float64);
+        var y = b.detach().to(ScalarType.Float64);
+        return (x - y).norm().item<double>() / Math.Max(1e-12, y.norm().item<double>());
     }
 
-    public static void Seed(ulong seed = 1) => TorchRt.ManualSeed(seed);
+    /// <summary>max |a − b| in float64.</summary>
+    public static double MaxAbsDiff(Tensor a, Tensor b)
+    {
+        using var scope = torch.NewDisposeScope();
+        return (a.detach().to(ScalarType.Float64) - b.detach().to(ScalarType.Float64)).abs().max().item<double>();
+    }
+
+    /// <summary>
+    /// The module's state dict without the aliases TorchSharp 0.107 adds for submodules held in auto-properties
+    /// (<c>encoder.&lt;Stages&gt;k__BackingField.0.conv1.weight</c> next to <c>encoder.stages.0.conv1.weight</c>; see
+    /// <see cref="StateDictNameTests"/>): the PyTorch names only, each tensor once.
+    /// </summary>
+    public static Dictionary<string, Tensor> PyTorchStateDict(nn.Module module) =>
+        module.state_dict().Where(kv => !IsAlias(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value);
+
+    public static bool IsAlias(string key) => key.Contains("k__BackingField", StringComparison.Ordinal);
+
+    /// <summary>Tensors this thread created and has not disposed (TorchSharp's per-thread lifetime statistics).</summary>
+    public static long LiveTensors => DisposeScopeManager.Statistics.TensorStatistics.ThreadTotalLiveCount;
 }

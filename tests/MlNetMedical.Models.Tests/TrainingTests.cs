@@ -1,8 +1,7 @@
-using MlNetMedical.Torch;
-using MlNetMedical.Torch.Optim;
+using TorchSharp;
 using Xunit;
 using Xunit.Abstractions;
-using TorchRt = MlNetMedical.Torch.Torch;
+using static TorchSharp.torch;
 
 namespace MlNetMedical.Models.Tests;
 
@@ -10,7 +9,7 @@ namespace MlNetMedical.Models.Tests;
 public sealed class TrainingTests(ITestOutputHelper output)
 {
     // Toy task: a bright square (class 1) or a bright cross (class 0) on noise; the mask marks the bright voxels.
-    private static (Tensor X, Tensor Mask, Tensor Labels) ToyBatch(int dims, int batch, long size)
+    internal static (Tensor X, Tensor Mask, Tensor Labels) ToyBatch(int dims, int batch, long size)
     {
         var rng = new Random(7);
         var n = (int)Math.Pow(size, dims);
@@ -33,7 +32,7 @@ public sealed class TrainingTests(ITestOutputHelper output)
             }
         }
         long[] spatial = [.. Enumerable.Repeat(size, dims)];
-        return (Tensor.FromArray(x, [batch, 1, .. spatial]), Tensor.FromArray(mask, [batch, .. spatial]), Tensor.FromArray(labels, batch));
+        return (torch.tensor(x, [batch, 1, .. spatial]), torch.tensor(mask, [batch, .. spatial]), torch.tensor(labels));
     }
 
     public static TheoryData<string, int> Networks() => new()
@@ -53,17 +52,17 @@ public sealed class TrainingTests(ITestOutputHelper output)
         using var _x = x;
         using var _m = mask;
         using var _l = labels;
-        using var adam = new Adam(net.Parameters(), lr: 1e-2);
-        net.Train();
+        using var adam = torch.optim.Adam(net.parameters(), lr: 1e-2);
+        net.train();
         var losses = new List<double>();
         for (int step = 0; step < 15; step++)
         {
-            using var scope = TorchRt.NewDisposeScope();
-            adam.ZeroGrad();
+            using var scope = torch.NewDisposeScope();
+            adam.zero_grad();
             var loss = TestLosses.Loss(net, x, mask, labels);
-            losses.Add(loss.ToDouble());
-            loss.Backward();
-            adam.Step();
+            losses.Add(loss.item<float>());
+            loss.backward();
+            adam.step();
         }
         output.WriteLine($"{name} {dims}D: {string.Join(" ", losses.Select(l => l.ToString("F3")))}");
         var first = losses.Take(3).Average();
@@ -79,18 +78,18 @@ public sealed class TrainingTests(ITestOutputHelper output)
         {
             TestConfigs.Seed();
             using var net = config.Build();
-            using var adam = new Adam(net.Parameters(), lr: 1e-3);
+            using var adam = torch.optim.Adam(net.parameters(), lr: 1e-3);
             void Step()
             {
-                using var scope = TorchRt.NewDisposeScope();
-                adam.ZeroGrad();
-                TestLosses.Loss(net, x, mask, labels).Backward();
-                adam.Step();
+                using var scope = torch.NewDisposeScope();
+                adam.zero_grad();
+                TestLosses.Loss(net, x, mask, labels).backward();
+                adam.step();
             }
-            Step(); // gradients now exist
-            var before = TorchRt.LiveTensorCount;
+            Step(); // gradients and Adam's state now exist
+            var before = TestConfigs.LiveTensors;
             for (int i = 0; i < 3; i++) Step();
-            Assert.True(before == TorchRt.LiveTensorCount, $"{name}: {TorchRt.LiveTensorCount - before} tensor handles escaped 3 training steps");
+            Assert.True(before == TestConfigs.LiveTensors, $"{name}: {TestConfigs.LiveTensors - before} tensor handles escaped 3 training steps");
         }
         x.Dispose();
         mask.Dispose();

@@ -1,8 +1,7 @@
-using MlNetMedical.Torch;
-using MlNetMedical.Torch.Nn;
-using MlNetMedical.Torch.Optim;
+using TorchSharp;
+using TorchSharp.Modules;
 using Xunit;
-using TorchRt = MlNetMedical.Torch.Torch;
+using static TorchSharp.torch;
 
 namespace MlNetMedical.Models.Tests;
 
@@ -19,7 +18,7 @@ public sealed class TransferTests
         TestConfigs.Seed(2); // different initial weights, so equality below proves the copy
         using var classifier = (EncoderClassifier)EncoderClassifierConfig.FromSegmentation(segConfig, new ClassificationHeadConfig { NumClasses = 4 }).Build();
 
-        var source = unet.StateDict();
+        var source = unet.state_dict();
         var result = classifier.LoadEncoder(source);
 
         var encoderKeys = source.Keys.Where(k => k.StartsWith("encoder.", StringComparison.Ordinal)).ToHashSet();
@@ -33,9 +32,9 @@ public sealed class TransferTests
         Assert.Contains("decoder.stages.0.up.weight", result.Ignored);
         Assert.Contains("deep_supervision_heads.level1.weight", result.Ignored);
 
-        var target = classifier.StateDict();
+        var target = classifier.state_dict();
         foreach (var key in encoderKeys)
-            Assert.True(target[key].AllClose(source[key], 0, 0), key);
+            Assert.True(TestConfigs.Same(target[key], source[key]), key);
         Assert.Equal(target.Keys.Where(k => k.StartsWith("head.", StringComparison.Ordinal)).Order(), target.Keys.Except(encoderKeys).Order());
     }
 
@@ -47,10 +46,10 @@ public sealed class TransferTests
         using var unet = segConfig.Build();
         using var ynet = new YNetConfig { UNet = segConfig, NumClasses = 3 }.Build();
         using var simple = new SimpleJointConfig { UNet = segConfig, NumClasses = 3 }.Build();
-        var ry = ynet.LoadStateDict(unet.StateDict(), strict: false);
-        var rs = simple.LoadStateDict(unet.StateDict(), strict: false);
-        Assert.Equal(unet.StateDict().Count, ry.Loaded.Count);
-        Assert.Equal(unet.StateDict().Count, rs.Loaded.Count);
+        var ry = ynet.LoadStateDict(unet.state_dict(), strict: false);
+        var rs = simple.LoadStateDict(unet.state_dict(), strict: false);
+        Assert.Equal(unet.state_dict().Count, ry.Loaded.Count);
+        Assert.Equal(unet.state_dict().Count, rs.Loaded.Count);
         Assert.All(ry.Missing, k => Assert.StartsWith("classifier.", k));
         Assert.All(rs.Missing, k => Assert.True(k.StartsWith("classifier.", StringComparison.Ordinal) || k.StartsWith("lesion_type_head.", StringComparison.Ordinal), k));
         Assert.Empty(ry.Unexpected);
@@ -63,14 +62,14 @@ public sealed class TransferTests
         TestConfigs.Seed();
         using var deep = TestConfigs.UNet(2, depth: 4).Build();
         using var classifier = (EncoderClassifier)TestConfigs.Classifier(2).Build(); // depth 3
-        var before = classifier.StateDict()["encoder.stages.0.conv1.weight"].Clone();
-        var e = Assert.Throws<StateDictMismatchException>(() => classifier.LoadEncoder(deep.StateDict()));
+        var before = classifier.state_dict()["encoder.stages.0.conv1.weight"].clone();
+        var e = Assert.Throws<StateDictMismatchException>(() => classifier.LoadEncoder(deep.state_dict()));
         Assert.Contains("encoder.stages.3.conv1.weight", e.Result.Unexpected);
-        Assert.True(classifier.StateDict()["encoder.stages.0.conv1.weight"].AllClose(before, 0, 0)); // nothing loaded
+        Assert.True(TestConfigs.Same(classifier.state_dict()["encoder.stages.0.conv1.weight"], before)); // nothing loaded
         before.Dispose();
 
         using var wide = new UNetConfig { Encoder = TestConfigs.Encoder(2, width: 6) }.Build();
-        var mismatch = classifier.LoadEncoder(wide.StateDict(), strict: false);
+        var mismatch = classifier.LoadEncoder(wide.state_dict(), strict: false);
         Assert.Contains(mismatch.ShapeMismatched, m => m.Key == "encoder.stages.0.conv1.weight");
     }
 
@@ -87,9 +86,12 @@ public sealed class TransferTests
         var groups = classifier.LevelParameterGroups(encoderLearningRate: 1e-4, otherLearningRate: 1e-3);
         Assert.Equal(4, groups.Count);
         Assert.Equal("rest", groups[3].Name);
-        Assert.Equal(classifier.Parameters().Count(), groups.Sum(g => g.Parameters.Count));
-        using var adam = new Adam(groups);
-        Assert.Equal([1e-4, 1e-4, 1e-4, 1e-3], adam.LearningRates);
+        Assert.Equal(classifier.parameters().Count(), groups.Sum(g => g.Parameters.Count));
+        using var adam = torch.optim.Adam(groups.Select(g => new Adam.ParamGroup(g.Parameters, new Adam.Options { LearningRate = g.LearningRate })), lr: 1e-2);
+        Assert.Equal([1e-4, 1e-4, 1e-4, 1e-3], adam.ParamGroups.Select(g => g.LearningRate));
+        var defaults = classifier.LevelParameterGroups(); // null learning rates: the optimizer's default
+        using var sgd = torch.optim.SGD(defaults.Select(g => new SGD.ParamGroup(g.Parameters, new SGD.Options { LearningRate = g.LearningRate })), 0.05);
+        Assert.All(sgd.ParamGroups, g => Assert.Equal(0.05, g.LearningRate));
     }
 
     [Theory]
@@ -102,22 +104,22 @@ public sealed class TransferTests
         Assert.Equal(0, net.FreezeEncoderLevels(0));
         var frozenCount = net.FreezeEncoderLevels(2);
         Assert.Equal(net.EncoderLevelParameters(0).Count() + net.EncoderLevelParameters(1).Count(), frozenCount);
-        net.Train();
-        var before = net.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.Clone());
-        using var adam = new Adam(net.Parameters(), lr: 1e-2);
+        net.train();
+        var before = TestConfigs.PyTorchStateDict(net).ToDictionary(kv => kv.Key, kv => kv.Value.clone());
+        using var adam = torch.optim.Adam(net.parameters(), lr: 1e-2);
         for (int step = 0; step < 2; step++)
         {
-            using var scope = TorchRt.NewDisposeScope();
-            adam.ZeroGrad();
+            using var scope = torch.NewDisposeScope();
+            adam.zero_grad();
             var x = TestConfigs.RandomInput(dims, batch: 4, size: 8);
-            TestLosses.Loss(net, x, null, Tensor.FromArray(new long[] { 0, 1, 1, 0 }, 4)).Backward();
-            adam.Step();
+            TestLosses.Loss(net, x, null, torch.tensor(new long[] { 0, 1, 1, 0 })).backward();
+            adam.step();
         }
-        var after = net.StateDict();
+        var after = net.state_dict();
         foreach (var (key, value) in before)
         {
             bool frozen = key.StartsWith("encoder.stages.0.", StringComparison.Ordinal) || key.StartsWith("encoder.stages.1.", StringComparison.Ordinal);
-            bool same = value.AllClose(after[key], 0, 0);
+            bool same = TestConfigs.Same(value, after[key]);
             if (frozen) Assert.True(same, $"frozen {key} changed"); // weights and BN running statistics
             else if (!key.EndsWith("num_batches_tracked", StringComparison.Ordinal)) Assert.False(same, $"trainable {key} did not change");
             value.Dispose();
@@ -129,24 +131,24 @@ public sealed class TransferTests
     {
         TestConfigs.Seed();
         using var net = (EncoderClassifier)TestConfigs.Classifier(2).Build();
-        net.Train();
-        using var adam = new Adam(net.Parameters(), lr: 1e-2, weightDecay: 1e-2);
-        var labels = Tensor.FromArray(new long[] { 0, 1, 1, 0 }, 4);
+        net.train();
+        using var adam = torch.optim.Adam(net.parameters(), lr: 1e-2, weight_decay: 1e-2);
+        var labels = torch.tensor(new long[] { 0, 1, 1, 0 });
         void Step()
         {
-            using var scope = TorchRt.NewDisposeScope();
-            adam.ZeroGrad();
-            TestLosses.Loss(net, TestConfigs.RandomInput(2, batch: 4, size: 8), null, labels).Backward();
-            adam.Step();
+            using var scope = torch.NewDisposeScope();
+            adam.zero_grad();
+            TestLosses.Loss(net, TestConfigs.RandomInput(2, batch: 4, size: 8), null, labels).backward();
+            adam.step();
         }
         Step(); // every parameter now has a gradient and Adam moments
         net.FreezeEncoder();
-        var before = net.EncoderLevelParameters(0).Select(p => p.Parameter.Clone()).ToList();
+        var before = net.EncoderLevelParameters(0).Select(p => p.Parameter.clone()).ToList();
         Step();
         Step();
         foreach (var ((name, p), old) in net.EncoderLevelParameters(0).Zip(before))
         {
-            Assert.True(p.AllClose(old, 0, 0), $"frozen {name} moved");
+            Assert.True(TestConfigs.Same(p, old), $"frozen {name} moved");
             old.Dispose();
         }
         labels.Dispose();
