@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # One idempotent setup for a fresh machine, shared by ./mlnm, ./test.sh and .ci/run.
 #   1. installs the Debian packages that are missing (apt-get --no-install-recommends, root only);
-#   2. restores NuGet packages and builds the solution (which also builds the native libtorch shim)
-#      when any source is newer than the last build.
+#   2. restores NuGet packages (TorchSharp brings libtorch) and builds the solution, which patches TorchSharp's
+#      native library for Debian 12 when needed (build/libtorchsharp-debian12), when any source is newer than the last build.
 # Usage: scripts/bootstrap.sh [--test] [--force-build] [--no-build]
 #   --test         also install what the test suite needs (python3-torch, nibabel, pydicom, PostgreSQL, Chromium)
 #   --force-build  build even when nothing changed
@@ -23,15 +23,13 @@ for arg in "$@"; do
   esac
 done
 
-# Runtime: libtorch (engine), the toolchain for the shim, OpenBLAS (about 45x faster matmul than
-# Debian's reference BLAS here), GDCM's C# binding for DICOM, Fashion-MNIST's IDX files for
-# `mlnm datasets make fashion-mnist`.
-# g++, patchelf and binutils patch TorchSharp's native library for Debian 12's libstdc++ (build/libtorchsharp-debian12).
-packages=(libtorch-dev cmake g++ make patchelf binutils libopenblas0-openmp libgdcm-cil dataset-fashion-mnist)
+# Runtime: gcc, g++, patchelf and binutils patch TorchSharp's native library for Debian 12's libstdc++
+# (build/libtorchsharp-debian12; libtorch itself comes from NuGet); GDCM's C# binding for DICOM;
+# Fashion-MNIST's IDX files for `mlnm datasets make fashion-mnist`.
+packages=(gcc g++ patchelf binutils libgdcm-cil dataset-fashion-mnist)
 if [ "$want_test" = 1 ]; then
   # Independent implementations the tests compare against, and the real servers they start.
-  # libblas3: the reference BLAS, which a test loads on purpose to check the slow-BLAS warning.
-  packages+=(libblas3 python3-torch python3-numpy python3-nibabel python3-pydicom postgresql chromium fonts-dejavu-core)
+  packages+=(python3-torch python3-numpy python3-nibabel python3-pydicom postgresql chromium fonts-dejavu-core)
 fi
 
 missing=()

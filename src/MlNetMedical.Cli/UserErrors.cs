@@ -14,7 +14,7 @@ internal static class UserErrors
     /// groups for validation).</summary>
     public static string? Message(Exception e, bool libraryRejections = false) => Unwrap(e) switch
     {
-        CliUserException or YamlConfigException or IOException or UnauthorizedAccessException => Unwrap(e).Message,
+        CliUserException or YamlConfigException or Models.EngineSettingException or IOException or UnauthorizedAccessException => Unwrap(e).Message,
         ArgumentException or InvalidOperationException or InvalidDataException when libraryRejections => Unwrap(e).Message,
         _ => null,
     };

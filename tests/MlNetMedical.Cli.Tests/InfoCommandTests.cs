@@ -13,11 +13,13 @@ public sealed class InfoCommandTests
         var root = doc.RootElement;
         Assert.StartsWith("MlNetMedical ", root.GetProperty("library").GetString());
         Assert.Contains(".NET", root.GetProperty("dotNet").GetString());
-        Assert.StartsWith("1.", root.GetProperty("libtorch").GetString());
+        Assert.Equal("0.107.0", root.GetProperty("torchSharp").GetString());
+        Assert.StartsWith("2.10", root.GetProperty("libtorch").GetString());
         Assert.True(root.GetProperty("torchThreads").GetInt32() >= 1);
-        Assert.Equal("OpenBlas", root.GetProperty("blas").GetString()); // the setup installs OpenBLAS
-        Assert.Contains("openblas", root.GetProperty("blasPath").GetString());
-        Assert.Equal(JsonValueKind.Null, root.GetProperty("blasWarning").ValueKind);
+        Assert.False(string.IsNullOrEmpty(root.GetProperty("oneDnnDecision").GetString()));
+        // The marker the Debian 12 fix leaves next to the patched library is what info reports.
+        var marker = Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native", "mlnm-libstdcxx-fix.txt");
+        Assert.Equal(File.Exists(marker), root.GetProperty("loaderFix").ValueKind == JsonValueKind.String);
         var cuda = root.GetProperty("cudaAvailable").GetBoolean();
         Assert.Equal(cuda, root.GetProperty("cudaDeviceCount").GetInt32() > 0);
     }
@@ -35,7 +37,7 @@ public sealed class InfoCommandTests
     {
         var (code, stdout, _) = CliRun.Run("info");
         Assert.Equal(ExitCodes.Success, code);
-        foreach (var label in new[] { "library", ".NET", "libtorch", "torch threads", "BLAS", "CUDA" })
+        foreach (var label in new[] { "library", ".NET", "TorchSharp", "libtorch", "torch threads", "BLAS", "loader fix", "allocator", "oneDNN", "CUDA" })
             Assert.Contains(label, stdout);
     }
 
@@ -48,14 +50,14 @@ public sealed class InfoCommandTests
     }
 
     // Runs the built CLI as its own process (from another directory, so nothing depends on the CWD).
-    private static (int Code, string Out, string Err) RunProcess(string? libraryPath, params string[] args)
+    private static (int Code, string Out, string Err) RunProcess(string[] args, string? variable = null, string? value = null)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "mlnm.dll");
         Assert.True(File.Exists(dll), dll);
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetTempPath() };
         start.ArgumentList.Add(dll);
         foreach (var a in args) start.ArgumentList.Add(a);
-        if (libraryPath is not null) start.Environment["LD_LIBRARY_PATH"] = libraryPath;
+        if (variable is not null) start.Environment[variable] = value;
         using var process = Process.Start(start)!;
         var stderrTask = process.StandardError.ReadToEndAsync();
         var stdout = process.StandardOutput.ReadToEnd();
@@ -66,24 +68,27 @@ public sealed class InfoCommandTests
     [Fact]
     public void MlnmProcessPrintsOnlyJsonOnStdout()
     {
-        var (code, stdout, stderr) = RunProcess(null, "info", "--json");
+        var (code, stdout, stderr) = RunProcess(["info", "--json"]);
         Assert.True(code == 0, $"exit {code}: {stderr}");
         AssertInfoJson(stdout.Trim());
     }
 
     [Fact]
-    public void ReferenceBlasIsDetectedAndWarnedAbout()
+    public void OneDnnCanBeForcedOffAndIsReported()
     {
-        // Debian's reference BLAS (libblas3, installed by scripts/bootstrap.sh --test) put first on the library
-        // path replaces OpenBLAS for libtorch, as a machine without libopenblas0-openmp would have it.
-        const string ReferenceDir = "/usr/lib/x86_64-linux-gnu/blas";
-        Assert.True(File.Exists(Path.Combine(ReferenceDir, "libblas.so.3")), "libblas3 is missing: run scripts/bootstrap.sh --test");
-        var (code, stdout, stderr) = RunProcess(ReferenceDir, "info", "--json");
+        var (code, stdout, stderr) = RunProcess(["info", "--json"], "MLNM_ONEDNN", "0");
         Assert.True(code == 0, $"exit {code}: {stderr}");
         using var doc = JsonDocument.Parse(stdout.Trim());
-        Assert.Equal("Reference", doc.RootElement.GetProperty("blas").GetString());
-        Assert.Contains("libopenblas0-openmp", doc.RootElement.GetProperty("blasWarning").GetString());
-        Assert.Equal("", doc.RootElement.GetProperty("blasConfig").GetString());
-        Assert.Single(stderr.Split('\n'), l => l.StartsWith("warning: libtorch is using the reference BLAS", StringComparison.Ordinal));
+        Assert.False(doc.RootElement.GetProperty("oneDnn").GetBoolean());
+        Assert.Contains("MLNM_ONEDNN=0", doc.RootElement.GetProperty("oneDnnDecision").GetString());
+    }
+
+    [Fact]
+    public void MalformedEngineVariableIsAUserError()
+    {
+        var (code, _, stderr) = RunProcess(["info"], "MLNM_ONEDNN", "maybe");
+        Assert.Equal(ExitCodes.UserError, code);
+        Assert.Contains("MLNM_ONEDNN='maybe'", stderr);
+        Assert.DoesNotContain("   at ", stderr);
     }
 }

@@ -23,7 +23,7 @@ public static class ReportSamples
             Environment = new()
             {
                 ["library"] = "MlNetMedical 0.1.0", [".NET"] = "10.0.0", ["libtorch"] = "1.13.1 (CPU)",
-                ["threads"] = "2", ["BLAS"] = "OpenBLAS (openmp)", ["seed"] = seed.ToString(), ["machine"] = "ci-runner <x86_64>",
+                ["threads"] = "2", ["torchsharp"] = "0.107.0", ["seed"] = seed.ToString(), ["machine"] = "ci-runner <x86_64>",
             },
         };
         report.Methods.Add(new MethodResult

@@ -14,11 +14,7 @@ public sealed class StateDictNameTests
     // Tensor field of the child not yet registered under the field's own name, base classes' private fields included:
     // the compiler's backing fields of the get-only auto-properties holding submodules (UNetEncoder.Stages,
     // DecoderStage.Up/Block, ClassificationHead.Hidden/Output, ...) come back as "<Stages>k__BackingField" aliases.
-    private const string Blocked = "blocked: Models modules keep submodules in auto-properties, so TorchSharp's RegisterComponents " +
-                                   "adds '<Stages>k__BackingField' aliases to state_dict()/named_modules() (fix: override RegisterComponents " +
-                                   "as a no-op in the Models modules, or [field: ComponentName(Name = ...)] on each property)";
-
-    [Fact(Skip = Blocked)]
+    [Fact]
     public void StateDictsHoldOnlyPyTorchNames()
     {
         foreach (var dims in new[] { 2, 3 })
@@ -34,7 +30,7 @@ public sealed class StateDictNameTests
             }
     }
 
-    [Fact(Skip = Blocked)]
+    [Fact]
     public void PyTorchNamedStateDictLoadsStrictly()
     {
         using var source = TestConfigs.Classifier(2).Build();

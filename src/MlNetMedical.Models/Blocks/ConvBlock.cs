@@ -12,6 +12,9 @@ namespace MlNetMedical.Models;
 /// </summary>
 public sealed class ConvBlock : nn.Module<Tensor, Tensor>
 {
+    // Children are registered by name in the constructor; TorchSharp's reflection would add each again under its backing field's name.
+    protected override void RegisterComponents() { }
+
     private readonly List<(Convolution Conv, nn.Module<Tensor, Tensor> Norm)> layers = [];
     private readonly Sequential? shortcut;
     private readonly BlockSettings settings;

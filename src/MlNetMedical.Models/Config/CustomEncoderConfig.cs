@@ -31,8 +31,11 @@ public sealed record CustomEncoderConfig : EncoderConfig
 
     public override long[] LevelChannels()
     {
-        using var encoder = Build();
-        return encoder.Channels.ToArray();
+        // A throw-away encoder, whose initial weights must not use up the caller's generator.
+        using var scratch = new TorchSharp.torch.Generator(0);
+        using (WeightInit.Use(scratch))
+        using (var encoder = Build())
+            return encoder.Channels.ToArray();
     }
 
     public override void Validate()

@@ -11,6 +11,9 @@ namespace MlNetMedical.Models;
 /// </summary>
 public sealed class ResNetEncoder : FeatureEncoder
 {
+    // Children are registered by name in the constructor; TorchSharp's reflection would add each again under its backing field's name.
+    protected override void RegisterComponents() { }
+
     public ResNetEncoder(ResNetEncoderConfig config) : base(config)
     {
         var channels = Channels;

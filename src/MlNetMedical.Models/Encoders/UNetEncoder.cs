@@ -13,6 +13,9 @@ namespace MlNetMedical.Models;
 /// </summary>
 public sealed class UNetEncoder : FeatureEncoder
 {
+    // Children are registered by name in the constructor; TorchSharp's reflection would add each again under its backing field's name.
+    protected override void RegisterComponents() { }
+
     private readonly UNetEncoderConfig config;
 
     public UNetEncoder(UNetEncoderConfig config) : base(config)

@@ -49,7 +49,7 @@ public static class TorchRuntime
         }
     }
 
-    /// <summary>Applies the settings once. Throws <see cref="InvalidOperationException"/> on a malformed variable.</summary>
+    /// <summary>Applies the settings once. Throws <see cref="EngineSettingException"/> on a malformed variable.</summary>
     public static void Initialize()
     {
         if (initialized) return;
@@ -72,7 +72,7 @@ public static class TorchRuntime
         var text = Environment.GetEnvironmentVariable(ThreadsVariable);
         if (string.IsNullOrWhiteSpace(text)) return Environment.ProcessorCount;
         if (!int.TryParse(text, out var n) || n < 1)
-            throw new InvalidOperationException($"{ThreadsVariable}='{text}' is not a positive integer");
+            throw new EngineSettingException($"{ThreadsVariable}='{text}' is not a positive integer");
         return n;
     }
 
@@ -117,7 +117,7 @@ public static class TorchRuntime
                 OneDnnDecision = $"{OneDnnVariable}=0 (off)";
                 break;
             default:
-                throw new InvalidOperationException($"{OneDnnVariable}='{setting}' must be auto, 1 or 0");
+                throw new EngineSettingException($"{OneDnnVariable}='{setting}' must be auto, 1 or 0");
         }
     }
 
@@ -257,3 +257,6 @@ public static class TorchRuntime
         public static void SetNnpack(bool on) => SetUserEnabledNnpack(Context, on ? (byte)1 : (byte)0);
     }
 }
+
+/// <summary>An environment variable that sets up the engine (<c>MLNM_THREADS</c>, <c>MLNM_ONEDNN</c>) has a value it cannot take.</summary>
+public sealed class EngineSettingException(string message) : InvalidOperationException(message);

@@ -11,6 +11,9 @@ namespace MlNetMedical.Models;
 /// </summary>
 public sealed class ClassificationHead : nn.Module<Tensor, Tensor>
 {
+    // Children are registered by name in the constructor; TorchSharp's reflection would add each again under its backing field's name.
+    protected override void RegisterComponents() { }
+
     private readonly int[] levels;
     private readonly PoolingKind pooling;
     private readonly double dropout;

@@ -43,6 +43,9 @@ public sealed class YNet : UNetBase, IJointNetwork
 /// <summary>Y-Net's classification branch: <c>down.{i}</c> blocks (2× max pool in ceil mode, then a conv block) and <c>head</c>.</summary>
 public sealed class YNetBranch : nn.Module<Tensor, Tensor>
 {
+    // Children are registered by name in the constructor; TorchSharp's reflection would add each again under its backing field's name.
+    protected override void RegisterComponents() { }
+
     public YNetBranch(BlockSettings settings, long bottleneckChannels, YNetConfig config) : base(nameof(YNetBranch))
     {
         Down = new ModuleList<ConvBlock>();

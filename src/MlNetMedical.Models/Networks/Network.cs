@@ -12,6 +12,9 @@ namespace MlNetMedical.Models;
 /// </summary>
 public abstract class Network : nn.Module<Tensor, Tensor>, IUsesGenerator
 {
+    // Children are registered by name in the constructor; TorchSharp's reflection would add each again under its backing field's name.
+    protected override void RegisterComponents() { }
+
     private readonly HashSet<string> frozenModules = new(StringComparer.Ordinal);
 
     protected Network(NetworkConfig config) : base(Validated(config).GetType().Name.Replace("Config", ""))

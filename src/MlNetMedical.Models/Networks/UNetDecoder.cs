@@ -10,6 +10,9 @@ namespace MlNetMedical.Models;
 /// </summary>
 public sealed class DecoderStage : nn.Module<Tensor, Tensor>
 {
+    // Children are registered by name in the constructor; TorchSharp's reflection would add each again under its backing field's name.
+    protected override void RegisterComponents() { }
+
     private readonly UpsamplingKind upsampling;
 
     public DecoderStage(BlockSettings settings, long deeperChannels, long skipChannels, UpsamplingKind upsampling) : base(nameof(DecoderStage))
@@ -66,6 +69,9 @@ public sealed class DecoderStage : nn.Module<Tensor, Tensor>
 /// </summary>
 public sealed class UNetDecoder : nn.Module<Tensor, Tensor>
 {
+    // Children are registered by name in the constructor; TorchSharp's reflection would add each again under its backing field's name.
+    protected override void RegisterComponents() { }
+
     public UNetDecoder(BlockSettings settings, IReadOnlyList<long> encoderChannels, UpsamplingKind upsampling) : base(nameof(UNetDecoder))
     {
         if (encoderChannels.Count < 2) throw new ArgumentException("a U-Net decoder needs an encoder with at least 2 levels", nameof(encoderChannels));

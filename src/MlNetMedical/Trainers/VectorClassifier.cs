@@ -14,6 +14,9 @@ namespace MlNetMedical.Trainers;
 /// </summary>
 public sealed class VectorClassifierNetwork : nn.Module<Tensor, Tensor>, IUsesGenerator
 {
+    // Children are registered by name in the constructor; TorchSharp's reflection would add each again under its backing field's name.
+    protected override void RegisterComponents() { }
+
     private readonly Tensor mean;
     private readonly Tensor scale;
     private readonly List<TorchSharp.Modules.Linear> linears = [];
