@@ -10,10 +10,8 @@ using System.Text.Json;
 using MlNetMedical.Imaging;
 using MlNetMedical.Imaging.Datasets;
 using MlNetMedical.Models;
-using MlNetMedical.Torch;
-using MlNetMedical.Torch.Nn;
-using MlNetMedical.Torch.Optim;
-using TorchRt = MlNetMedical.Torch.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 if (args.Length < 2 || args[1] is not ("classify" or "segment"))
 {
@@ -41,7 +39,8 @@ for (int a = 2; a < args.Length; a++)
 }
 const int batchSize = 16;
 var items = CsvManifest.Read(Path.Combine(dir, "manifest.csv"));
-TorchRt.ManualSeed((ulong)seed);
+TorchRuntime.Initialize();
+using var weightGenerator = new Generator((ulong)seed);
 var watch = System.Diagnostics.Stopwatch.StartNew();
 
 // Images as float32 [C, spatial...]: CT clipped to [-200, 250] HU and normalised with mean 95, std 35
@@ -88,55 +87,55 @@ Tensor Images(IList<Sample> set, IList<int> idx, bool randomize, out byte[][] ma
         masks[b] = mask!;
         x.CopyTo(data, b * n);
     }
-    return Tensor.FromArray(data, [idx.Count, .. shape]);
+    return torch.tensor(data, [idx.Count, .. shape]);
 }
 Tensor Targets(byte[][] masks)
 {
     long n = masks[0].Length;
     var data = new long[masks.Length * n];
     for (int b = 0; b < masks.Length; b++) for (int i = 0; i < n; i++) data[b * n + i] = classOf[masks[b][i]];
-    return Tensor.FromArray(data, [masks.Length, .. shape[1..]]);
+    return torch.tensor(data, [masks.Length, .. shape[1..]]);
 }
 
 Network net = mode == "segment"
-    ? new UNetConfig { Encoder = new UNetEncoderConfig { SpatialDims = dims, InChannels = channels, Depth = depth, BaseChannels = width }, NumClasses = labelValues.Length + 1 }.Build()
-    : EncoderClassifierConfig.PlainCnn(dims, channels, classes.Count, depth: depth, baseChannels: width).Build();
+    ? new UNetConfig { Encoder = new UNetEncoderConfig { SpatialDims = dims, InChannels = channels, Depth = depth, BaseChannels = width }, NumClasses = labelValues.Length + 1 }.Build(weightGenerator)
+    : EncoderClassifierConfig.PlainCnn(dims, channels, classes.Count, depth: depth, baseChannels: width).Build(weightGenerator);
 // Segmentation loss: foreground-only Dice pooled over the batch (a volume without tumour adds no 0/0 term) plus
 // cross-entropy with each foreground class weighted by sqrt(background/class voxels) of the training masks, capped at 10.
 // Without both, the brain U-Net (3% tumour voxels) collapsed to background.
 float[] weights = mode == "segment" ? ClassWeights(train, classOf, labelValues.Length + 1) : [1f];
-using var classWeight = mode == "segment" ? Tensor.FromArray(weights, weights.Length) : null;
-using var adam = new Adam(net.Parameters(), lr: lr);
+using var classWeight = mode == "segment" ? torch.tensor(weights) : null;
+using var adam = optim.Adam(net.parameters(), lr: lr);
 int stepsPerEpoch = (train.Count + batchSize - 1) / batchSize;
-var schedule = new CosineAnnealingLr(adam, (long)epochs * stepsPerEpoch);
+var schedule = optim.lr_scheduler.CosineAnnealingLR(adam, (double)epochs * stepsPerEpoch);
 var order = Enumerable.Range(0, train.Count).ToList();
 var shuffle = new Random(seed);
 for (int epoch = 0; epoch < epochs; epoch++)
 {
-    net.Train();
+    net.train();
     order = order.OrderBy(_ => shuffle.Next()).ToList();
     double total = 0;
     for (int start = 0; start < order.Count; start += batchSize)
     {
-        using var scope = TorchRt.NewDisposeScope();
+        using var scope = torch.NewDisposeScope();
         var idx = order.Skip(start).Take(batchSize).ToList();
         var x = Images(train, idx, augment, out var masks);
-        adam.ZeroGrad();
+        adam.zero_grad();
         Tensor loss = mode == "segment"
-            ? Losses.DiceCrossEntropy(net.Forward(x), Targets(masks), includeBackground: false, batch: true, ceWeight: classWeight)
-            : Losses.CrossEntropy(net.Forward(x), Tensor.FromArray(idx.Select(i => trainLabels[i]).ToArray(), idx.Count));
-        loss.Backward();
-        adam.Step();
-        schedule.Step();
+            ? SegmentationLosses.DiceCrossEntropy(net.call(x), Targets(masks), includeBackground: false, batch: true, ceWeight: classWeight)
+            : nn.functional.cross_entropy(net.call(x), torch.tensor(idx.Select(i => trainLabels[i]).ToArray()));
+        loss.backward();
+        adam.step();
+        schedule.step();
         total += loss.ToDouble() * idx.Count;
     }
     Console.Error.WriteLine($"epoch {epoch + 1}/{epochs}: loss {total / order.Count:F4} ({watch.Elapsed.TotalSeconds:F0} s)");
 }
 
-net.Eval();
+net.eval();
 double metric, meanImageDice = 0;
 var labelDice = new Dictionary<string, double>();
-using (TorchRt.NoGrad())
+using (torch.no_grad())
 {
     // Segmentation: Dice pooled over the test set (slices without foreground count through their false
     // positives), and the mean of per-image Dice over images that have foreground.
@@ -146,9 +145,9 @@ using (TorchRt.NoGrad())
     int withForeground = 0;
     for (int start = 0; start < test.Count; start += batchSize)
     {
-        using var scope = TorchRt.NewDisposeScope();
+        using var scope = torch.NewDisposeScope();
         var idx = Enumerable.Range(start, Math.Min(batchSize, test.Count - start)).ToList();
-        var pred = net.Forward(Images(test, idx, randomize: false, out var masks)).Argmax(1).ToArray<long>();
+        var pred = net.call(Images(test, idx, randomize: false, out var masks)).argmax(1).data<long>().ToArray();
         for (int b = 0; b < idx.Count; b++)
         {
             if (mode != "segment") { sum += pred[b] == testLabels[idx[b]] ? 1 : 0; continue; }
