@@ -147,7 +147,7 @@ save(sys.argv[3], out)
                 var outPath = Path.Combine(dir.FullName, "out.safetensors");
                 File.WriteAllText(cfgPath, config.ToJson());
                 // The state dict before the forward pass: training mode moves the batch-norm statistics.
-                var exchange = new Dictionary<string, Tensor>(TestConfigs.PyTorchStateDict(net).ToDictionary(kv => kv.Key, kv => kv.Value.clone())) { ["x"] = x };
+                var exchange = new Dictionary<string, Tensor>(net.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone())) { ["x"] = x };
 
                 var ours = new Dictionary<string, Tensor>();
                 switch (net)
@@ -177,7 +177,7 @@ save(sys.argv[3], out)
                 ours["loss"] = loss;
                 ours["grad.x"] = x.grad!;
                 foreach (var (param, p) in net.named_parameters()) ours["grad." + param] = p.grad!;
-                foreach (var (buffer, b) in net.named_buffers()) if (b.dtype == ScalarType.Float32 && !TestConfigs.IsAlias(buffer)) ours["buf." + buffer] = b;
+                foreach (var (buffer, b) in net.named_buffers()) if (b.dtype == ScalarType.Float32) ours["buf." + buffer] = b;
                 Safetensors.Save(inPath, exchange);
 
                 PythonReference.RunChecked(Script, cfgPath, inPath, outPath);

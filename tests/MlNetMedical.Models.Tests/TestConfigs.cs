@@ -71,16 +71,6 @@ internal static class TestConfigs
         return (a.detach().to(ScalarType.Float64) - b.detach().to(ScalarType.Float64)).abs().max().item<double>();
     }
 
-    /// <summary>
-    /// The module's state dict without the aliases TorchSharp 0.107 adds for submodules held in auto-properties
-    /// (<c>encoder.&lt;Stages&gt;k__BackingField.0.conv1.weight</c> next to <c>encoder.stages.0.conv1.weight</c>; see
-    /// <see cref="StateDictNameTests"/>): the PyTorch names only, each tensor once.
-    /// </summary>
-    public static Dictionary<string, Tensor> PyTorchStateDict(nn.Module module) =>
-        module.state_dict().Where(kv => !IsAlias(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value);
-
-    public static bool IsAlias(string key) => key.Contains("k__BackingField", StringComparison.Ordinal);
-
     /// <summary>Tensors this thread created and has not disposed (TorchSharp's per-thread lifetime statistics).</summary>
     public static long LiveTensors => DisposeScopeManager.Statistics.TensorStatistics.ThreadTotalLiveCount;
 }

@@ -105,7 +105,7 @@ public sealed class TransferTests
         var frozenCount = net.FreezeEncoderLevels(2);
         Assert.Equal(net.EncoderLevelParameters(0).Count() + net.EncoderLevelParameters(1).Count(), frozenCount);
         net.train();
-        var before = TestConfigs.PyTorchStateDict(net).ToDictionary(kv => kv.Key, kv => kv.Value.clone());
+        var before = net.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
         using var adam = torch.optim.Adam(net.parameters(), lr: 1e-2);
         for (int step = 0; step < 2; step++)
         {

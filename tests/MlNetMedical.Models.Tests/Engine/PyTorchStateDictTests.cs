@@ -164,14 +164,11 @@ print('ok')
         try
         {
             using var net = TestConfigs.PlainCnn(2).Build();
-            // Strict in substance: every PyTorch key lands with its shape and every PyTorch-named key of the network is
-            // supplied. Loaded non-strictly only because of the state-dict aliases (StateDictNameTests).
-            var result = net.LoadStateDict(state, strict: false);
-            Assert.Empty(result.Unexpected);
-            Assert.Empty(result.ShapeMismatched);
-            Assert.All(result.Missing, k => Assert.True(TestConfigs.IsAlias(k), $"{k} is missing from PyTorch's state dict"));
+            // Strict: every PyTorch key lands with its shape and every key of the network is supplied.
+            var result = net.LoadStateDict(state);
+            Assert.True(result.IsExact, result.ToString());
             Assert.Equal(state.Keys.Order(StringComparer.Ordinal), result.Loaded.Order(StringComparer.Ordinal));
-            Assert.Equal(TestConfigs.PyTorchStateDict(net).Keys.Order(StringComparer.Ordinal), result.Loaded.Order(StringComparer.Ordinal));
+            Assert.Equal(net.state_dict().Keys.Order(StringComparer.Ordinal), result.Loaded.Order(StringComparer.Ordinal));
             CheckOutputs(net, "plain");
         }
         finally

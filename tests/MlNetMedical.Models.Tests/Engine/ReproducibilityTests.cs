@@ -40,7 +40,7 @@ public sealed class ReproducibilityTests
                 opt.step();
                 betweenSteps?.Invoke();
             }
-            var weights = TestConfigs.PyTorchStateDict(net).Where(kv => kv.Value.dtype == ScalarType.Float32)
+            var weights = net.state_dict().Where(kv => kv.Value.dtype == ScalarType.Float32)
                 .ToDictionary(kv => kv.Key, kv => kv.Value.data<float>().ToArray());
             return new Run(losses, weights);
         }
@@ -103,7 +103,7 @@ public sealed class ReproducibilityTests
         using (torch.randn(100)) { }
         using var g2 = new Generator(42);
         using var b = TestConfigs.UNet(2).Build(g2);
-        foreach (var (key, t) in TestConfigs.PyTorchStateDict(a))
+        foreach (var (key, t) in a.state_dict())
             Assert.True(TestConfigs.Same(t, b.state_dict()[key]), key);
         // And Build() without a generator draws from the default generator: seeded alike, alike.
         torch.manual_seed(3);

@@ -132,7 +132,7 @@ public sealed class RuntimeTests(ITestOutputHelper output)
         // And in a network: every group-norm layer of a U-Net built from a seeded generator.
         using var gen = new Generator(1);
         using var unet = TestConfigs.UNet(2, norm: NormKind.Group).Build(gen);
-        var norms = TestConfigs.PyTorchStateDict(unet).Where(kv => kv.Key.Contains(".norm", StringComparison.Ordinal)).ToList();
+        var norms = unet.state_dict().Where(kv => kv.Key.Contains(".norm", StringComparison.Ordinal)).ToList();
         Assert.NotEmpty(norms);
         foreach (var (key, t) in norms)
             Assert.True(t.eq(key.EndsWith(".weight", StringComparison.Ordinal) ? 1 : 0).all().item<bool>(), key);
