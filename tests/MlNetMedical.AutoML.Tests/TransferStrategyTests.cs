@@ -160,6 +160,26 @@ public sealed class TransferStrategyTests(TinyTransferTask task) : IDisposable
     }
 
     [Fact]
+    public void ParallelTrialsGiveTheSameValuesFromRunToRun()
+    {
+        // Each trial draws its weights and dropout from its own seeded generators and trains under its own thread budget,
+        // so what runs beside it cannot change its value (the old engine's shared generator changed 3-4 of 16).
+        IReadOnlyList<(string Parameters, double? Value)> Run(string name)
+        {
+            var pipeline = new TransferStrategy(task.Ml, task.Segmentation, task.Train.Schema, TinyTransferTask.Quick);
+            var result = new AutoMLExperiment(task.Ml).SetPipeline(pipeline).SetDataset(task.Train, task.Validation, "GroupId")
+                .SetMaxTrials(8).SetParallelism(2).SetTuner(new RandomTuner(5)).SetStudy(Path.Combine(_dir, name + ".db"), name).Run();
+            Assert.All(result.Trials, t => Assert.Equal(TrialState.Complete, t.State));
+            return result.Trials.OrderBy(t => t.Number).Select(t => (string.Join(";", t.Parameters.Values.Select(p => $"{p.Key}={p.Value}")), t.Value)).ToList();
+        }
+        var first = Run("first");
+        var second = Run("second");
+        Assert.Equal(8, first.Count);
+        Assert.True(first.Select(t => t.Parameters).Distinct().Count() > 1, "the tuner should try several configurations");
+        Assert.Equal(first, second);
+    }
+
+    [Fact]
     public void ParallelTrialsEachTrainUnderTheirShareOfTheCores()
     {
         var pipeline = new ThreadRecordingPipeline(new TransferStrategy(task.Ml, task.Segmentation, task.Train.Schema, TinyTransferTask.Quick with { Strategies = [TransferStrategy.FrozenSoftmax] }));
