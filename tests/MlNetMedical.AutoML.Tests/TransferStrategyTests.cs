@@ -128,9 +128,7 @@ public sealed class TransferStrategyTests(TinyTransferTask task) : IDisposable
     [Fact]
     public void CrossValidatedTrialsAverageTheFoldsAndCountEveryFoldsEpochs()
     {
-        var pipeline = new TransferStrategy(task.Ml, task.Segmentation, task.Train.Schema, TinyTransferTask.Quick with { Strategies = [TransferStrategy.FrozenSoftmax] });
-        GC.Collect(); GC.WaitForPendingFinalizers();
-        long liveBefore = TorchSharp.torch.Tensor.TotalCount;
+        var pipeline = new ModelRecordingPipeline(new TransferStrategy(task.Ml, task.Segmentation, task.Train.Schema, TinyTransferTask.Quick with { Strategies = [TransferStrategy.FrozenSoftmax] }));
         var result = new AutoMLExperiment(task.Ml)
             .SetPipeline(pipeline)
             .SetDataset(task.Train, folds: 2, groupColumnName: "GroupId")
@@ -143,7 +141,40 @@ public sealed class TransferStrategyTests(TinyTransferTask task) : IDisposable
         Assert.All(result.Trials, t => Assert.Equal("6", t.UserAttributes["epochs_trained"]));
         Assert.All(result.Trials, t => Assert.Equal([0, 1, 2], t.IntermediateValues.Keys));
         Assert.True(result.BestTrial!.Value > 0);
-        Assert.Equal(liveBefore, TorchSharp.torch.Tensor.TotalCount); // every trial's models were disposed, not left to finalizers
+        // Every fold's fitted model was disposed by the runner, not left to finalizers: its networks' weights are freed.
+        Assert.Equal(4, pipeline.Weights.Count);
+        Assert.All(pipeline.Weights, w => Assert.NotEmpty(w));
+        Assert.All(pipeline.Weights.SelectMany(w => w), w => Assert.True(w.IsInvalid, "a trial's network weights are still allocated"));
+    }
+
+    /// <summary>The parameters of every network stage of a fitted model (a chain or a single stage).</summary>
+    private static IEnumerable<TorchSharp.torch.Tensor> NetworkWeights(ITransformer model) => model switch
+    {
+        MlNetMedical.Trainers.ImageNetworkTransformer image => image.Network.parameters(),
+        MlNetMedical.Trainers.VectorClassifierTransformer vector => vector.Network.parameters(),
+        _ => model.GetType().GetProperty("Transformers")?.GetValue(model) is IEnumerable<ITransformer> stages ? stages.SelectMany(NetworkWeights) : [],
+    };
+
+    /// <summary>Keeps the network weights of every model the trials fit, so the test can check what happened to them.</summary>
+    private sealed class ModelRecordingPipeline(ISweepablePipeline inner) : ISweepablePipeline
+    {
+        public System.Collections.Concurrent.ConcurrentQueue<List<TorchSharp.torch.Tensor>> Weights { get; } = new();
+        public SearchSpace SearchSpace => inner.SearchSpace;
+
+        public IEstimator<ITransformer> BuildEstimator(ParameterSet parameters, TrialTraining training) =>
+            new Recording(inner.BuildEstimator(parameters, training), Weights);
+
+        private sealed class Recording(IEstimator<ITransformer> estimator, System.Collections.Concurrent.ConcurrentQueue<List<TorchSharp.torch.Tensor>> weights) : IEstimator<ITransformer>
+        {
+            public ITransformer Fit(IDataView input)
+            {
+                var model = estimator.Fit(input);
+                weights.Enqueue(NetworkWeights(model).ToList());
+                return model;
+            }
+
+            public SchemaShape GetOutputSchema(SchemaShape inputSchema) => estimator.GetOutputSchema(inputSchema);
+        }
     }
 
     /// <summary>Records the calling thread's torch thread count when a trial builds its estimator (inside the trial's budget).</summary>

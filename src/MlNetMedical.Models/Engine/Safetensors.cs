@@ -372,8 +372,9 @@ public static class Safetensors
 
     internal static void CopyBytes(Tensor t, Span<byte> destination)
     {
-        using var cpu = t.detach().cpu().contiguous();
-        cpu.bytes.CopyTo(destination);
+        // The scope frees every wrapper the chain makes (detach, cpu and contiguous each return a new one), not t.
+        using var scope = torch.NewDisposeScope();
+        t.detach().cpu().contiguous().bytes.CopyTo(destination);
     }
 }
 
