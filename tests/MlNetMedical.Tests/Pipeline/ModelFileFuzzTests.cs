@@ -218,11 +218,11 @@ public sealed class ModelFileFuzzTests(ITestOutputHelper output)
                     fields.AddRange([(at + 4, 2), (at + 8, 2), (at + 10, 2), (at + 12, 4), (at + 16, 4), (at + 20, 2)]);
                     break;
             }
+        Span<byte> v = stackalloc byte[8];
         for (int k = rng.Next(1, 3); k > 0 && fields.Count > 0; k--)
         {
             var (offset, size) = fields[rng.Next(fields.Count)];
             long value = rng.Next(3) == 0 ? rng.Next(-3, 1 << rng.Next(1, 20)) : Extremes[rng.Next(Extremes.Length)];
-            Span<byte> v = stackalloc byte[8];
             BinaryPrimitives.WriteInt64LittleEndian(v, value);
             v[..size].CopyTo(b.AsSpan(offset));
         }
