@@ -33,18 +33,21 @@ public sealed partial class ModelOperationsCatalog : CatalogBase
     /// <summary>
     /// Reads a model; <paramref name="inputSchema"/> is the schema saved with it (null if none was), its
     /// <see cref="DataViewSchema.Preprocessing"/> the recorded preprocessing chain: pass that to <c>ml.Data.LoadFromManifest</c>
-    /// so new data gets the training preprocessing.
+    /// so new data gets the training preprocessing. The file is treated as untrusted: <paramref name="limits"/> (default
+    /// <see cref="ModelFileLimits.Default"/>) bounds what it may make the loader decompress, and every problem with it is an
+    /// <see cref="InvalidDataException"/> naming it (see <see cref="ModelArchive.Load"/>).
     /// </summary>
-    public ITransformer Load(string filePath, out DataViewSchema? inputSchema)
+    public ITransformer Load(string filePath, out DataViewSchema? inputSchema, ModelFileLimits? limits = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(filePath);
         if (!File.Exists(filePath)) throw new FileNotFoundException($"model file '{filePath}' does not exist", filePath);
         using var stream = File.OpenRead(filePath);
-        return WithContextCompute(ModelArchive.Load(stream, filePath, out inputSchema));
+        return WithContextCompute(ModelArchive.Load(stream, filePath, out inputSchema, limits));
     }
 
-    /// <summary>Reads a model from a stream.</summary>
-    public ITransformer Load(Stream stream, out DataViewSchema? inputSchema) => WithContextCompute(ModelArchive.Load(stream, "(stream)", out inputSchema));
+    /// <summary>Reads a model from a stream (see <see cref="Load(string, out DataViewSchema?, ModelFileLimits?)"/>).</summary>
+    public ITransformer Load(Stream stream, out DataViewSchema? inputSchema, ModelFileLimits? limits = null) =>
+        WithContextCompute(ModelArchive.Load(stream, "(stream)", out inputSchema, limits));
 
     // Loaded networks run on this context's device with its thread budget.
     private ITransformer WithContextCompute(ITransformer model)

@@ -135,8 +135,10 @@ public sealed class TransformerChain<TLastTransformer> : ITransformer where TLas
     {
         var config = context.ReadConfig<ChainConfig>();
         if (config.Count < 0) throw new InvalidDataException($"{context.Where}: negative stage count");
-        return new TransformerChain<ITransformer>(Enumerable.Range(0, config.Count)
-            .Select(i => context.LoadChild(i.ToString(System.Globalization.CultureInfo.InvariantCulture))).ToArray());
+        // One child at a time: the count comes from the file, so it must not size an array before the children are found.
+        var stages = new List<ITransformer>();
+        for (var i = 0; i < config.Count; i++) stages.Add(context.LoadChild(i.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        return new TransformerChain<ITransformer>(stages.ToArray());
     }
 
     private sealed record ChainConfig(int Count);

@@ -16,9 +16,11 @@ namespace MlNetMedical.Serialization;
 /// <c>blobs/NAME</c> and <c>children/NAME/</c>.
 /// </summary>
 /// <remarks>
-/// Loading rejects, with a message naming the archive and entry: entries outside the root (absolute paths,
-/// '..', backslashes, anything but the manifest and <c>model/…</c>), an unknown format name or version, entries
-/// missing from or not listed in the manifest, and entries whose length or hash differs from it.
+/// Loading rejects, with an <see cref="InvalidDataException"/> naming the archive and entry: more entries or bytes than
+/// <see cref="ModelFileLimits"/> allow (checked from the central directory before decompressing), entries outside the root
+/// (absolute paths, '..', backslashes, anything but the manifest and <c>model/…</c>), duplicate entries, an unknown format name
+/// or version, entries missing from or not listed in the manifest, entries whose length or hash differs from it, a truncated
+/// or corrupt zip, and volume column types not on <see cref="ColumnTypeCodec"/>'s allow-list.
 /// </remarks>
 public static partial class ModelArchive
 {
@@ -40,6 +42,13 @@ public static partial class ModelArchive
     internal const string ChildFolder = "children/";
 
     internal static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+
+    /// <summary>
+    /// How JSON from a model file is read: as <see cref="JsonOptions"/>, and a null or missing value for a non-nullable
+    /// property or a constructor parameter without a default is a <see cref="JsonException"/> (so loaders never see a null they
+    /// did not declare). Every file this code writes has every property.
+    /// </summary>
+    internal static readonly JsonSerializerOptions ReadOptions = new(JsonOptions) { RespectNullableAnnotations = true, RespectRequiredConstructorParameters = true };
 
     /// <summary>One entry as listed in the manifest.</summary>
     public sealed record EntryRecord(string Path, long Length, string Sha256);
@@ -75,51 +84,129 @@ public static partial class ModelArchive
     /// <summary>
     /// Reads a model written by <see cref="Save"/>; <paramref name="archiveName"/> names it in errors. <paramref name="inputSchema"/>
     /// carries the recorded preprocessing chain in <see cref="DataViewSchema.Preprocessing"/> (null for files without one).
+    /// <paramref name="limits"/> (default <see cref="ModelFileLimits.Default"/>) bounds what the file may make it decompress.
     /// </summary>
-    public static ITransformer Load(Stream stream, string archiveName, out DataViewSchema? inputSchema)
+    /// <remarks>
+    /// The file is untrusted input: sizes and entry counts are checked against <paramref name="limits"/> from the zip's central
+    /// directory before anything is decompressed, the manifest is read first, every entry is read through a bounded read that
+    /// stops at its declared length, and its length and SHA-256 are checked against the manifest before any loader sees it.
+    /// Every problem with the file is an <see cref="InvalidDataException"/> whose message names it (a zip library error is
+    /// wrapped, with the original as the inner exception); an unreadable stream may also throw an <see cref="IOException"/>.
+    /// </remarks>
+    public static ITransformer Load(Stream stream, string archiveName, out DataViewSchema? inputSchema, ModelFileLimits? limits = null)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        Dictionary<string, byte[]> entries;
-        try
-        {
-            using var zip = new ZipArchive(stream, ZipArchiveMode.Read, leaveOpen: true);
-            entries = new Dictionary<string, byte[]>(StringComparer.Ordinal);
-            foreach (var entry in zip.Entries)
-            {
-                if (entry.FullName.EndsWith('/') && entry.Length == 0) continue;   // folder marker
-                CheckEntryPath(entry.FullName, archiveName);
-                using var s = entry.Open();
-                using var copy = new MemoryStream();
-                s.CopyTo(copy);
-                if (!entries.TryAdd(entry.FullName, copy.ToArray()))
-                    throw new InvalidDataException($"model archive '{archiveName}' has entry '{entry.FullName}' twice");
-            }
-        }
-        catch (InvalidDataException e) when (!e.Message.StartsWith("model archive", StringComparison.Ordinal))
-        {
-            throw new InvalidDataException($"model archive '{archiveName}' is not a readable zip file: {e.Message}", e);
-        }
-
-        var manifest = ReadManifest(entries, archiveName);
-        var listed = new Dictionary<string, EntryRecord>(StringComparer.Ordinal);
-        foreach (var e in manifest.Entries)
-            if (!listed.TryAdd(e.Path, e))
-                throw new InvalidDataException($"model archive '{archiveName}': manifest lists '{e.Path}' twice");
-        foreach (var (path, data) in entries)
-        {
-            if (path == ManifestEntry) continue;
-            if (!listed.TryGetValue(path, out var record))
-                throw new InvalidDataException($"model archive '{archiveName}' has entry '{path}' that its manifest does not list");
-            if (record.Length != data.Length || !string.Equals(record.Sha256, Hash(data), StringComparison.OrdinalIgnoreCase))
-                throw new InvalidDataException($"model archive '{archiveName}': entry '{path}' does not match its manifest (length or SHA-256 differs); the file is corrupt or was edited");
-        }
-        foreach (var path in listed.Keys)
-            if (!entries.ContainsKey(path))
-                throw new InvalidDataException($"model archive '{archiveName}': manifest lists '{path}' but the archive lacks it");
-
+        limits = (limits ?? ModelFileLimits.Default).Validate();
+        var entries = ReadVerified(stream, archiveName, limits, out var manifest);
         inputSchema = manifest.InputSchema is null ? null
             : ColumnTypeCodec.FromRecords(manifest.InputSchema, $"model archive '{archiveName}', manifest input schema", ReadPreprocessing(manifest, archiveName));
         return ModelLoadContext.Load(entries, RootFolder, archiveName);
+    }
+
+    /// <summary>
+    /// The zip's entries (all but the manifest), each checked against <paramref name="limits"/> from the central directory before
+    /// anything is decompressed, then read through a bounded read and verified against the manifest (length and SHA-256).
+    /// </summary>
+    private static Dictionary<string, byte[]> ReadVerified(Stream stream, string archiveName, ModelFileLimits limits, out Manifest manifest)
+    {
+        string Prefix() => $"model archive '{archiveName}'";
+        try
+        {
+            using var zip = new ZipArchive(stream, ZipArchiveMode.Read, leaveOpen: true);
+            var all = zip.Entries;   // the central directory; nothing is decompressed yet
+            if (all.Count > limits.MaxEntries)
+                throw new InvalidDataException($"{Prefix()} has {all.Count:N0} entries, more than the limit of {limits.MaxEntries:N0} (ModelFileLimits.MaxEntries); refusing to load it");
+            long fileLength = stream.CanSeek ? stream.Length : long.MaxValue;
+            var byName = new Dictionary<string, ZipArchiveEntry>(StringComparer.Ordinal);
+            long total = 0;
+            foreach (var entry in all)
+            {
+                if (entry.FullName.EndsWith('/') && entry.Length == 0) continue;   // folder marker
+                CheckEntryPath(entry.FullName, archiveName);
+                if (!byName.TryAdd(entry.FullName, entry))
+                    throw new InvalidDataException($"{Prefix()} has entry '{entry.FullName}' twice");
+                var (limit, limitName) = entry.FullName == ManifestEntry
+                    ? (limits.MaxManifestBytes, nameof(ModelFileLimits.MaxManifestBytes))
+                    : (limits.MaxEntryBytes, nameof(ModelFileLimits.MaxEntryBytes));
+                if (entry.Length < 0 || entry.Length > limit)
+                    throw new InvalidDataException($"{Prefix()}: entry '{entry.FullName}' declares {entry.Length:N0} bytes, more than the limit of {limit:N0} (ModelFileLimits.{limitName}); refusing to decompress it");
+                if (entry.CompressedLength < 0 || entry.CompressedLength > fileLength)
+                    throw new InvalidDataException($"{Prefix()}: entry '{entry.FullName}' declares {entry.CompressedLength:N0} compressed bytes, but the file has {fileLength:N0}; it is truncated or corrupt");
+                total += entry.Length;
+                if (total > limits.MaxTotalBytes)
+                    throw new InvalidDataException($"{Prefix()}: its entries declare more than {limits.MaxTotalBytes:N0} bytes in all (ModelFileLimits.MaxTotalBytes); refusing to decompress them");
+            }
+
+            if (!byName.TryGetValue(ManifestEntry, out var manifestEntry))
+                throw new InvalidDataException($"{Prefix()} has no {ManifestEntry}; it is not an MlNetMedical model");
+            manifest = ParseManifest(ReadBounded(manifestEntry, archiveName), archiveName, limits);
+            var listed = new Dictionary<string, EntryRecord>(StringComparer.Ordinal);
+            foreach (var e in manifest.Entries)
+                if (!listed.TryAdd(e.Path, e))
+                    throw new InvalidDataException($"{Prefix()}: manifest lists '{e.Path}' twice");
+            foreach (var (path, entry) in byName)
+            {
+                if (path == ManifestEntry) continue;
+                if (!listed.TryGetValue(path, out var record))
+                    throw new InvalidDataException($"{Prefix()} has entry '{path}' that its manifest does not list");
+                if (record.Length != entry.Length)
+                    throw new InvalidDataException($"{Prefix()}: entry '{path}' does not match its manifest (the zip declares {entry.Length:N0} bytes, the manifest {record.Length:N0}); the file is corrupt or was edited");
+            }
+            foreach (var path in listed.Keys)
+                if (!byName.ContainsKey(path))
+                    throw new InvalidDataException($"{Prefix()}: manifest lists '{path}' but the archive lacks it");
+
+            var entries = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+            foreach (var (path, entry) in byName)
+            {
+                if (path == ManifestEntry) continue;
+                var data = ReadBounded(entry, archiveName);
+                if (!string.Equals(listed[path].Sha256, Hash(data), StringComparison.OrdinalIgnoreCase))
+                    throw new InvalidDataException($"{Prefix()}: entry '{path}' does not match its manifest (SHA-256 differs); the file is corrupt or was edited");
+                entries.Add(path, data);
+            }
+            return entries;
+        }
+        catch (InvalidDataException e) when (!e.Message.StartsWith("model archive", StringComparison.Ordinal))
+        {
+            throw new InvalidDataException($"{Prefix()} is not a readable zip file: {e.Message}", e);
+        }
+        catch (Exception e) when (e is IOException or NotSupportedException or ArgumentException or OverflowException)
+        {
+            // The zip library's other ways of saying the file is truncated or corrupt (e.g. EndOfStreamException).
+            throw new InvalidDataException($"{Prefix()} is not a readable zip file ({e.GetType().Name}): {e.Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// The entry's bytes, read through a bounded read: never more than its declared length (already checked against the
+    /// limits), and an error if it holds fewer or more bytes than declared. The buffer starts at the declared length when the
+    /// entry's compressed bytes (at most the file's length) make that plausible, else it grows as data actually arrives.
+    /// </summary>
+    private static byte[] ReadBounded(ZipArchiveEntry entry, string archiveName)
+    {
+        long declared = entry.Length;
+        var buffer = new byte[Math.Min(declared, Math.Max(1L << 20, 4 * entry.CompressedLength))];
+        using var s = entry.Open();
+        int filled = 0;
+        while (true)
+        {
+            if (filled == buffer.Length)
+            {
+                if (filled == declared)
+                {
+                    Span<byte> one = stackalloc byte[1];
+                    if (s.Read(one) > 0)
+                        throw new InvalidDataException($"model archive '{archiveName}': entry '{entry.FullName}' holds more than the {declared:N0} bytes the zip declares; the file is corrupt");
+                    return buffer;
+                }
+                Array.Resize(ref buffer, (int)Math.Min(declared, 2L * buffer.Length));
+            }
+            int n = s.Read(buffer, filled, buffer.Length - filled);
+            if (n == 0)
+                throw new InvalidDataException($"model archive '{archiveName}': entry '{entry.FullName}' ends after {filled:N0} of the {declared:N0} bytes the zip declares; the file is truncated or corrupt");
+            filled += n;
+        }
     }
 
     /// <summary>The library version written into manifests.</summary>
@@ -147,29 +234,37 @@ public static partial class ModelArchive
     [GeneratedRegex("^[A-Za-z0-9._-]{1,100}$")]
     private static partial Regex SafeName();
 
-    private static Manifest ReadManifest(Dictionary<string, byte[]> entries, string archiveName)
+    private static Manifest ParseManifest(byte[] bytes, string archiveName, ModelFileLimits limits)
     {
-        if (!entries.TryGetValue(ManifestEntry, out var bytes))
-            throw new InvalidDataException($"model archive '{archiveName}' has no {ManifestEntry}; it is not an MlNetMedical model");
         Manifest? manifest;
         try
         {
             using var document = JsonDocument.Parse(bytes);
             var root = document.RootElement;
-            var format = root.TryGetProperty("format", out var f) ? f.GetString() : null;
+            if (root.ValueKind != JsonValueKind.Object)
+                throw new InvalidDataException($"model archive '{archiveName}': {ManifestEntry} is not a JSON object");
+            var format = root.TryGetProperty("format", out var f) && f.ValueKind == JsonValueKind.String ? f.GetString() : null;
             if (format != FormatName)
                 throw new InvalidDataException($"model archive '{archiveName}' has format '{format}', expected '{FormatName}'");
-            var version = root.TryGetProperty("formatVersion", out var v) && v.TryGetInt32(out var n) ? n : -1;
+            var version = root.TryGetProperty("formatVersion", out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out var n) ? n : -1;
             if (version != FormatVersion)
                 throw new InvalidDataException($"model archive '{archiveName}' has format version {version}; this MlNetMedical ({LibraryVersion}) reads version {FormatVersion}");
-            manifest = root.Deserialize<Manifest>(JsonOptions);
+            manifest = root.Deserialize<Manifest>(ReadOptions);
         }
         catch (JsonException e)
         {
             throw new InvalidDataException($"model archive '{archiveName}': {ManifestEntry} is not valid JSON: {e.Message}", e);
         }
         if (manifest?.Entries is null) throw new InvalidDataException($"model archive '{archiveName}': {ManifestEntry} lists no entries");
-        foreach (var e in manifest.Entries) CheckEntryPath(e.Path, archiveName);
+        if (manifest.Entries.Count > limits.MaxEntries)
+            throw new InvalidDataException($"model archive '{archiveName}': {ManifestEntry} lists {manifest.Entries.Count:N0} entries, more than the limit of {limits.MaxEntries:N0} (ModelFileLimits.MaxEntries)");
+        foreach (var e in manifest.Entries)
+        {
+            if (e?.Path is null) throw new InvalidDataException($"model archive '{archiveName}': {ManifestEntry} has an entry without a path");
+            CheckEntryPath(e.Path, archiveName);
+        }
+        if (manifest.InputSchema is not null && manifest.InputSchema.Any(c => c?.Name is null || c.Type?.Kind is null))
+            throw new InvalidDataException($"model archive '{archiveName}': {ManifestEntry} has an input schema column without a name or type");
         return manifest;
     }
 

@@ -25,13 +25,16 @@ public sealed class ModelLoadContext
     /// <summary>"archive 'x.zip', folder 'model/…'" for error messages.</summary>
     public string Where => $"model archive '{_archive}', folder '{_folder}'";
 
-    /// <summary>Reads the config written by <see cref="ModelSaveContext.WriteConfig{TConfig}"/>.</summary>
+    /// <summary>
+    /// Reads the config written by <see cref="ModelSaveContext.WriteConfig{TConfig}"/>. A null or missing value for a non-nullable
+    /// property, or for a constructor parameter without a default, is an <see cref="InvalidDataException"/>.
+    /// </summary>
     public TConfig ReadConfig<TConfig>()
     {
         var bytes = Get(ModelArchive.ConfigEntry);
         try
         {
-            return JsonSerializer.Deserialize<TConfig>(bytes, ModelArchive.JsonOptions)
+            return JsonSerializer.Deserialize<TConfig>(bytes, ModelArchive.ReadOptions)
                    ?? throw new InvalidDataException($"{Where}: config is null");
         }
         catch (JsonException e)
@@ -64,8 +67,10 @@ public sealed class ModelLoadContext
         TransformerHeader header;
         try
         {
-            header = JsonSerializer.Deserialize<TransformerHeader>(headerBytes, ModelArchive.JsonOptions)
+            header = JsonSerializer.Deserialize<TransformerHeader>(headerBytes, ModelArchive.ReadOptions)
                      ?? throw new InvalidDataException($"{where}: {ModelArchive.TypeEntry} is null");
+            if (string.IsNullOrEmpty(header.Type)) throw new InvalidDataException($"{where}: {ModelArchive.TypeEntry} names no transformer type");
+            if (header.Version < 1) throw new InvalidDataException($"{where}: {ModelArchive.TypeEntry} has config version {header.Version}; versions start at 1");
         }
         catch (JsonException e)
         {

@@ -64,6 +64,14 @@ public static class ModelRegistry
             throw new InvalidDataException($"{context.Where}: unknown transformer type '{name}'; register it with ModelRegistry.Register before loading");
         if (context.Version > e.Version)
             throw new InvalidDataException($"{context.Where}: '{name}' was saved with config version {context.Version}, this code reads up to {e.Version}");
-        return e.Load(context);
+        try
+        {
+            return e.Load(context);
+        }
+        catch (ArgumentException x)
+        {
+            // A constructor turned down a value from the file (a duplicate class name, an empty column name): the file is at fault.
+            throw new InvalidDataException($"{context.Where}: '{name}' cannot be rebuilt from its saved config: {x.Message}", x);
+        }
     }
 }

@@ -219,12 +219,25 @@ public sealed class VectorClassifierTransformer : RowMappingTransformer, IDispos
     internal static VectorClassifierTransformer Load(ModelLoadContext context)
     {
         var c = context.ReadConfig<Config>();
+        if (c.ClassNames is null || c.HiddenUnits is null)
+            throw new InvalidDataException($"{context.Where}: config lacks classNames or hiddenUnits");
         if (c.Inputs < 1 || c.ClassNames.Count < 1 || c.HiddenUnits.Any(h => h < 1))
             throw new InvalidDataException($"{context.Where}: config has {c.Inputs} inputs, {c.ClassNames.Count} classes, hidden [{string.Join(", ", c.HiddenUnits)}]");
+        // The network holds every weight the blob must hold (float32): refuse a config that asks for more than the blob could
+        // hold before building it, so a crafted config cannot make the loader allocate beyond the file's own size.
+        var weights = context.ReadBlob("weights.safetensors");
+        System.Numerics.BigInteger floats = 2 * (long)c.Inputs, width = c.Inputs;
+        foreach (var units in c.HiddenUnits.Append(c.ClassNames.Count))
+        {
+            floats += width * units + units;
+            width = units;
+        }
+        if (floats * sizeof(float) > weights.Length)
+            throw new InvalidDataException($"{context.Where}: config asks for {floats:N0} weights, but weights.safetensors holds {weights.Length:N0} bytes");
         var network = new VectorClassifierNetwork(c.Inputs, c.ClassNames.Count, c.HiddenUnits, c.Dropout, new float[c.Inputs], new float[c.Inputs]);
         try
         {
-            TrainingLoop.Restore(network, context.ReadBlob("weights.safetensors"), "weights.safetensors");
+            TrainingLoop.Restore(network, weights, "weights.safetensors");
         }
         catch (Exception e) when (e is StateDictMismatchException or FormatException)
         {
