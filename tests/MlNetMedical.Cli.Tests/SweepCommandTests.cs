@@ -87,6 +87,16 @@ public sealed class SweepCommandTests : IDisposable
         Assert.True(resumed.Code == ExitCodes.Success, resumed.Err);
         Assert.Contains("4 trials:", resumed.Out);
         Assert.Contains("pretrain: reusing", File.ReadAllText(Path.Combine(outDir, "sweep.log")));
+
+        // A damaged pretrained model is a user error that says what to do, not a crash.
+        var pretrain = Path.Combine(outDir, "models", "pretrain.zip");
+        var bytes = File.ReadAllBytes(pretrain);
+        File.WriteAllBytes(pretrain, bytes[..(bytes.Length / 2)]);
+        var damaged = Run("sweep", file, "--out", outDir, "--quiet", "--resume", "--set", "sweep.max_trials=5");
+        Assert.Equal(ExitCodes.UserError, damaged.Code);
+        Assert.Contains("pretrain.zip", damaged.Err);
+        Assert.Contains("delete", damaged.Err);
+        Assert.DoesNotContain("   at ", damaged.Err);
     }
 
     [Fact]

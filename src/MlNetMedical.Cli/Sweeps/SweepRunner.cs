@@ -164,7 +164,14 @@ public sealed class SweepRunner(ProgressView view)
         if (resume && File.Exists(path))
         {
             view.Log($"pretrain: reusing {path}");
-            return ml.Model.Load(path, out _);
+            try
+            {
+                return ml.Model.Load(path, out _);
+            }
+            catch (InvalidDataException e)
+            {
+                throw new CliUserException($"cannot reuse the pretrained model for --resume: {e.Message}; delete '{path}' to pretrain again");
+            }
         }
         var progress = new TrainingProgressReporter(view, "pretrain");
         var clock = Stopwatch.StartNew();
