@@ -1,0 +1,100 @@
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
+using MlNetMedical.Imaging.Dicom;
+using static MlNetMedical.Imaging.Dicom.DicomDecoderProtocol;
+
+namespace MlNetMedical.Imaging.DicomDecoder;
+
+/// <summary>
+/// Serves decode requests from MlNetMedical.Imaging over standard input and output (see DicomDecoderProtocol) until
+/// standard input ends or the parent process goes away. Debian's GDCM aborts the process on some malformed files;
+/// here that ends only this process, and the parent reports the file as unreadable.
+/// </summary>
+internal static class Program
+{
+    [DllImport("libc", SetLastError = true)] private static extern int dup(int fd);
+    [DllImport("libc", SetLastError = true)] private static extern int dup2(int from, int to);
+    [DllImport("libc")] private static extern int getppid();
+    [DllImport("libc")] private static extern void _exit(int status);
+
+    private static int Main()
+    {
+        // The protocol gets its own copy of the standard output descriptor, and descriptor 1 then points at standard
+        // error: whatever GDCM's native code prints cannot corrupt a response.
+        Stream output;
+        if (OperatingSystem.IsWindows()) output = Console.OpenStandardOutput();
+        else
+        {
+            int fd = dup(1);
+            if (fd < 0 || dup2(2, 1) < 0) { Console.Error.WriteLine($"dup failed: errno {Marshal.GetLastPInvokeError()}"); return 2; }
+            output = new FileStream(new SafeFileHandle(fd, ownsHandle: true), FileAccess.Write, 1);
+            WatchParent();
+        }
+        using var input = Console.OpenStandardInput();
+        GdcmRuntime.Ensure();
+        using (var hello = new gdcm.Tag(0x0028, 0x0010)) { } // load the glue now: a missing library fails before the handshake
+
+        Span<byte> greeting = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt32LittleEndian(greeting, Hello);
+        BinaryPrimitives.WriteInt32LittleEndian(greeting[4..], DicomDecoderProtocol.Version);
+        output.Write(greeting);
+        output.Flush();
+
+        Span<byte> length = stackalloc byte[8];
+        while (ReadMessage(input) is { } body)
+        {
+            var request = DecodeRequest(body);
+            if (request.Flags.HasFlag(RequestFlags.TestCrash)) Environment.FailFast("test hook: simulated GDCM abort");
+            if (request.Flags.HasFlag(RequestFlags.TestHang)) Thread.Sleep(Timeout.Infinite);
+            bool measure = request.Flags.HasFlag(RequestFlags.Measure);
+            long before = measure ? ResetPeak() : -1;
+            byte[]? pixels = null;
+            Response response;
+            try { (response, pixels) = Decoder.Decode(request); }
+            catch (Exception e) { response = new Response { Error = $"the DICOM decoder failed: {e.GetType().Name}: {e.Message}" }; }
+            if (measure && before >= 0) response.PeakGrowth = Math.Max(0, Status("VmHWM:") - before);
+            output.Write(Encode(response));
+            long pixelLength = response.Error == null && response.PixelOffset < 0 ? response.CheckedBytes : 0;
+            BinaryPrimitives.WriteInt64LittleEndian(length, pixelLength);
+            output.Write(length);
+            if (pixelLength > 0) output.Write(pixels.AsSpan(0, checked((int)pixelLength)));
+            output.Flush();
+            if (pixelLength > 16 << 20) { pixels = null; GC.Collect(); } // large buffers go back to the system between requests
+        }
+        return 0;
+    }
+
+    /// <summary>Exits when the parent process is gone (this process is re-parented), in case standard input stays open.</summary>
+    private static void WatchParent()
+    {
+        int parent = getppid();
+        new Thread(() =>
+        {
+            while (true)
+            {
+                Thread.Sleep(1000);
+                if (getppid() != parent) _exit(0);
+            }
+        }) { IsBackground = true, Name = "parent watch" }.Start();
+    }
+
+    /// <summary>Resets the peak resident size (Linux: clear_refs 5) and returns the resident size now, or -1.</summary>
+    private static long ResetPeak()
+    {
+        try
+        {
+            File.WriteAllText("/proc/self/clear_refs", "5");
+            return Status("VmRSS:");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return -1; }
+    }
+
+    private static long Status(string key)
+    {
+        foreach (var line in File.ReadLines("/proc/self/status"))
+            if (line.StartsWith(key, StringComparison.Ordinal))
+                return long.Parse(line[key.Length..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) * 1024;
+        return -1;
+    }
+}
