@@ -50,7 +50,7 @@ internal static class Decoder
 
     private static Response Fail(string message) => new() { Error = message };
 
-    public static (Response, byte[]?) Decode(Request request)
+    public static (Response, byte[]?) Decode(Request request, Action<long> beforeDecompress)
     {
         var path = request.Path;
         var sopClass = request.SopClass;
@@ -72,10 +72,10 @@ internal static class Decoder
         if (decode && request.Flags.HasFlag(RequestFlags.AllowNative) && sopClass == CtImageStorage
             && request.TransferSyntax is ExplicitLittle or ImplicitLittle && ReadNative(path, request.TransferSyntax) is { } native)
             return (native, null);
-        return ReadImage(request, decode);
+        return ReadImage(request, decode, beforeDecompress);
     }
 
-    private static (Response, byte[]?) ReadImage(Request request, bool decode)
+    private static (Response, byte[]?) ReadImage(Request request, bool decode, Action<long> beforeDecompress)
     {
         var path = request.Path;
         using var reader = new gdcm.ImageReader();
@@ -145,6 +145,7 @@ internal static class Decoder
             if (stored > fileLength)
                 return (Fail($"truncated: {cols}x{rows}x{frames} uncompressed pixels need {stored} bytes, the file has {fileLength}"), null);
         }
+        beforeDecompress(Math.Max(expected, length));
         var buffer = GC.AllocateUninitializedArray<byte>((int)length);
         if (!image.GetBuffer(buffer))
             return (Fail($"GDCM could not decode the pixel data (transfer syntax {tags.GetValueOrDefault("TransferSyntaxUID", "unknown")})"), null);

@@ -17,6 +17,18 @@ internal static class Program
     [DllImport("libc", SetLastError = true)] private static extern int dup2(int from, int to);
     [DllImport("libc")] private static extern int getppid();
     [DllImport("libc")] private static extern void _exit(int status);
+    [DllImport("libc", SetLastError = true)] private static extern int getrlimit(int resource, out RLimit limit);
+    [DllImport("libc", SetLastError = true)] private static extern int setrlimit(int resource, in RLimit limit);
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct RLimit { public ulong Current, Maximum; }
+
+    private const int RlimitData = 2; // RLIMIT_DATA on Linux
+    /// <summary>Memory a request may map beyond its budget: the runtime's and GDCM's own working space.</summary>
+    public const long Allowance = 64 << 20;
+    private static ulong dataHardLimit;
+    /// <summary>Mapped private writable memory (VmData) when the current request began.</summary>
+    private static long dataAtStart = -1;
 
     private static int Main()
     {
@@ -51,8 +63,17 @@ internal static class Program
             long before = measure ? ResetPeak() : -1;
             byte[]? pixels = null;
             Response response;
-            try { (response, pixels) = Decoder.Decode(request); }
+            long fileLength = File.Exists(request.Path) ? new FileInfo(request.Path).Length : 0;
+            try
+            {
+                // Reading the header may map a few times the file (GDCM holds the whole file); decompressing, a few times the
+                // decoded size the header implies, once that size has passed the limits.
+                dataAtStart = OperatingSystem.IsLinux() ? Status("VmData:") : -1;
+                LimitData(4 * fileLength);
+                (response, pixels) = Decoder.Decode(request, decoded => LimitData(4 * fileLength + 4 * decoded));
+            }
             catch (Exception e) { response = new Response { Error = $"the DICOM decoder failed: {e.GetType().Name}: {e.Message}" }; }
+            finally { LimitData(-1); }
             if (measure && before >= 0) response.PeakGrowth = Math.Max(0, Status("VmHWM:") - before);
             output.Write(Encode(response));
             long pixelLength = response.Error == null && response.PixelOffset < 0 ? response.CheckedBytes : 0;
@@ -63,6 +84,26 @@ internal static class Program
             if (pixelLength > 16 << 20) { pixels = null; GC.Collect(); } // large buffers go back to the system between requests
         }
         return 0;
+    }
+
+    /// <summary>
+    /// Caps what this process may map (RLIMIT_DATA: private writable memory, which is what malloc and the GC commit) at
+    /// its size when the request began (<see cref="dataAtStart"/>) plus <paramref name="budget"/> and <see cref="Allowance"/>; -1 lifts the cap. A
+    /// lying length field in a file then makes GDCM's allocation fail (and the decoder end, contained) instead of
+    /// committing gigabytes. Linux only; elsewhere nothing is capped.
+    /// </summary>
+    private static void LimitData(long budget)
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        if (dataHardLimit == 0)
+        {
+            if (getrlimit(RlimitData, out var current) != 0) return;
+            dataHardLimit = current.Maximum;
+        }
+        if (budget < 0) { setrlimit(RlimitData, new RLimit { Current = dataHardLimit, Maximum = dataHardLimit }); return; }
+        if (dataAtStart < 0) return;
+        ulong cap = (ulong)Math.Min(long.MaxValue / 2, dataAtStart + budget + Allowance);
+        setrlimit(RlimitData, new RLimit { Current = Math.Min(cap, dataHardLimit), Maximum = dataHardLimit });
     }
 
     /// <summary>Exits when the parent process is gone (this process is re-parented), in case standard input stays open.</summary>
