@@ -43,6 +43,10 @@ internal static class Program
             output = new FileStream(new SafeFileHandle(fd, ownsHandle: true), FileAccess.Write, 1);
             WatchParent();
         }
+        // Ctrl+C in a terminal signals the whole process group: the application decides what an interrupt means, and
+        // this process ends with its input.
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, context => context.Cancel = true);
+        using var quit = PosixSignalRegistration.Create(PosixSignal.SIGQUIT, context => context.Cancel = true);
         using var input = Console.OpenStandardInput();
         GdcmRuntime.Ensure();
         using (var hello = new gdcm.Tag(0x0028, 0x0010)) { } // load the glue now: a missing library fails before the handshake
