@@ -39,6 +39,27 @@ public class DicomContainmentTests
         Assert.Equal(ImageIO.Read(TestFile("CT_small.dcm")).Data, v.Data);
     }
 
+    // One changed byte in a real file makes Debian's GDCM fail an assertion and abort (found by fuzzing):
+    // JPEG2000.dcm: gdcmFileMetaInformation.cxx:591 ReadCompat `is.good()`; SC_rgb_rle_16bit_2frame.dcm:
+    // gdcmUNExplicitDataElement ReadValue `VRField == VR::UN`. In process, either ended the application.
+    [DebianDataTheory]
+    [InlineData("JPEG2000.dcm", 797, 0, 111)]
+    [InlineData("SC_rgb_rle_16bit_2frame.dcm", 1317, 127, 138)]
+    public void ARealFileThatAbortsGdcmIsAFormatErrorAndTheNextReadWorks(string source, int offset, byte was, byte value)
+    {
+        using var dir = new TempDir();
+        var bytes = File.ReadAllBytes(TestFile(source));
+        Assert.Equal(was, bytes[offset]);
+        bytes[offset] = value;
+        var file = dir.File("aborts.dcm");
+        File.WriteAllBytes(file, bytes);
+        var probe = new DicomDecoderPool.Probe();
+        var e = WithProbe(probe, () => Assert.Throws<ImageFormatException>(() => ImageIO.Read(file)));
+        Assert.Equal($"'{file}': GDCM crashed decoding the file (the decoder process died on signal 6 SIGABRT): the file is corrupt or not supported", e.Message);
+        Assert.Equal(1, probe.Crashes);
+        Assert.NotEmpty(WithProbe(probe, () => ImageIO.Read(TestFile(source))).Data);
+    }
+
     [DebianDataFact]
     public void ACrashInsideASeriesFolderSkipsThatFileOnly()
     {
@@ -120,8 +141,10 @@ ds.save_as(sys.argv[2])
         Assert.Equal(new[] { 128, 128, 3 }, ImageIO.Read(dir.Path, new ReadOptions { MaxVoxels = 128 * 128 * 3 }).Shape);
     }
 
+    [System.Runtime.InteropServices.DllImport("libc")] private static extern int kill(int pid, int signal);
+
     [DebianDataFact]
-    public void TheDecoderExitsWhenItsInputEnds()
+    public void TheDecoderIgnoresInterruptsAndExitsWhenItsInputEnds()
     {
         var dll = DicomDecoderPool.DecoderCandidates().First(File.Exists);
         var psi = new ProcessStartInfo(Environment.ProcessPath!.EndsWith("dotnet") ? Environment.ProcessPath : "dotnet")
@@ -132,6 +155,10 @@ ds.save_as(sys.argv[2])
         var hello = new byte[8];
         p.StandardOutput.BaseStream.ReadExactly(hello);
         Assert.Equal(DicomDecoderProtocol.Hello, BitConverter.ToUInt32(hello));
+        // Ctrl+C reaches the whole process group: the decoder leaves interrupts to the application.
+        Assert.Equal(0, kill(p.Id, 2));
+        Thread.Sleep(500);
+        Assert.False(p.HasExited, "SIGINT ended the decoder");
         p.StandardInput.Close();
         Assert.True(p.WaitForExit(30_000), "the decoder still runs after its input ended");
         Assert.Equal(0, p.ExitCode);
