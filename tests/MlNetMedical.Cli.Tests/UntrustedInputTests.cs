@@ -5,7 +5,7 @@ using Xunit;
 namespace MlNetMedical.Cli.Tests;
 
 /// <summary>`evaluate` on a manifest someone sent: its paths stay inside the dataset root. `predict` on a DICOM folder with
-/// several series: `--series` picks one.</summary>
+/// several series: `--series` picks one. A DICOM file that aborts GDCM is a user error, and the process goes on.</summary>
 [Collection(TrainingCollection.Name)]
 public sealed class UntrustedInputTests(TinyModels models) : IDisposable
 {
@@ -108,5 +108,25 @@ for s in range(2):
         var p = JsonDocument.Parse(picked.Out.Trim()).RootElement;
         Assert.Equal([128, 128, 4], p.GetProperty("shape").EnumerateArray().Select(d => d.GetInt32()));
         Assert.Equal(3.5, p.GetProperty("spacing")[2].GetDouble(), 4);
+    }
+
+    // One changed byte in Debian's JPEG2000.dcm makes GDCM fail an assertion and abort (gdcmFileMetaInformation.cxx:591).
+    // GDCM runs in a decoder process, so inspect and predict report the file and this process (the CLI) goes on.
+    [DebianDataFact]
+    public void ADicomFileThatAbortsGdcmIsAUserErrorAndTheProcessGoesOn()
+    {
+        var bytes = File.ReadAllBytes(Path.Combine(DebianData.PydicomData, "JPEG2000.dcm"));
+        bytes[797] = 111;
+        var file = Path.Combine(_dir, "aborts.dcm");
+        File.WriteAllBytes(file, bytes);
+        foreach (var args in new[] { new[] { "inspect", file }, ["predict", "--model", models.Joint3D, "--input", file, "--out", _dir] })
+        {
+            var (code, _, stderr) = CliRun.Run(args);
+            Assert.True(code == ExitCodes.UserError, $"{args[0]}: exit {code}: {stderr}");
+            Assert.Single(stderr.Trim().Split('\n'));
+            Assert.Contains($"'{file}': GDCM crashed decoding the file (the decoder process died on signal 6 SIGABRT): the file is corrupt or not supported", stderr);
+        }
+        var fine = CliRun.Run("inspect", Path.Combine(DebianData.PydicomData, "CT_small.dcm"), "--json");
+        Assert.True(fine.Code == ExitCodes.Success, fine.Err);
     }
 }

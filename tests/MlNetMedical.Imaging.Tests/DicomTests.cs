@@ -55,9 +55,9 @@ for spec in sys.argv[3:]:
         Assert.Equal(single.Voxels<short>().ToArray(), slice);
     }
 
-    // Concurrent series reads must agree with a single-threaded one (GDCM calls are serialized, see GdcmRuntime.Sync).
-    // The heap corruption that lock fixes showed in benchmarks/io's 512x512 series, about 1 read in 15; at this size
-    // it did not reproduce in three runs without the lock, so this guards behaviour, not that bug specifically.
+    // Concurrent series reads must agree with a single-threaded one (GDCM runs in decoder processes, one request at a time
+    // each; see DicomDecoderPool). The heap corruption that concurrent GDCM use caused showed in benchmarks/io's 512x512
+    // series, about 1 read in 15; at this size it did not reproduce in three runs, so this guards behaviour, not that bug.
     [DebianDataFact]
     public void ConcurrentSeriesReadsAgree()
     {

@@ -14,7 +14,10 @@ namespace MlNetMedical.Imaging.Tests;
 /// finish within a time limit (a hang detector, not a speed check), either read or throw
 /// <see cref="ImageFormatException"/> naming the file, and allocate no more than a small multiple of the data the
 /// case actually holds (the readers' documented bound; a lying header must not buy a large allocation).
-/// DICOM is not fuzzed here: Debian's GDCM aborts the process on some malformed input (assertions).
+/// DICOM mutates Debian's real pydicom test files (every transfer syntax family GDCM decodes): GDCM runs in decoder
+/// processes, so an abort or a hang there must come back as an <see cref="ImageFormatException"/> naming the file
+/// (counted as contained), and the decoder's own memory growth per case must stay within a small multiple of the file
+/// plus the decoded size it checked against the limits before decompressing.
 /// </summary>
 public class FuzzTests(ITestOutputHelper output)
 {
@@ -25,6 +28,11 @@ public class FuzzTests(ITestOutputHelper output)
     // Allocation budget of one case: this many times the largest (decompressed) input it holds, plus a constant.
     private const long AllocationFactor = 12;
     private const long AllocationSlack = 8 << 20;
+    // DICOM decoder: its answer time limit, and the constant part of its memory budget per case: the 64 MiB the decoder
+    // allows itself beyond the file and the decoded size (RLIMIT_DATA, DicomDecoder/Program.cs), plus resident pages
+    // that are not counted there (codec libraries and code loaded on first use).
+    private static readonly TimeSpan DicomDecodeLimit = TimeSpan.FromSeconds(10);
+    private const long DecoderSlack = 96 << 20;
 
     /// <summary>One starting point: the files of one image (header first), and which of them to mutate.</summary>
     private sealed record SeedFile(string Name, (string Suffix, byte[] Bytes)[] Files);
@@ -92,12 +100,25 @@ public class FuzzTests(ITestOutputHelper output)
                 Png.Write(new Volume(c16.DataType, c16.Shape, c16.Data, Affine.Identity, 2), dir.File("c16.png"));
                 Add("ours_rgb16.png", ".png", File.ReadAllBytes(dir.File("c16.png")));
                 break;
+            case "dicom":
+                foreach (var f in DicomSeeds) Add(f, ".dcm", File.ReadAllBytes(Path.Combine(DebianData.PydicomData, f)));
+                break;
             default: throw new ArgumentOutOfRangeException(nameof(kind));
         }
         return seeds;
     }
 
-    private static readonly string[] Kinds = ["nii", "nii.gz", "mha", "mhd", "png"];
+    /// <summary>pydicom's test files: explicit/implicit little and big endian, deflate, RLE (8/16/32-bit, colour, frames),
+    /// JPEG baseline/extended/lossless, JPEG-LS, JPEG 2000, YBR 4:2:2, multi-frame RT dose, and CT (series fast path).</summary>
+    private static readonly string[] DicomSeeds =
+    [
+        "CT_small.dcm", "MR_small.dcm", "MR_small_implicit.dcm", "MR_small_bigendian.dcm", "image_dfl.dcm", "MR_small_RLE.dcm",
+        "SC_rgb_rle_16bit_2frame.dcm", "SC_rgb_rle_32bit.dcm", "JPEG-lossy.dcm", "JPGExtended.dcm", "SC_rgb_jpeg_dcmtk.dcm",
+        "MR_small_jpeg_ls_lossless.dcm", "MR_small_jp2klossless.dcm", "JPEG2000.dcm", "SC_ybr_full_422_uncompressed.dcm",
+        "rtdose.dcm", "SC_rgb_small_odd.dcm",
+    ];
+
+    private static readonly string[] Kinds = ["nii", "nii.gz", "mha", "mhd", "png", "dicom"];
 
     [DebianDataTheory]
     [InlineData("nii")]
@@ -105,6 +126,7 @@ public class FuzzTests(ITestOutputHelper output)
     [InlineData("mha")]
     [InlineData("mhd")]
     [InlineData("png")]
+    [InlineData("dicom")]
     public void MutatedFilesNeverCrashHangOrAllocateBeyondTheirData(string kind)
     {
         var seeds = Seeds(kind);
@@ -127,6 +149,11 @@ public class FuzzTests(ITestOutputHelper output)
         long maxAllocated = 0;
         double maxRatio = 0;
         var bad = new List<string>();
+        // DICOM: the decoder's answer time is limited below the per-case limit (a GDCM hang must be contained, not
+        // merely detected), and it reports its memory growth per case.
+        var probe = new Dicom.DicomDecoderPool.Probe { Timeout = DicomDecodeLimit, Measure = true };
+        long maxDecoderGrowth = 0, maxChecked = 0;
+        if (kind == "dicom") Dicom.DicomDecoderPool.CurrentProbe.Value = probe;
         var clock = Stopwatch.StartNew();
         var reading = new Stopwatch();
         for (int i = 0; i < Cases && bad.Count < 30; i++) // 30 failures tell enough; hangs would make the rest slow
@@ -157,6 +184,16 @@ public class FuzzTests(ITestOutputHelper output)
                 files.Add((target, bytes, fileHeld));
             }
             var path = files[0].Path;
+            // Half the CT cases are read as a one-file series folder: the decoder's header-only fast path, pixels read here.
+            if (kind == "dicom" && seed.Name == "CT_small.dcm" && rng.Next(2) == 0)
+            {
+                var folder = Directory.CreateDirectory(dir.File($"series{i}")).FullName;
+                File.Move(path, Path.Combine(folder, "slice"));
+                path = folder;
+                files[0] = (Path.Combine(folder, "slice"), files[0].Bytes, files[0].Held);
+            }
+            probe.LastPeakGrowth = -1;
+            probe.LastCheckedBytes = 0;
             reading.Start();
             var outcome = Bounded.Run(() => ImageIO.Read(path), PerCaseLimit);
             reading.Stop();
@@ -173,9 +210,24 @@ public class FuzzTests(ITestOutputHelper output)
             maxAllocated = Math.Max(maxAllocated, outcome.Allocated);
             if (held >= 64 << 10) maxRatio = Math.Max(maxRatio, (double)outcome.Allocated / held);
             if (outcome.Allocated > budget) bad.Add($"{label}: allocated {outcome.Allocated:N0} bytes, budget {budget:N0}");
+            if (kind == "dicom" && probe.LastPeakGrowth >= 0)
+            {
+                // The decoder holds the file, GDCM's decoded buffer and our copy of it: a small multiple of the file plus the
+                // decoded size it checked against the limits before decompressing.
+                long decoderBudget = AllocationFactor * files[0].Bytes.LongLength + 4 * probe.LastCheckedBytes + DecoderSlack;
+                maxDecoderGrowth = Math.Max(maxDecoderGrowth, probe.LastPeakGrowth);
+                maxChecked = Math.Max(maxChecked, probe.LastCheckedBytes);
+                if (probe.LastPeakGrowth > decoderBudget) bad.Add($"{label}: the decoder grew by {probe.LastPeakGrowth:N0} bytes, budget {decoderBudget:N0}");
+            }
             foreach (var (p, _, _) in files) if (!Path.GetFileName(p).StartsWith("seed")) File.Delete(p);
+            if (path != files[0].Path) Directory.Delete(path, true);
         }
         clock.Stop();
+        Dicom.DicomDecoderPool.CurrentProbe.Value = null;
+        if (kind == "dicom")
+            output.WriteLine($"dicom: {probe.Crashes} cases crashed a decoder and {probe.TimeOuts} timed out (after {DicomDecodeLimit.TotalSeconds} s), all contained as " +
+                             $"ImageFormatException; {probe.Started} decoders started; largest decoder growth in one case {maxDecoderGrowth:N0} bytes, " +
+                             $"largest decoded size checked {maxChecked:N0} bytes");
         output.WriteLine($"{kind}: {readOk + rejected + bad.Count} mutated cases from {seeds.Count} seeds in {clock.Elapsed.TotalSeconds:F1} s ({reading.Elapsed.TotalSeconds:F1} s reading): {readOk} read, {rejected} rejected with ImageFormatException, {bad.Count} bad; " +
                          $"largest allocation {maxAllocated:N0} bytes; cases holding 64 KiB or more allocated at most {maxRatio:F2}x what they hold");
         Assert.True(bad.Count == 0, string.Join("\n", bad.Take(30)));
@@ -245,6 +297,7 @@ public class FuzzTests(ITestOutputHelper output)
         }
         if (text && pick < 5) return (MutateMetaHeader(bytes, rng), 200 + pick, null);
         if (kind == "png" && pick < 7) return (MutatePng(bytes, rng), 300 + pick, null);
+        if (kind == "dicom" && pick < 6) return (MutateDicom(bytes, rng, out int s), 400 + s, null);
         var (b, strategy) = MutateBinary(kind, bytes, rng);
         return (b, strategy, null);
     }
@@ -317,6 +370,122 @@ public class FuzzTests(ITestOutputHelper output)
             (big ? v[(8 - size)..] : v[..size]).CopyTo(b.AsSpan(offset));
         }
         return b;
+    }
+
+    /// <summary>Pixel-describing and structural elements of a DICOM file (group, element).</summary>
+    private static readonly (ushort Group, ushort Element)[] DicomFields =
+    [
+        (0x0028, 0x0010) /* Rows */, (0x0028, 0x0011) /* Columns */, (0x0028, 0x0100) /* BitsAllocated */, (0x0028, 0x0101) /* BitsStored */,
+        (0x0028, 0x0102) /* HighBit */, (0x0028, 0x0103) /* PixelRepresentation */, (0x0028, 0x0002) /* SamplesPerPixel */,
+        (0x0028, 0x0006) /* PlanarConfiguration */, (0x0028, 0x0008) /* NumberOfFrames */, (0x0028, 0x0004) /* PhotometricInterpretation */,
+        (0x0028, 0x0009) /* FrameIncrementPointer */, (0x0028, 0x1053) /* RescaleSlope */, (0x0028, 0x0030) /* PixelSpacing */,
+        (0x0020, 0x0032) /* ImagePositionPatient */, (0x0020, 0x0037) /* ImageOrientationPatient */, (0x0002, 0x0010) /* TransferSyntaxUID */,
+        (0x0008, 0x0016) /* SOPClassUID */, (0x7FE0, 0x0010) /* PixelData */,
+    ];
+
+    private static readonly string[] DicomStrings =
+    [
+        "0", "-1", "1", "3", "8", "12", "16", "32", "64", "255", "65535", "65536", "2147483647", "2147483648", "99999999", "1e308", "NaN", "",
+        "MONOCHROME1", "RGB", "PALETTE COLOR", "YBR_FULL_422", "YBR_RCT", "1.2.840.10008.1.2", "1.2.840.10008.1.2.2", "1.2.840.10008.1.2.1.99",
+        "1.2.840.10008.1.2.5", "1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51", "1.2.840.10008.1.2.4.57", "1.2.840.10008.1.2.4.70",
+        "1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.90", "1.2.840.10008.1.3.10", "1.2.840.10008.5.1.4.1.1.481.2",
+    ];
+
+    private static readonly HashSet<string> LongVrs = ["OB", "OW", "OF", "OD", "OL", "SQ", "UT", "UN", "UC", "UR"];
+
+    /// <summary>
+    /// Element-level DICOM mutations: an element's value (binary extremes or strings), its length field, the element
+    /// removed, or an encapsulated fragment's length. Elements are found by their tag bytes (little or big endian),
+    /// the VR decides explicit or implicit layout.
+    /// </summary>
+    private static byte[] MutateDicom(byte[] src, Random rng, out int strategy)
+    {
+        var b = (byte[])src.Clone();
+        strategy = rng.Next(5);
+        if (strategy == 4) // a fragment (item) length inside encapsulated pixel data
+        {
+            int pixel = LastTag(b, 0x7FE0, 0x0010, out _);
+            var items = new List<int>();
+            ReadOnlySpan<byte> itemTag = [0xFE, 0xFF, 0x00, 0xE0];
+            for (int at = pixel + 4; pixel >= 0 && at < b.Length; at += 4)
+            {
+                int n = b.AsSpan(at).IndexOf(itemTag);
+                if (n < 0) break;
+                at += n;
+                if (at + 8 <= b.Length) items.Add(at);
+            }
+            if (items.Count == 0) return Mutate(src, 3, rng);
+            int item = items[rng.Next(items.Count)];
+            uint length = BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(item + 4));
+            uint[] values = [0, 1, 2, 0xFFFFFFFF, 0xFFFFFFFE, 0x7FFFFFFF, length + 1, length - 1, length * 2, length / 2, (uint)b.Length];
+            BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(item + 4), values[rng.Next(values.Length)]);
+            return b;
+        }
+        var (group, element) = DicomFields[rng.Next(DicomFields.Length)];
+        int p = group == 0x7FE0 ? LastTag(b, group, element, out bool big) : FirstTag(b, group, element, out big);
+        if (p < 0 || p + 12 > b.Length) return Mutate(src, 3, rng);
+        bool explicitVr = char.IsAsciiLetterUpper((char)b[p + 4]) && char.IsAsciiLetterUpper((char)b[p + 5]);
+        bool longVr = explicitVr && LongVrs.Contains(System.Text.Encoding.ASCII.GetString(b, p + 4, 2));
+        int lengthAt = !explicitVr ? p + 4 : longVr ? p + 8 : p + 6, lengthSize = explicitVr && !longVr ? 2 : 4, valueAt = lengthAt + lengthSize;
+        long valueLength = lengthSize == 2 ? (big ? BinaryPrimitives.ReadUInt16BigEndian(b.AsSpan(lengthAt)) : BinaryPrimitives.ReadUInt16LittleEndian(b.AsSpan(lengthAt)))
+                                           : (big ? BinaryPrimitives.ReadUInt32BigEndian(b.AsSpan(lengthAt)) : BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(lengthAt)));
+        int available = (int)Math.Clamp(Math.Min(valueLength == 0xFFFFFFFF ? 0 : valueLength, b.Length - valueAt), 0, int.MaxValue);
+        switch (strategy)
+        {
+            case 0: // a binary extreme over the value (US/UL fields, or the first bytes of anything)
+            {
+                Span<byte> v = stackalloc byte[8];
+                long value = rng.Next(3) == 0 ? rng.Next(-3, 1 << rng.Next(1, 17)) : Extremes[rng.Next(Extremes.Length)];
+                if (big) BinaryPrimitives.WriteInt64BigEndian(v, value); else BinaryPrimitives.WriteInt64LittleEndian(v, value);
+                int size = Math.Min(available, new[] { 2, 4 }[rng.Next(2)]);
+                (big ? v[(8 - size)..] : v[..size]).CopyTo(b.AsSpan(valueAt));
+                return b;
+            }
+            case 1: // a string value (numbers, photometric interpretations, transfer syntaxes), padded to the same length or not
+            {
+                var text = System.Text.Encoding.ASCII.GetBytes(DicomStrings[rng.Next(DicomStrings.Length)]);
+                if (rng.Next(3) > 0 || lengthSize == 4)
+                {
+                    var value = new byte[available];
+                    text.AsSpan(0, Math.Min(text.Length, available)).CopyTo(value);
+                    if (text.Length < available) value.AsSpan(text.Length).Fill(group == 0x0002 || element is 0x0016 ? (byte)0 : (byte)' ');
+                    value.CopyTo(b.AsSpan(valueAt));
+                    return b;
+                }
+                var padded = text.Length % 2 == 1 ? [.. text, (byte)' '] : text;
+                if (big) BinaryPrimitives.WriteUInt16BigEndian(b.AsSpan(lengthAt), (ushort)padded.Length); else BinaryPrimitives.WriteUInt16LittleEndian(b.AsSpan(lengthAt), (ushort)padded.Length);
+                return [.. b[..valueAt], .. padded, .. b[(valueAt + available)..]];
+            }
+            case 2: // the length field
+            {
+                long[] values = [0, 1, 2, 3, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFE, 0x7FFFFFFF, valueLength + 2, valueLength - 2, valueLength * 2, b.Length];
+                long value = values[rng.Next(values.Length)];
+                if (lengthSize == 2) { if (big) BinaryPrimitives.WriteUInt16BigEndian(b.AsSpan(lengthAt), (ushort)value); else BinaryPrimitives.WriteUInt16LittleEndian(b.AsSpan(lengthAt), (ushort)value); }
+                else if (big) BinaryPrimitives.WriteUInt32BigEndian(b.AsSpan(lengthAt), (uint)value); else BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(lengthAt), (uint)value);
+                return b;
+            }
+            default: // the element removed
+                return [.. b[..p], .. b[(valueAt + available)..]];
+        }
+    }
+
+    private static int FirstTag(byte[] b, ushort group, ushort element, out bool big)
+    {
+        Span<byte> little = [(byte)group, (byte)(group >> 8), (byte)element, (byte)(element >> 8)];
+        Span<byte> bigTag = [(byte)(group >> 8), (byte)group, (byte)(element >> 8), (byte)element];
+        int l = b.AsSpan(128).IndexOf(little), g = group == 0x0002 ? -1 : b.AsSpan(128).IndexOf(bigTag);
+        big = g >= 0 && (l < 0 || g < l);
+        int at = big ? g : l;
+        return at < 0 ? -1 : at + 128;
+    }
+
+    private static int LastTag(byte[] b, ushort group, ushort element, out bool big)
+    {
+        Span<byte> little = [(byte)group, (byte)(group >> 8), (byte)element, (byte)(element >> 8)];
+        Span<byte> bigTag = [(byte)(group >> 8), (byte)group, (byte)(element >> 8), (byte)element];
+        int l = b.AsSpan().LastIndexOf(little), g = b.AsSpan().LastIndexOf(bigTag);
+        big = g > l;
+        return Math.Max(l, g);
     }
 
     private static readonly string[] MetaValues =

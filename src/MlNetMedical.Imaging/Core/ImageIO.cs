@@ -27,7 +27,8 @@ public sealed record ReadOptions
     /// <summary>Which series to read from a DICOM folder that holds several.</summary>
     public string? SeriesInstanceUid { get; init; }
     /// <summary>
-    /// Largest voxel count (product of the dims; an RGB voxel counts once) the NIfTI, MetaImage and PNG readers accept.
+    /// Largest voxel count (product of the dims; an RGB voxel counts once) the readers accept (NIfTI, MetaImage, PNG, and
+    /// DICOM: each file's columns x rows x frames, in the decoder process before GDCM decompresses, and a series as a whole).
     /// Checked, with overflow-safe arithmetic, before anything is allocated for the voxels. Default
     /// <see cref="ImageLimits.DefaultMaxVoxels"/>; lower it where files come from untrusted sources.
     /// </summary>
@@ -58,7 +59,7 @@ public static class ImageIO
     {
         options ??= ReadOptions.Default;
         Volume v;
-        if (Directory.Exists(path)) v = Dicom.DicomSeries.ReadFolder(path, options.SeriesInstanceUid);
+        if (Directory.Exists(path)) v = Dicom.DicomSeries.ReadFolder(path, options.SeriesInstanceUid, options.MaxVoxels);
         else
         {
             if (!File.Exists(path)) throw new FileNotFoundException($"'{path}': file not found", path);
@@ -66,7 +67,7 @@ public static class ImageIO
             if (Nifti.HandlesPath(path)) v = Nifti.Read(path, options);
             else if (lower.EndsWith(".mha") || lower.EndsWith(".mhd")) v = MetaImage.Read(path, options);
             else if (lower.EndsWith(".png")) v = Png.Read(path, options);
-            else if (IsDicomCandidate(path)) v = Dicom.DicomSeries.ReadFile(path);
+            else if (IsDicomCandidate(path)) v = Dicom.DicomSeries.ReadFile(path, options.MaxVoxels);
             else
             {
                 var extension = Path.GetExtension(path);

@@ -4,22 +4,14 @@ using System.Text;
 namespace MlNetMedical.Imaging.Dicom;
 
 /// <summary>
-/// Checks a file before GDCM sees it. Debian's GDCM is built with assertions, and some malformed
-/// input aborts the whole process instead of failing; the known cases are caught here with an
-/// <see cref="ImageFormatException"/>: no Part-10 preamble, a DICOMDIR, and multi-frame objects
-/// that point at frames but lack NumberOfFrames.
+/// Cheap checks of the file meta information, in this process, before a decoder process is asked: no Part-10
+/// preamble, a corrupt file meta group, a DICOMDIR, or no transfer syntax give an <see cref="ImageFormatException"/>
+/// with a clear message at once (these also used to abort GDCM). Everything GDCM does runs in the decoder process
+/// (<see cref="DicomDecoderPool"/>), where an abort cannot end the application.
 /// </summary>
 internal static class DicomPreflight
 {
     private const string MediaDirectoryClass = "1.2.840.10008.1.3.10";
-
-    /// <summary>Storage classes that are single-frame by definition (CT, MR, CR, DX, MG, PET, secondary capture, US image).</summary>
-    private static readonly HashSet<string> SingleFrameClasses =
-    [
-        "1.2.840.10008.5.1.4.1.1.2", "1.2.840.10008.5.1.4.1.1.4", "1.2.840.10008.5.1.4.1.1.1", "1.2.840.10008.5.1.4.1.1.1.1",
-        "1.2.840.10008.5.1.4.1.1.1.1.1", "1.2.840.10008.5.1.4.1.1.1.2", "1.2.840.10008.5.1.4.1.1.1.2.1", "1.2.840.10008.5.1.4.1.1.128",
-        "1.2.840.10008.5.1.4.1.1.7", "1.2.840.10008.5.1.4.1.1.6.1",
-    ];
 
     private static byte[] ReadHead(string path, long length)
     {
@@ -68,17 +60,6 @@ internal static class DicomPreflight
         }
         if (sopClass == MediaDirectoryClass) throw new ImageFormatException(path, "a DICOMDIR (media directory), not an image");
         if (transferSyntax is null) throw new ImageFormatException(path, "file meta information lacks TransferSyntaxUID (0002,0010)");
-        if (sopClass != null && SingleFrameClasses.Contains(sopClass)) return (sopClass, transferSyntax); // the common case: no second parse
-
-        using var reader = new gdcm.Reader();
-        reader.SetFileName(path);
-        using var pixelData = new gdcm.Tag(0x7FE0, 0x0010);
-        if (!reader.ReadUpToTag(pixelData)) throw new ImageFormatException(path, "GDCM cannot parse the DICOM header");
-        var ds = reader.GetFile().GetDataSet();
-        using var frameIncrement = new gdcm.Tag(0x0028, 0x0009);
-        using var frames = new gdcm.Tag(0x0028, 0x0008);
-        if (ds.FindDataElement(frameIncrement) && !ds.FindDataElement(frames))
-            throw new ImageFormatException(path, "FrameIncrementPointer (0028,0009) is present but NumberOfFrames (0028,0008) is missing");
         return (sopClass, transferSyntax);
     }
 }

@@ -20,9 +20,12 @@ public static class DicomSeries
 
     public const double OrientationTolerance = 1e-4, SpacingTolerance = 0.1;
 
-    public static Volume ReadFile(string path)
+    public static Volume ReadFile(string path) => ReadFile(path, ImageLimits.DefaultMaxVoxels);
+
+    /// <summary><see cref="ReadFile(string)"/> with a voxel limit (<see cref="ReadOptions.MaxVoxels"/>).</summary>
+    internal static Volume ReadFile(string path, long maxVoxels)
     {
-        var v = ReadFileFrom(DicomSlice.Read(path));
+        var v = ReadFileFrom(DicomSlice.Read(path, maxVoxels: maxVoxels));
         v.SourcePath = path;
         return v;
     }
@@ -31,19 +34,22 @@ public static class DicomSeries
     /// Reads the series in <paramref name="folder"/> (files directly inside it). With several series,
     /// <paramref name="seriesInstanceUid"/> picks one; otherwise the error lists them.
     /// </summary>
-    public static Volume ReadFolder(string folder, string? seriesInstanceUid = null)
+    public static Volume ReadFolder(string folder, string? seriesInstanceUid = null) => ReadFolder(folder, seriesInstanceUid, ImageLimits.DefaultMaxVoxels);
+
+    /// <summary><see cref="ReadFolder(string, string?)"/> with a voxel limit for the whole volume (<see cref="ReadOptions.MaxVoxels"/>).</summary>
+    internal static Volume ReadFolder(string folder, string? seriesInstanceUid, long maxVoxels)
     {
         if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"'{folder}': folder not found");
         var files = Directory.EnumerateFiles(folder)
             .Where(f => !Path.GetFileName(f).StartsWith('.') && !Path.GetFileName(f).StartsWith("DICOMDIR", StringComparison.OrdinalIgnoreCase))
             .OrderBy(f => f, StringComparer.Ordinal).ToArray();
-        // Headers are parsed one file at a time (GDCM is not thread-safe, see GdcmRuntime.Sync); results keep the file order.
+        // Files go to the decoder processes in parallel (one request per process at a time); results keep the file order.
         var read = new DicomSlice?[files.Length];
-        for (int i = 0; i < files.Length; i++)
+        Parallel.For(0, files.Length, new ParallelOptions { MaxDegreeOfParallelism = DicomDecoderPool.MaxDecoders }, i =>
         {
-            try { read[i] = DicomSlice.Read(files[i], allowNative: true); }
+            try { read[i] = DicomSlice.Read(files[i], allowNative: true, maxVoxels: maxVoxels); }
             catch (ImageFormatException) { read[i] = null; }
-        }
+        });
         var slices = read.Where(s => s != null).Select(s => s!).ToList();
         int skipped = files.Length - slices.Count;
         if (slices.Count == 0) throw new ImageFormatException(folder, $"no readable DICOM image in the folder ({skipped} other files)");
@@ -55,7 +61,7 @@ public static class DicomSeries
         else if (groups.Count > 1)
             throw new ImageFormatException(folder, $"holds {groups.Count} series ({Describe(groups)}); pick one by SeriesInstanceUID");
         else series = groups[0].ToList();
-        var v = Assemble(series, folder);
+        var v = Assemble(series, folder, maxVoxels);
         v.Metadata["dicom.skipped_files"] = skipped.ToString(CultureInfo.InvariantCulture);
         return v;
     }
@@ -63,12 +69,12 @@ public static class DicomSeries
     private static string Describe(IEnumerable<IGrouping<string, DicomSlice>> groups) =>
         string.Join(", ", groups.Select(g => $"{(g.Key.Length == 0 ? "(no SeriesInstanceUID)" : g.Key)}: {g.Count()} files"));
 
-    private static Volume Assemble(List<DicomSlice> slices, string folder)
+    private static Volume Assemble(List<DicomSlice> slices, string folder, long maxVoxels)
     {
         var first = slices[0];
         if (slices.Count == 1)
         {
-            var single = ReadFileFrom(first.PixelOffset < 0 ? first : DicomSlice.Read(first.Path));
+            var single = ReadFileFrom(first.PixelOffset < 0 ? first : DicomSlice.Read(first.Path, maxVoxels: maxVoxels));
             single.SourcePath = folder;
             return single;
         }
@@ -110,6 +116,8 @@ public static class DicomSeries
         for (int i = 0; i < 3; i++) step[i] = (last.Origin[i] - sorted[0].Origin[i]) / (n - 1);
 
         bool sameRescale = sorted.All(s => s.Slope == first.Slope && s.Intercept == first.Intercept);
+        // The whole volume against the limits (each slice was checked on its own); float32 when rescales differ.
+        ImageLimits.Check(folder, [first.Columns, first.Rows, n], sameRescale ? first.Type.Size() : sizeof(float), maxVoxels, "series size");
         int sliceBytes = first.PixelBytes;
         Volume v;
         if (sameRescale)

@@ -5,7 +5,10 @@ namespace MlNetMedical.Imaging.Dicom;
 
 /// <summary>
 /// Points GDCM's C# binding at its native glue (libgdcmsharpglue.so) without LD_LIBRARY_PATH: next to
-/// gdcm-sharp.dll, then Debian's /usr/lib/cli/gdcm-sharp-3.0, or MLNM_GDCM_GLUE when set.
+/// gdcm-sharp.dll, then Debian's /usr/lib/cli/gdcm-sharp-3.0, or MLNM_GDCM_GLUE when set. Used by the decoder process
+/// (MlNetMedical.Imaging.DicomDecoder, which compiles this file): GDCM never runs in the application's process.
+/// Debian's GDCM 3.0 is also not safe to drive from several threads at once (parallel readers corrupted the heap in
+/// about 1 of 15 series reads, benchmarks/io); each decoder process serves one request at a time.
 /// </summary>
 public static class GdcmRuntime
 {
@@ -14,12 +17,6 @@ public static class GdcmRuntime
     private const string GlueFile = "libgdcmsharpglue.so";
     private static readonly object Gate = new();
 
-    /// <summary>
-    /// Held around every use of GDCM objects. Debian's GDCM 3.0 is not safe to drive from several threads at
-    /// once: parallel readers corrupted the heap in about 1 of 15 series reads (benchmarks/io). Raw pixel
-    /// reads that bypass GDCM still run in parallel.
-    /// </summary>
-    internal static readonly object Sync = new();
     private static bool registered;
 
     public static void Ensure()
