@@ -65,29 +65,8 @@ public class ModelArchiveTests
         Assert.Contains("\"NearestCentroid\"", reader.ReadToEnd());
     }
 
-    private static byte[] Rewrite(byte[] archive, Func<string, byte[], (string Name, byte[] Data)?> change, params (string Name, byte[] Data)[] extra)
-    {
-        using var output = new MemoryStream();
-        using (var source = new ZipArchive(new MemoryStream(archive)))
-        using (var target = new ZipArchive(output, ZipArchiveMode.Create, leaveOpen: true))
-        {
-            foreach (var entry in source.Entries)
-            {
-                using var s = entry.Open();
-                using var copy = new MemoryStream();
-                s.CopyTo(copy);
-                if (change(entry.FullName, copy.ToArray()) is not { } kept) continue;
-                using var w = target.CreateEntry(kept.Name).Open();
-                w.Write(kept.Data);
-            }
-            foreach (var (name, data) in extra)
-            {
-                using var w = target.CreateEntry(name).Open();
-                w.Write(data);
-            }
-        }
-        return output.ToArray();
-    }
+    private static byte[] Rewrite(byte[] archive, Func<string, byte[], (string Name, byte[] Data)?> change, params (string Name, byte[] Data)[] extra) =>
+        UntrustedModelFileTests.Rewrite(archive, change, extra);
 
     private string LoadError(byte[] archive) =>
         Assert.Throws<InvalidDataException>(() => _ml.Model.Load(new MemoryStream(archive), out _)).Message;
