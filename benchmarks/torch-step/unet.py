@@ -1,6 +1,6 @@
 # The PyTorch side of benchmarks/torch-step: the same U-Net and training step as Program.cs.
 # Usage: /usr/bin/python3 unet.py MODEL(2d|3d) WARMUP STEPS THREADS
-import json, sys, time
+import json, math, sys, time
 import torch, torch.nn as nn, torch.nn.functional as F
 
 model, warmup, steps, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
@@ -35,7 +35,7 @@ net = UNet()
 opt = torch.optim.Adam(net.parameters(), lr=1e-3)
 x = torch.randn(batch, 1, *([size] * dims))
 y = torch.randint(0, 2, (batch, *([size] * dims)))
-times, cpu_times = [], []
+times, cpu_times, losses = [], [], []
 for i in range(warmup + steps):
     c0 = time.process_time()
     t0 = time.perf_counter()
@@ -45,5 +45,10 @@ for i in range(warmup + steps):
     opt.step()
     t = time.perf_counter() - t0
     c = time.process_time() - c0
+    losses.append(loss.item())
     if i >= warmup: times.append(t); cpu_times.append(c)
-print(json.dumps({'side': 'python', 'model': model, 'threads': torch.get_num_threads(), 'times': times, 'cpu_times': cpu_times}))
+if not all(map(math.isfinite, losses)): sys.exit(f'torch-step: loss is not finite: {losses}')
+# glibc allocator left at its defaults (or whatever GLIBC_TUNABLES / MALLOC_*_ say); this build has no NNPACK.
+print(json.dumps({'side': 'python', 'model': model, 'threads': torch.get_num_threads(),
+                  'onednn': torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled, 'nnpack': False,
+                  'malloc': 'defaults', 'loss_first': losses[0], 'loss_last': losses[-1], 'times': times, 'cpu_times': cpu_times}))
