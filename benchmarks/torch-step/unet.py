@@ -51,4 +51,4 @@ if not all(map(math.isfinite, losses)): sys.exit(f'torch-step: loss is not finit
 # glibc allocator left at its defaults (or whatever GLIBC_TUNABLES / MALLOC_*_ say); this build has no NNPACK.
 print(json.dumps({'side': 'python', 'model': model, 'threads': torch.get_num_threads(),
                   'onednn': torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled, 'nnpack': False,
-                  'malloc': 'defaults', 'loss_first': losses[0], 'loss_last': losses[-1], 'times': times, 'cpu_times': cpu_times}))
+                  'malloc': 'defaults', 'parameters': sum(p.numel() for p in net.parameters()), 'loss_first': losses[0], 'loss_last': losses[-1], 'times': times, 'cpu_times': cpu_times}))
