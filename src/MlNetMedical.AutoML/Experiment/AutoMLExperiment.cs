@@ -248,7 +248,7 @@ public sealed class AutoMLExperiment
             cells.Add(t.Error ?? "");
             sb.AppendLine(string.Join(',', cells.Select(Cell)));
         }
-        File.WriteAllText(csvPath, sb.ToString());
+        AtomicFile.WriteAllText(csvPath, sb.ToString());
         var doc = new
         {
             study = _studyName, metric = _metric, direction = _direction.ToString().ToLowerInvariant(),
@@ -261,7 +261,7 @@ public sealed class AutoMLExperiment
                 error = t.Error,
             }),
         };
-        File.WriteAllText(jsonPath, JsonSerializer.Serialize(doc, new JsonSerializerOptions { WriteIndented = true }));
+        AtomicFile.WriteAllText(jsonPath, JsonSerializer.Serialize(doc, new JsonSerializerOptions { WriteIndented = true }));
     }
 
     private sealed class DelegateRunner(Func<TrialContext, Task<IReadOnlyDictionary<string, double>>> run) : ITrialRunner

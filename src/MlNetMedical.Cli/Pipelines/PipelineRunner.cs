@@ -71,7 +71,7 @@ public sealed class PipelineRunner(ProgressView view)
             if (config.Outputs.SaveModels)
             {
                 result.ModelPath = $"models/{name}.zip";
-                AtomicFile.Write(Path.Combine(outDir, result.ModelPath), path => ml.Model.Save(model, data.Schema, path));
+                ml.Model.Save(model, data.Schema, Path.Combine(outDir, result.ModelPath));
             }
             view.Log($"{name}: {Summary(result)}");
             report.Methods.Add(result);

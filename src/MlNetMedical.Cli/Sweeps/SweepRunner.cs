@@ -177,7 +177,7 @@ public sealed class SweepRunner(ProgressView view)
         var clock = Stopwatch.StartNew();
         var model = PipelineRunner.Pretrain(ml, config, pretrain, data, PipelineRunner.ResolveUNet(config, data), progress, augmenter, cancellation);
         progress.Complete($"trained in {clock.Elapsed.TotalSeconds:F1} s");
-        AtomicFile.Write(path, temporary => ml.Model.Save(model, data.Schema, temporary));
+        ml.Model.Save(model, data.Schema, path);
         report.Methods.Add(new MethodResult
         {
             Name = "pretrain", Kind = "segmentation-pretrain", History = progress.History, ModelPath = PretrainModel, TrainingSeconds = clock.Elapsed.TotalSeconds,

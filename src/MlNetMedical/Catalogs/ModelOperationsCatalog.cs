@@ -11,15 +11,20 @@ public sealed partial class ModelOperationsCatalog : CatalogBase
     internal ModelOperationsCatalog(MedicalContext context) : base(context) { }
 
     /// <summary>
-    /// Writes <paramref name="model"/> and the schema it expects to a .zip file, with the input preprocessing chain:
+    /// Writes <paramref name="model"/> and the schema it expects to a .zip file (whole, through a temporary file and a rename),
+    /// with the input preprocessing chain:
     /// <paramref name="preprocessing"/> if given, else the one the schema's data view applies
     /// (<see cref="DataViewSchema.Preprocessing"/>, set by <c>ml.Data.LoadFromManifest</c> and <c>LoadFromDecathlon</c>).
     /// </summary>
     public void Save(ITransformer model, DataViewSchema? inputSchema, string filePath, TransformChain? preprocessing = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(filePath);
-        using var stream = File.Create(filePath);
-        ModelArchive.Save(model, inputSchema, stream, preprocessing);
+        // Whole or not at all: a failed or interrupted save leaves the previous file (or none), never a truncated one.
+        AtomicFile.Write(filePath, temporary =>
+        {
+            using var stream = File.Create(temporary);
+            ModelArchive.Save(model, inputSchema, stream, preprocessing);
+        });
         Context.WriteLog(LogKind.Info, "Model", $"saved model to {filePath}");
     }
 

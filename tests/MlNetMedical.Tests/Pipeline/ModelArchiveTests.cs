@@ -212,4 +212,19 @@ public class ModelArchiveTests
         var e = Assert.Throws<InvalidOperationException>(() => _ml.Model.Save(new Unregistered(), null, new MemoryStream()));
         Assert.Contains("is not registered; call ModelRegistry.Register", e.Message);
     }
+
+    [Fact]
+    public void AFailedSaveLeavesThePreviousFileAndNoTemporaryFile()
+    {
+        var dir = Directory.CreateTempSubdirectory("mlnm-save-").FullName;
+        try
+        {
+            var path = Path.Combine(dir, "model.zip");
+            File.WriteAllText(path, "the previous model");
+            Assert.Throws<InvalidOperationException>(() => _ml.Model.Save(new Unregistered(), null, path));
+            Assert.Equal("the previous model", File.ReadAllText(path));
+            Assert.Equal(["model.zip"], Directory.GetFiles(dir).Select(Path.GetFileName));
+        }
+        finally { Directory.Delete(dir, true); }
+    }
 }

@@ -1,11 +1,12 @@
 using System.Text;
 
-namespace MlNetMedical.Cli;
+namespace MlNetMedical;
 
 /// <summary>
 /// Writes an output whole or not at all: into a temporary file in the same folder (so the rename stays on one file
 /// system), flushed to disk, then renamed over the target. A crash, Ctrl+C or a full disk leaves the previous file, or
-/// none, never a truncated one (a truncated model used to break `sweep --resume`). Every file mlnm writes goes through here.
+/// none, never a truncated one (a truncated model used to break `sweep --resume`). Saved models, AutoML's leaderboards and
+/// every file mlnm writes go through here.
 /// </summary>
 public static class AtomicFile
 {
