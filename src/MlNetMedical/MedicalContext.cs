@@ -71,6 +71,7 @@ public sealed class MedicalContext
                 throw new ArgumentException($"device '{device}' was requested but only {probe.CudaDeviceCount} CUDA device(s) exist (cuda:0..cuda:{probe.CudaDeviceCount - 1})", nameof(device));
         }
         if (threads is < 1) throw new ArgumentOutOfRangeException(nameof(threads), threads, "threads must be at least 1");
+        TorchRuntime.Initialize();
 
         Seed = seed ?? Environment.TickCount;
         SeedWasGiven = seed.HasValue;

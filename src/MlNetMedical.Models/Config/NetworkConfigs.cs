@@ -19,6 +19,7 @@ public abstract record NetworkConfig
     /// generator when null), so a seeded generator gives the same weights in any thread.</summary>
     public Network Build(Generator? generator = null)
     {
+        TorchRuntime.Initialize(); // the engine's threads, allocator and kernel choices before the first network
         using (WeightInit.Use(generator)) return Create();
     }
 
