@@ -7,6 +7,7 @@
 # Environment: TORCH_STEP_WARMUP (2 per process), TORCH_STEP_STEPS (5 per process), TORCH_STEP_ROUNDS (2),
 #   MLNM_THREADS (all cores),
 #   TORCH_STEP_ONEDNN_OFF=1  adds TorchSharp with oneDNN forced off (MLNM_ONEDNN=0) as a side,
+#   TORCH_STEP_MALLOC_DEFAULTS=1  adds TorchSharp with glibc's allocator defaults (MLNM_KEEP_MALLOC_DEFAULTS=1) as a side,
 #   TORCH_STEP_SAVE=1    writes the whole output, with commit and machine facts, to benchmarks/results/torch-step-DATE.txt.
 # Last line: JSON with ratio_2d, ratio_3d, gflops_2d (TorchSharp, default settings, vs python) and every side's figures.
 set -euo pipefail
@@ -23,12 +24,14 @@ PY=/usr/bin/python3
 dotnet build "$HERE/TorchStep.csproj" -c Release -nologo -v:q -clp:ErrorsOnly >&2
 sides=(torchsharp)
 [ "${TORCH_STEP_ONEDNN_OFF:-0}" = 1 ] && sides+=(torchsharp-onednn-off)
+[ "${TORCH_STEP_MALLOC_DEFAULTS:-0}" = 1 ] && sides+=(torchsharp-malloc-defaults)
 sides+=(python)
 
 run_side() {  # SIDE MODEL: one process, its JSON line on stdout
   case "$1" in
     torchsharp) TORCH_STEP_SIDE=torchsharp dotnet "$ROOT/artifacts/bin/TorchStep/release/TorchStep.dll" "$2" "$WARMUP" "$STEPS" ;;
     torchsharp-onednn-off) TORCH_STEP_SIDE=torchsharp-onednn-off MLNM_ONEDNN=0 dotnet "$ROOT/artifacts/bin/TorchStep/release/TorchStep.dll" "$2" "$WARMUP" "$STEPS" ;;
+    torchsharp-malloc-defaults) TORCH_STEP_SIDE=torchsharp-malloc-defaults MLNM_KEEP_MALLOC_DEFAULTS=1 dotnet "$ROOT/artifacts/bin/TorchStep/release/TorchStep.dll" "$2" "$WARMUP" "$STEPS" ;;
     python) "$PY" "$HERE/unet.py" "$2" "$WARMUP" "$STEPS" "$THREADS" ;;
   esac | tail -n 1
 }
@@ -58,7 +61,7 @@ import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 loads = [float(l) for l in open(sys.argv[2]) if l.strip()]
 rounds, warmup = int(sys.argv[3]), int(sys.argv[4])
-order = ['torchsharp', 'torchsharp-onednn-off', 'python']
+order = ['torchsharp', 'torchsharp-onednn-off', 'torchsharp-malloc-defaults', 'python']
 sides = [s for s in order if any(r['side'] == s for r in rows)]
 def times(side, model, key='times'): return [t for r in rows if r['side'] == side and r['model'] == model for t in r[key]]
 gflop = {r['model']: r['gflop_per_step'] for r in rows if 'gflop_per_step' in r}
@@ -119,7 +122,7 @@ if [ "${TORCH_STEP_SAVE:-0}" = 1 ]; then
     echo "# commit $commit$([ "$dirty" -gt 0 ] && echo " + uncommitted changes in benchmarks/torch-step")"
     echo "# machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(. /etc/os-release && echo "$PRETTY_NAME"), shared with other work: 1-minute load average $load_start at start, $load_end at end"
     echo "# software: dotnet $(dotnet --version), TorchSharp + TorchSharp-cpu 0.107.0 (libtorch 2.10.0), python3-torch $(dpkg-query -W -f='${Version}' python3-torch), libtorch-dev $(dpkg-query -W -f='${Version}' libtorch-dev 2>/dev/null || echo absent)"
-    echo "# settings: TORCH_STEP_ROUNDS=$ROUNDS TORCH_STEP_WARMUP=$WARMUP TORCH_STEP_STEPS=$STEPS MLNM_THREADS=$THREADS OMP_NUM_THREADS=$THREADS TORCH_STEP_ONEDNN_OFF=${TORCH_STEP_ONEDNN_OFF:-0}"
+    echo "# settings: TORCH_STEP_ROUNDS=$ROUNDS TORCH_STEP_WARMUP=$WARMUP TORCH_STEP_STEPS=$STEPS MLNM_THREADS=$THREADS OMP_NUM_THREADS=$THREADS TORCH_STEP_ONEDNN_OFF=${TORCH_STEP_ONEDNN_OFF:-0} TORCH_STEP_MALLOC_DEFAULTS=${TORCH_STEP_MALLOC_DEFAULTS:-0}"
     echo "# every process's row (times and cpu_times in seconds per timed step), in run order:"
     cat "$work/rows"
     echo "# report (as printed; last line JSON):"
