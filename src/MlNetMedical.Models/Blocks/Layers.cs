@@ -16,6 +16,7 @@ public static class Layers
     public static Convolution Conv(int spatialDims, long inChannels, long outChannels, long kernelSize, long stride = 1, bool bias = true)
     {
         var padding = kernelSize / 2;
+        WeightInit.Reserve(checked(outChannels * inChannels * Power(kernelSize, spatialDims) + (bias ? outChannels : 0)), $"a {spatialDims}D conv {inChannels}->{outChannels}");
         Convolution conv = spatialDims switch
         {
             1 => nn.Conv1d(inChannels, outChannels, kernelSize, stride, padding, bias: bias),
@@ -31,6 +32,7 @@ public static class Layers
     /// <summary>A transposed convolution (kernel = stride) with PyTorch's default initialisation.</summary>
     public static ConvolutionTranspose ConvTranspose(int spatialDims, long inChannels, long outChannels, long kernelSize, long stride)
     {
+        WeightInit.Reserve(checked(inChannels * outChannels * Power(kernelSize, spatialDims) + outChannels), $"a {spatialDims}D transposed conv {inChannels}->{outChannels}");
         ConvolutionTranspose conv = spatialDims switch
         {
             1 => nn.ConvTranspose1d(inChannels, outChannels, kernelSize, stride),
@@ -45,6 +47,7 @@ public static class Layers
     /// <summary>A linear layer with PyTorch's default initialisation.</summary>
     public static Linear Linear(long inFeatures, long outFeatures)
     {
+        WeightInit.Reserve(checked(inFeatures * outFeatures + outFeatures), $"a linear layer {inFeatures}->{outFeatures}");
         var linear = nn.Linear(inFeatures, outFeatures);
         WeightInit.PyTorchDefault(linear.weight, linear.bias);
         return linear;
@@ -55,6 +58,8 @@ public static class Layers
     public static nn.Module<Tensor, Tensor> Norm(NormKind kind, int spatialDims, long channels, int groups = 8)
     {
         if (spatialDims is < 1 or > 3) throw new ArgumentOutOfRangeException(nameof(spatialDims), spatialDims, "spatial dims must be 1, 2 or 3");
+        // Weight and bias, plus running mean, running variance and the batch counter for batch norm.
+        WeightInit.Reserve(kind switch { NormKind.None => 0, NormKind.Batch => 4 * channels + 1, _ => 2 * channels }, $"a {kind} norm of {channels} channels");
         switch (kind)
         {
             case NormKind.Batch:
@@ -75,6 +80,13 @@ public static class Layers
             default:
                 throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown normalisation kind");
         }
+    }
+
+    private static long Power(long value, int exponent)
+    {
+        long result = 1;
+        for (int i = 0; i < exponent; i++) result = checked(result * value);
+        return result;
     }
 
     internal static long GroupCount(long channels, int groups)

@@ -31,12 +31,22 @@ public abstract record NetworkConfig
 
     public string ToJson() => JsonSerializer.Serialize(this, NetworkJson.Options);
 
-    /// <summary>Reads a config written by <see cref="ToJson"/>; throws <see cref="JsonException"/> on unknown networks or malformed JSON.</summary>
+    /// <summary>Reads a config written by <see cref="ToJson"/>; throws <see cref="JsonException"/> on unknown networks, a missing
+    /// network or encoder kind, or malformed JSON.</summary>
     public static NetworkConfig FromJson(string json)
     {
         ArgumentNullException.ThrowIfNull(json);
-        var config = JsonSerializer.Deserialize<NetworkConfig>(json, NetworkJson.Options)
+        NetworkConfig config;
+        try
+        {
+            config = JsonSerializer.Deserialize<NetworkConfig>(json, NetworkJson.Options)
                      ?? throw new JsonException("network config JSON is null");
+        }
+        catch (NotSupportedException e)
+        {
+            // System.Text.Json reports a missing "network" or "kind" discriminator this way.
+            throw new JsonException($"network config JSON is not valid: {e.Message}", e);
+        }
         config.Validate();
         return config;
     }

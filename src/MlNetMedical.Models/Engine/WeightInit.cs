@@ -12,6 +12,7 @@ namespace MlNetMedical.Models;
 public static class WeightInit
 {
     [ThreadStatic] private static Generator? current;
+    [ThreadStatic] private static long? remainingElements;
 
     /// <summary>The generator layers draw initial weights from on this thread; null = libtorch's default generator.</summary>
     public static Generator? Current => current;
@@ -27,6 +28,34 @@ public static class WeightInit
     private sealed class Restore(Generator? previous) : IDisposable
     {
         public void Dispose() => current = previous;
+    }
+
+    /// <summary>
+    /// Caps how many weight elements (parameters and buffers) the layers built on the calling thread may hold until the
+    /// scope is disposed: each layer the <see cref="Layers"/> factory makes reserves its elements first, and one past the
+    /// cap throws <see cref="NetworkTooLargeException"/> before anything is allocated. Model loading uses it, so a crafted
+    /// config cannot ask for far more weights than its weights file holds. Scopes do not nest.
+    /// </summary>
+    public static IDisposable LimitElements(long maxElements)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(maxElements);
+        var previous = remainingElements;
+        remainingElements = maxElements;
+        return new RestoreLimit(previous);
+    }
+
+    private sealed class RestoreLimit(long? previous) : IDisposable
+    {
+        public void Dispose() => remainingElements = previous;
+    }
+
+    /// <summary>Takes <paramref name="elements"/> from the calling thread's cap, if one is set (<see cref="LimitElements"/>).</summary>
+    internal static void Reserve(long elements, string layer)
+    {
+        if (remainingElements is not { } left) return;
+        if (elements > left)
+            throw new NetworkTooLargeException($"{layer} needs {elements:N0} weights but only {left:N0} of the allowed ones are left");
+        remainingElements = left - elements;
     }
 
     /// <summary>Fan-in of a weight as PyTorch computes it: dim 1 times the receptive field (for transposed convs, the output width).</summary>
@@ -60,3 +89,6 @@ public static class WeightInit
         }
     }
 }
+
+/// <summary>A network would hold more weights than <see cref="WeightInit.LimitElements"/> allows.</summary>
+public sealed class NetworkTooLargeException(string message) : InvalidOperationException(message);

@@ -204,18 +204,26 @@ public sealed class ImageNetworkTransformer : RowMappingTransformer, IDisposable
     internal static ImageNetworkTransformer Load(ModelLoadContext context)
     {
         var c = context.ReadConfig<Config>();
+        var weights = context.ReadBlob("weights.safetensors");
         Network network;
         try
         {
-            network = NetworkFactory.FromJson(c.Network);
+            // A valid config needs at most one element per 4 bytes of weights (float32); the margin covers configs that build
+            // a throw-away encoder while validating. Beyond that the config asks for more than its weights file holds.
+            using (WeightInit.LimitElements(weights.LongLength + (1 << 16)))
+                network = NetworkFactory.FromJson(c.Network);
         }
-        catch (Exception e) when (e is System.Text.Json.JsonException or ArgumentException)
+        catch (NetworkTooLargeException e)
+        {
+            throw new InvalidDataException($"{context.Where}: the network config asks for more weights than weights.safetensors ({weights.Length:N0} bytes) can hold: {e.Message}", e);
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or ArgumentException or OverflowException)
         {
             throw new InvalidDataException($"{context.Where}: network config is not valid: {e.Message}", e);
         }
         try
         {
-            TrainingLoop.Restore(network, context.ReadBlob("weights.safetensors"), "weights.safetensors");
+            TrainingLoop.Restore(network, weights, "weights.safetensors");
         }
         catch (Exception e) when (e is StateDictMismatchException or FormatException)
         {

@@ -171,7 +171,7 @@ public sealed class ModelFileFuzzTests(ITestOutputHelper output)
     }
 
     private static readonly Func<byte[], Random, byte[]>[] Strategies =
-        [FlipBits, OverwriteBytes, Truncate, InsertOrDelete, ZipField, ZipField, ManifestEdit, ManifestEdit, ZipEdit, ResealedJson, ResealedJson, ResealedBlob];
+        [FlipBits, OverwriteBytes, Truncate, InsertOrDelete, ZipField, ZipField, ManifestEdit, ManifestEdit, ZipEdit, ResealedJson, ResealedJson, ResealedBlob, ResealedNetwork];
 
     private static readonly long[] Extremes = [0, 1, 2, 0x7F, 0xFF, 0xFFFF, 0x7FFF_FFFF, 0xFFFF_FFFF, 0x8000_0000, 1 << 20, 30, 46, long.MaxValue, -1];
 
@@ -323,6 +323,23 @@ public sealed class ModelFileFuzzTests(ITestOutputHelper output)
         var names = Names(src).Where(n => n.EndsWith(".json", StringComparison.Ordinal) && n != ModelArchive.ManifestEntry).ToList();
         var pick = names[rng.Next(names.Count)];
         return UntrustedModelFileTests.Rehash(UntrustedModelFileTests.Rewrite(src, (n, d) => n == pick ? (n, MutateJson(d, rng)) : (n, d)));
+    }
+
+    /// <summary>An image network's config (the JSON inside its config.json: widths, depth, levels, ...) changed and resealed,
+    /// so the network is built from it: the weight cap must refuse what the weights file cannot back.</summary>
+    private static byte[] ResealedNetwork(byte[] src, Random rng)
+    {
+        bool changed = false;
+        var result = UntrustedModelFileTests.Rehash(UntrustedModelFileTests.Rewrite(src, (n, d) =>
+        {
+            if (!n.EndsWith("config.json", StringComparison.Ordinal)) return (n, d);
+            var config = JsonNode.Parse(d);
+            if (config?["network"]?.GetValue<string>() is not { } network) return (n, d);
+            config["network"] = Encoding.UTF8.GetString(MutateJson(Encoding.UTF8.GetBytes(network), rng));
+            changed = true;
+            return (n, Encoding.UTF8.GetBytes(config.ToJsonString()));
+        }));
+        return changed ? result : ResealedJson(src, rng);
     }
 
     /// <summary>A weights blob changed (bits, bytes of its header, truncation) and the manifest's hashes recomputed.</summary>

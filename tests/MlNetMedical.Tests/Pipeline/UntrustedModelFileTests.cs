@@ -255,4 +255,34 @@ public class UntrustedModelFileTests
         var text = Encoding.UTF8.GetBytes(manifest.ToJsonString());
         return Rewrite(archive, (n, d) => n == ModelArchive.ManifestEntry ? (n, text) : (n, d));
     }
+
+    [Fact]
+    public void ANetworkConfigAskingForMoreWeightsThanItsFileHoldsIsRefusedBeforeBuilding()
+    {
+        var images = _ml.Data.LoadFromEnumerable(MlNetMedical.Tests.Trainers.SyntheticImages.Disks(8, 1));
+        using var model = _ml.Classification.Trainers.ImageClassifier(MlNetMedical.Models.EncoderClassifierConfig.PlainCnn(2, 1, 2, depth: 2, baseChannels: 4),
+            training: MlNetMedical.Tests.Trainers.SyntheticImages.Quick(1)).Fit(images);
+        using var stream = new MemoryStream();
+        _ml.Model.Save(model, images.Schema, stream);
+        var saved = stream.ToArray();
+        Assert.NotNull(_ml.Model.Load(new MemoryStream(saved), out _)); // the untouched file loads
+
+        // Someone re-hashes a file whose network config asks for 8,192-channel layers: hundreds of millions of weights.
+        var crafted = Rehash(Rewrite(saved, (n, d) =>
+        {
+            if (n != "model/config.json") return (n, d);
+            var config = JsonNode.Parse(d)!;
+            var network = JsonNode.Parse(config["network"]!.GetValue<string>())!;
+            network["encoder"]!["baseChannels"] = 4096;
+            network["encoder"]!["maxChannels"] = 8192;
+            config["network"] = network.ToJsonString();
+            return (n, Encoding.UTF8.GetBytes(config.ToJsonString()));
+        }));
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var error = Assert.Throws<InvalidDataException>(() => _ml.Model.Load(new MemoryStream(crafted), out _));
+        // The cap stops the first oversized layer before TorchSharp allocates it (the message names that layer).
+        Assert.Contains("asks for more weights than weights.safetensors", error.Message);
+        Assert.Contains("conv 4096->8192", error.Message);
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 16 << 20);
+    }
 }
