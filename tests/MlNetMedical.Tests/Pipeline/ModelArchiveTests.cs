@@ -177,27 +177,7 @@ public class ModelArchiveTests
             _ml.Model.RegisterTransformer("Tests.OtherName", 1, _ => new VectorScaler("Features", 1f))).Message);
     }
 
-    private static byte[] RehashManifest(byte[] archive)
-    {
-        var entries = new Dictionary<string, byte[]>();
-        using (var zip = new ZipArchive(new MemoryStream(archive)))
-            foreach (var e in zip.Entries)
-            {
-                using var s = e.Open();
-                using var m = new MemoryStream();
-                s.CopyTo(m);
-                entries[e.FullName] = m.ToArray();
-            }
-        var manifest = System.Text.Json.Nodes.JsonNode.Parse(entries["manifest.json"])!;
-        foreach (var entry in manifest["entries"]!.AsArray())
-        {
-            var data = entries[entry!["path"]!.GetValue<string>()];
-            entry["length"] = data.Length;
-            entry["sha256"] = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(data));
-        }
-        var text = Encoding.UTF8.GetBytes(manifest.ToJsonString());
-        return Rewrite(archive, (n, d) => n == "manifest.json" ? (n, text) : (n, d));
-    }
+    private static byte[] RehashManifest(byte[] archive) => UntrustedModelFileTests.Rehash(archive);
 
     private sealed class Unregistered : ITransformer
     {
