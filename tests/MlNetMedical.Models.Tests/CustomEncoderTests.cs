@@ -170,6 +170,49 @@ public sealed class CustomEncoderTests
     }
 
     [Fact]
+    public void AUserEncoderIsPretrainedAsTheEncoderOfAUNetAndTransfersToAClassifier()
+    {
+        var unetConfig = new UNetConfig { Encoder = EncoderRegistry.Config(TinyEncoder.Name, new TinySettings { Width = 4 }, spatialDims: 2, inChannels: 1), NumClasses = 2 };
+        var json = unetConfig.ToJson();
+        Assert.Contains("\"kind\": \"custom\"", json);
+        using var g = new Generator(9);
+        using var unet = (UNet)NetworkConfig.FromJson(json).Build(g);
+        Assert.IsType<TinyEncoder>(unet.Encoder);
+        // Segmentation: the mask is the bright square itself.
+        using var x = 0.2 * torch.randn([4, 1, 8, 8], generator: g);
+        using var mask = torch.zeros([4, 8, 8], ScalarType.Int64);
+        using (torch.no_grad())
+            for (int i = 0; i < 4; i++)
+            {
+                x[i, 0, TensorIndex.Slice(i, i + 4), TensorIndex.Slice(2, 6)].add_(1.0);
+                mask[i, TensorIndex.Slice(i, i + 4), TensorIndex.Slice(2, 6)].fill_(1);
+            }
+        using var opt = torch.optim.Adam(unet.parameters(), 2e-2);
+        unet.train();
+        var losses = new List<double>();
+        for (int step = 0; step < 30; step++)
+        {
+            using var scope = torch.NewDisposeScope();
+            opt.zero_grad();
+            var logits = unet.call(x);
+            Assert.Equal([4L, 2, 8, 8], logits.shape);
+            var loss = SegmentationLosses.DiceCrossEntropy(logits, mask);
+            losses.Add(loss.item<float>());
+            loss.backward();
+            opt.step();
+        }
+        Assert.True(losses[^1] < 0.5 * losses[0], $"loss {losses[0]:F4} -> {losses[^1]:F4}");
+
+        // The pretrained encoder moves into a classifier over the same user encoder, strictly.
+        var classifierConfig = EncoderClassifierConfig.FromSegmentation(unetConfig, new ClassificationHeadConfig { NumClasses = 2 });
+        using var classifier = (EncoderClassifier)classifierConfig.Build(g);
+        var result = classifier.LoadEncoder(unet.state_dict());
+        Assert.True(result.IsExact, result.ToString());
+        Assert.Equal(unet.Encoder.state_dict().Keys.Count(), result.Loaded.Count);
+        Assert.Contains("decoder.stages.0.block.conv1.weight", result.Ignored);
+    }
+
+    [Fact]
     public void PooledFeaturesAreTheAveragedLevels()
     {
         using var g = new Generator(9);

@@ -22,6 +22,10 @@ public abstract record EncoderConfig
     /// <summary>Channels of each level's feature map.</summary>
     public abstract long[] LevelChannels();
 
+    /// <summary>The blocks a U-Net decoder (and Y-Net's branch) builds over this encoder: its dims, norm and activation,
+    /// two plain conv-norm-act per block; the U-Net encoder's own block settings for it.</summary>
+    public virtual BlockSettings DecoderBlockSettings() => new(SpatialDims, Norm, NormGroups, Activation);
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first setting out of range.</summary>
     public virtual void Validate()
     {
@@ -59,6 +63,8 @@ public sealed record UNetEncoderConfig : EncoderConfig
         Enumerable.Range(0, Depth).Select(l => FeatureEncoder.LevelChannels(BaseChannels, ChannelMultiplier, EffectiveMaxChannels, l)).ToArray();
 
     public BlockSettings BlockSettings() => new(SpatialDims, Norm, NormGroups, Activation, Block, ConvsPerBlock);
+
+    public override BlockSettings DecoderBlockSettings() => BlockSettings();
 
     public override void Validate()
     {

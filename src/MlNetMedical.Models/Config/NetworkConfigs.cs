@@ -77,13 +77,14 @@ public static class NetworkFactory
 }
 
 /// <summary>
-/// U-Net: an encoder (<see cref="UNetEncoderConfig"/>: depth, widths, norm, block kind, downsampling), a decoder
-/// mirroring it with the same block settings, a 1×1 head to <see cref="NumClasses"/>, and optionally
-/// <see cref="DeepSupervisionOutputs"/> extra 1×1 heads at decoder levels 1..k.
+/// U-Net: an encoder (<see cref="UNetEncoderConfig"/> by default: depth, widths, norm, block kind, downsampling; or any
+/// other <see cref="EncoderConfig"/>, a user's own encoder included, whose level i is at 1/2^i resolution), a decoder
+/// mirroring it with the encoder's <see cref="EncoderConfig.DecoderBlockSettings"/>, a 1×1 head to <see cref="NumClasses"/>,
+/// and optionally <see cref="DeepSupervisionOutputs"/> extra 1×1 heads at decoder levels 1..k.
 /// </summary>
 public sealed record UNetConfig : NetworkConfig
 {
-    public UNetEncoderConfig Encoder { get; init; } = new();
+    public EncoderConfig Encoder { get; init; } = new UNetEncoderConfig();
     /// <summary>Segmentation classes, background included (1 means a single sigmoid channel).</summary>
     public int NumClasses { get; init; } = 2;
     public UpsamplingKind Upsampling { get; init; } = UpsamplingKind.TransposedConv;
@@ -96,10 +97,11 @@ public sealed record UNetConfig : NetworkConfig
     {
         ArgumentNullException.ThrowIfNull(Encoder, nameof(Encoder));
         Encoder.Validate();
-        Check.Range(Encoder.Depth, 2, 10, "Encoder.Depth");
+        var levels = Encoder.LevelChannels().Length;
+        Check.Range(levels, 2, 10, "Encoder levels");
         Check.Range(NumClasses, 1, 10_000, nameof(NumClasses));
         Check.Defined(Upsampling, nameof(Upsampling));
-        Check.Range(DeepSupervisionOutputs, 0, Encoder.Depth - 2, nameof(DeepSupervisionOutputs));
+        Check.Range(DeepSupervisionOutputs, 0, levels - 2, nameof(DeepSupervisionOutputs));
     }
 }
 
@@ -236,8 +238,9 @@ public sealed record SimpleJointConfig : NetworkConfig
     {
         ArgumentNullException.ThrowIfNull(UNet, nameof(UNet));
         UNet.Validate();
-        var head = ClassifierHead(UNet.Encoder.Depth - 1);
+        var decoderLevels = UNet.Encoder.LevelChannels().Length - 1;
+        var head = ClassifierHead(decoderLevels);
         head.Validate();
-        head.ResolveLevels(UNet.Encoder.Depth - 1);
+        head.ResolveLevels(decoderLevels);
     }
 }

@@ -13,7 +13,7 @@ public sealed class YNet : UNetBase, IJointNetwork
 {
     public YNet(YNetConfig config) : base(config, UNetOf(config, c => c.UNet))
     {
-        Classifier = new YNetBranch(config.UNet.Encoder.BlockSettings(), Encoder.Channels[^1], config);
+        Classifier = new YNetBranch(config.UNet.Encoder.DecoderBlockSettings(), Encoder.Channels[^1], config);
         register_module("classifier", Classifier);
         Classes = config.NumClasses;
     }

@@ -14,10 +14,10 @@ public abstract class UNetBase : EncoderNetwork, ISegmentationNetwork
 {
     /// <param name="config">The whole network's config (validated here).</param>
     /// <param name="unet">Its U-Net part.</param>
-    protected UNetBase(NetworkConfig config, UNetConfig unet) : base(config, new UNetEncoder(Validated(config, unet).Encoder))
+    protected UNetBase(NetworkConfig config, UNetConfig unet) : base(config, Validated(config, unet).Encoder.Build())
     {
         UNetConfig = unet;
-        var settings = unet.Encoder.BlockSettings();
+        var settings = unet.Encoder.DecoderBlockSettings();
         Decoder = new UNetDecoder(settings, Encoder.Channels, unet.Upsampling);
         register_module("decoder", Decoder);
         SegmentationHead = Layers.Conv(settings.SpatialDims, Decoder.Channels[0], unet.NumClasses, 1);
