@@ -79,7 +79,8 @@ public class ExperimentTests : IDisposable
                 int seen;
                 while ((seen = maxRunning) < now && Interlocked.CompareExchange(ref maxRunning, now, seen) != seen) { }
                 budgets.Add(t.ThreadBudget);
-                for (int s = 0; s < 3; s++) { Thread.Sleep(5); t.Report(s, t.Parameters.GetDouble("x")); }
+                // Long enough that trials overlap even when the machine is busy with other test assemblies.
+                for (int s = 0; s < 3; s++) { Thread.Sleep(20); t.Report(s, t.Parameters.GetDouble("x")); }
                 Interlocked.Decrement(ref running);
                 return t.Parameters.GetDouble("x");
             });
