@@ -9,7 +9,7 @@ namespace MlNetMedical.Models;
 /// concatenated with optional extra per-image features, then dropout before every linear layer of an MLP
 /// (<c>hidden.{i}</c> with ReLU, then <c>output</c>). With no hidden layers it is smp's pool → dropout → linear head.
 /// </summary>
-public sealed class ClassificationHead : nn.Module<Tensor, Tensor>
+public sealed class ClassificationHead : nn.Module<Tensor, Tensor>, IUsesGenerator
 {
     // Children are registered by name in the constructor; TorchSharp's reflection would add each again under its backing field's name.
     protected override void RegisterComponents() { }
@@ -46,8 +46,11 @@ public sealed class ClassificationHead : nn.Module<Tensor, Tensor>
     public ModuleList<Linear> Hidden { get; }
     public Linear Output { get; }
 
-    /// <summary>The generator dropout draws from (set through <see cref="Network.UseGenerator"/>).</summary>
-    public Generator? DropoutGenerator { get; set; }
+    /// <summary>The generator dropout draws from (null: libtorch's default generator).</summary>
+    public Generator? DropoutGenerator { get; private set; }
+
+    /// <inheritdoc/>
+    public void UseGenerator(Generator? generator) => DropoutGenerator = generator;
 
     /// <summary>The feature levels this head reads (resolved to non-negative indices).</summary>
     public IReadOnlyList<int> Levels => levels;

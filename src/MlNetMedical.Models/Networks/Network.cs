@@ -33,15 +33,12 @@ public abstract class Network : nn.Module<Tensor, Tensor>, IUsesGenerator
     /// <summary>Number of parameter elements (trainable or frozen).</summary>
     public long ParameterCount => parameters().Sum(p => p.numel());
 
-    /// <summary>The generator dropout draws from (null: libtorch's default generator).</summary>
-    public Generator? Generator { get; private set; }
-
-    /// <summary>Makes every random layer of the network draw from <paramref name="generator"/>.</summary>
+    /// <summary>Makes every random layer of the network (each submodule that is an <see cref="IUsesGenerator"/>, a user
+    /// encoder's own included) draw from <paramref name="generator"/>.</summary>
     public void UseGenerator(Generator? generator)
     {
-        Generator = generator;
         foreach (var (_, m) in named_modules())
-            if (m is ClassificationHead head) head.DropoutGenerator = generator;
+            if (m is IUsesGenerator random) random.UseGenerator(generator);
     }
 
     /// <summary>True when the module at <paramref name="path"/> (e.g. <c>encoder.stages.0</c>) is frozen.</summary>
