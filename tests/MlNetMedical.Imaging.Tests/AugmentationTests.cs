@@ -27,8 +27,8 @@ public class AugmentationTests
             for (int a = 0; a < 3; a++) if (theta[a * 4 + a] < 0) dims.Add(4 - a);
             using var expected = dims.Count == 0 ? x.narrow(0, b, 1).clone() : x.narrow(0, b, 1).flip(dims.ToArray());
             using var got = r.Images.narrow(0, b, 1);
-            var e = expected.Values<float>();
-            var g = got.Values<float>();
+            var e = expected.ToHostArray<float>();
+            var g = got.ToHostArray<float>();
             for (int i = 0; i < e.Length; i++) Assert.True(Math.Abs(e[i] - g[i]) < 1e-5, $"{e[i]} vs {g[i]}"); // grid_sample at voxel centres, float32 grid
         }
         r.Images.Dispose();
@@ -43,11 +43,11 @@ public class AugmentationTests
         var aug = new Augmenter(cfg, seed: 42);
         var a = aug.Apply(x, null, ["p1", "p2"], epoch: 3);
         var b = aug.Apply(swapped, null, ["p2", "p1"], epoch: 3);
-        Assert.Equal(a.Images.narrow(0, 0, 1).Values<float>(), b.Images.narrow(0, 1, 1).Values<float>());
-        Assert.Equal(a.Images.narrow(0, 1, 1).Values<float>(), b.Images.narrow(0, 0, 1).Values<float>());
+        Assert.Equal(a.Images.narrow(0, 0, 1).ToHostArray<float>(), b.Images.narrow(0, 1, 1).ToHostArray<float>());
+        Assert.Equal(a.Images.narrow(0, 1, 1).ToHostArray<float>(), b.Images.narrow(0, 0, 1).ToHostArray<float>());
         var c = aug.Apply(x, null, ["p1", "p2"], epoch: 4);
-        Assert.NotEqual(a.Images.Values<float>(), c.Images.Values<float>());
-        Assert.All(a.Images.Values<float>(), v => Assert.True(float.IsFinite(v)));
+        Assert.NotEqual(a.Images.ToHostArray<float>(), c.Images.ToHostArray<float>());
+        Assert.All(a.Images.ToHostArray<float>(), v => Assert.True(float.IsFinite(v)));
     }
 
     [Fact]
@@ -60,8 +60,8 @@ public class AugmentationTests
         var r = aug.Apply(x, y, ["a", "b"], epoch: 0);
         Assert.Equal(torch.ScalarType.Int64, r.Labels!.dtype);
         Assert.Equal(y.shape, r.Labels.shape);
-        Assert.All(r.Labels.Values<long>(), v => Assert.Contains(v, new long[] { 0, 1, 3 }));
-        Assert.NotEqual(labelData, r.Labels.Values<long>());
+        Assert.All(r.Labels.ToHostArray<long>(), v => Assert.Contains(v, new long[] { 0, 1, 3 }));
+        Assert.NotEqual(labelData, r.Labels.ToHostArray<long>());
     }
 
     [Fact]
@@ -72,8 +72,8 @@ public class AugmentationTests
         for (int b = 0; b < 3; b++)
         {
             var p = r.Parameters[b];
-            var expected = x.narrow(0, b, 1).Values<float>().Select(v => (float)(v * p.Scale + p.Shift)).ToArray();
-            var got = r.Images.narrow(0, b, 1).Values<float>();
+            var expected = x.narrow(0, b, 1).ToHostArray<float>().Select(v => (float)(v * p.Scale + p.Shift)).ToArray();
+            var got = r.Images.narrow(0, b, 1).ToHostArray<float>();
             for (int i = 0; i < got.Length; i++) Assert.True(Math.Abs(expected[i] - got[i]) < 1e-5, $"{expected[i]} vs {got[i]}");
         }
     }
@@ -89,8 +89,8 @@ public class AugmentationTests
         long[] spatial = (dims, large) switch { (2, false) => [9, 11], (2, true) => [64, 72], (_, false) => [5, 7, 6], _ => [12, 20, 24] };
         using var x = Images(2, channels, spatial);
         var r = new Augmenter(new AugmentationConfig { BlurProbability = 1, BlurSigmaMax = 1.5 }, seed: 7).Apply(x, null, ["a", "b"], epoch: 0);
-        var input = x.Values<float>();
-        var got = r.Images.Values<float>();
+        var input = x.ToHostArray<float>();
+        var got = r.Images.ToHostArray<float>();
         long per = input.Length / 2;
         for (int b = 0; b < 2; b++)
         {

@@ -109,6 +109,6 @@ public class FormatTests
         v.ScaleSlope = 2;
         using var f = v.ToTensor();
         Assert.Equal(TorchSharp.torch.ScalarType.Float32, f.dtype);
-        Assert.Equal(46f, f.Values<float>()[23]);
+        Assert.Equal(46f, f.ToHostArray<float>()[23]);
     }
 }

@@ -4,8 +4,8 @@ using Tensor = TorchSharp.torch.Tensor;
 
 namespace MlNetMedical.Imaging;
 
-/// <summary>Raw copies between managed buffers and libtorch tensors (row-major, native byte order).</summary>
-internal static class TensorData
+/// <summary>Copies between managed buffers and libtorch tensors (row-major, native byte order), for every layer above too.</summary>
+public static class TensorData
 {
     // Tensor.bytes is a Span over the tensor's memory, so one copy moves at most int.MaxValue bytes;
     // larger buffers (e.g. 2^30 voxels as float32) go in chunks of whole elements.
@@ -45,5 +45,14 @@ internal static class TensorData
         long element = c.element_size(), total = c.numel() * element;
         if (total > Array.MaxLength) throw new NotSupportedException($"a tensor of {total} bytes does not fit in one .NET array");
         return c.bytes.ToArray(); // total <= Array.MaxLength < int.MaxValue
+    }
+
+    /// <summary>The values of <paramref name="tensor"/> in row-major order, wherever it lives (copied to the CPU first).</summary>
+    public static T[] ToHostArray<T>(this Tensor tensor) where T : unmanaged
+    {
+        // The scope frees every wrapper the chain makes (detach, cpu and contiguous each return a new one), not the input.
+        using var scope = torch.NewDisposeScope();
+        using var values = tensor.detach().cpu().contiguous().data<T>();
+        return values.ToArray();
     }
 }

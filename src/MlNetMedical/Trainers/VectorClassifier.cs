@@ -1,4 +1,5 @@
 using MlNetMedical.Data;
+using MlNetMedical.Imaging;
 using MlNetMedical.Pipeline;
 using MlNetMedical.Serialization;
 using MlNetMedical.Models;

@@ -1,4 +1,5 @@
 using MlNetMedical.Data;
+using MlNetMedical.Imaging;
 using MlNetMedical.Imaging.Augmentation;
 using MlNetMedical.Pipeline;
 using MlNetMedical.Serialization;
