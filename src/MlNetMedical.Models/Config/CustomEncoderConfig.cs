@@ -29,13 +29,18 @@ public sealed record CustomEncoderConfig : EncoderConfig
         return encoder;
     }
 
+    /// <summary>The registered encoder's level widths for these settings, found by building it once (then remembered).</summary>
     public override long[] LevelChannels()
     {
-        // A throw-away encoder, whose initial weights must not use up the caller's generator.
-        using var scratch = new TorchSharp.torch.Generator(0);
-        using (WeightInit.Use(scratch))
-        using (var encoder = Build())
-            return encoder.Channels.ToArray();
+        Validate();
+        return EncoderRegistry.LevelChannels(Name, Settings, () =>
+        {
+            // A throw-away encoder, whose initial weights must not use up the caller's generator.
+            using var scratch = new TorchSharp.torch.Generator(0);
+            using (WeightInit.Use(scratch))
+            using (var encoder = Build())
+                return encoder.Channels.ToArray();
+        });
     }
 
     public override void Validate()
@@ -53,20 +58,24 @@ public sealed record CustomEncoderConfig : EncoderConfig
 /// </summary>
 public static class EncoderRegistry
 {
-    private static readonly ConcurrentDictionary<string, Func<JsonElement, FeatureEncoder>> Factories = new(StringComparer.Ordinal);
+    // Per name: the factory, and the level widths already found for each settings JSON (configs are validated often, and
+    // finding them means building an encoder; registering the name again starts afresh).
+    private sealed record Entry(Func<JsonElement, FeatureEncoder> Factory, ConcurrentDictionary<string, long[]> Channels);
+
+    private static readonly ConcurrentDictionary<string, Entry> Factories = new(StringComparer.Ordinal);
 
     /// <summary>Registers (or replaces) the factory for <paramref name="name"/>; settings travel as JSON of <typeparamref name="TSettings"/>.</summary>
     public static void Register<TSettings>(string name, Func<TSettings, FeatureEncoder> factory)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentNullException.ThrowIfNull(factory);
-        Factories[name] = json =>
+        Factories[name] = new Entry(json =>
         {
             var settings = json.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null
                 ? throw new ArgumentException($"custom encoder '{name}' needs its settings ({typeof(TSettings).Name})")
                 : json.Deserialize<TSettings>(NetworkJson.Options) ?? throw new ArgumentException($"custom encoder '{name}': settings are null");
             return factory(settings);
-        };
+        }, new ConcurrentDictionary<string, long[]>(StringComparer.Ordinal));
     }
 
     public static bool IsRegistered(string name) => name != null && Factories.ContainsKey(name);
@@ -83,7 +92,16 @@ public static class EncoderRegistry
     };
 
     internal static FeatureEncoder Create(string name, JsonElement settings) =>
-        Factories.TryGetValue(name, out var factory)
-            ? factory(settings) ?? throw new InvalidOperationException($"the factory of custom encoder '{name}' returned null")
-            : throw new ArgumentException($"no encoder is registered as '{name}'", nameof(name));
+        Lookup(name).Factory(settings) ?? throw new InvalidOperationException($"the factory of custom encoder '{name}' returned null");
+
+    /// <summary>The level widths of encoder <paramref name="name"/> with <paramref name="settings"/>: <paramref name="find"/>'s
+    /// answer the first time, remembered after (a copy each time, so callers cannot change it).</summary>
+    internal static long[] LevelChannels(string name, JsonElement settings, Func<long[]> find)
+    {
+        var key = settings.ValueKind == JsonValueKind.Undefined ? "" : settings.GetRawText();
+        return Lookup(name).Channels.GetOrAdd(key, _ => find()).ToArray();
+    }
+
+    private static Entry Lookup(string name) =>
+        Factories.TryGetValue(name, out var entry) ? entry : throw new ArgumentException($"no encoder is registered as '{name}'", nameof(name));
 }
