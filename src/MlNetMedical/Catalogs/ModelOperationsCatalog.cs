@@ -62,6 +62,6 @@ public sealed partial class ModelOperationsCatalog : CatalogBase
     }
 
     /// <summary>Registers a custom transformer type so models containing it can be saved and loaded (see <see cref="ModelRegistry"/>).</summary>
-    public void RegisterTransformer<TTransformer>(string name, int version, Func<ModelLoadContext, TTransformer> load) where TTransformer : ITransformer =>
+    public void RegisterTransformer<TTransformer>(string name, int version, Func<ArchiveLoadContext, TTransformer> load) where TTransformer : ITransformer =>
         ModelRegistry.Register(name, version, load);
 }

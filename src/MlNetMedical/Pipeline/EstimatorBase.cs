@@ -3,7 +3,7 @@ using MlNetMedical.Data;
 namespace MlNetMedical.Pipeline;
 
 /// <summary>
-/// Base class for estimators (built-in and custom): declare the input columns and the output shape, implement
+/// Base class of the framework's estimators: declare the input columns and the output shape, implement
 /// <see cref="FitCore"/>. <see cref="Fit"/> checks the schema first, so a bad column fails before any training.
 /// </summary>
 public abstract class EstimatorBase<TTransformer> : IEstimator<TTransformer> where TTransformer : ITransformer

@@ -71,7 +71,7 @@ public static partial class ModelArchive
         if (preprocessing is not null && inputSchema is null)
             throw new ArgumentException("a preprocessing chain is saved as part of the input schema; pass the schema of the data the model was trained on", nameof(preprocessing));
         var entries = new SortedDictionary<string, byte[]>(StringComparer.Ordinal);
-        ModelSaveContext.Save(model, entries, RootFolder);
+        ArchiveSaveContext.Save(model, entries, RootFolder);
         var manifest = new Manifest(FormatName, FormatVersion, LibraryVersion, DateTime.UtcNow,
             inputSchema is null ? null : ColumnTypeCodec.ToRecords(inputSchema),
             entries.Select(e => new EntryRecord(e.Key, e.Value.Length, Hash(e.Value))).ToArray(),
@@ -100,7 +100,7 @@ public static partial class ModelArchive
         var entries = ReadVerified(stream, archiveName, limits, out var manifest);
         inputSchema = manifest.InputSchema is null ? null
             : ColumnTypeCodec.FromRecords(manifest.InputSchema, $"model archive '{archiveName}', manifest input schema", ReadPreprocessing(manifest, archiveName));
-        return ModelLoadContext.Load(entries, RootFolder, archiveName);
+        return ArchiveLoadContext.Load(entries, RootFolder, archiveName);
     }
 
     /// <summary>

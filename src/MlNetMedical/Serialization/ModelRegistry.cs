@@ -10,7 +10,7 @@ namespace MlNetMedical.Serialization;
 /// </summary>
 public static class ModelRegistry
 {
-    private sealed record Entry(string Name, int Version, Type Type, Func<ModelLoadContext, ITransformer> Load);
+    private sealed record Entry(string Name, int Version, Type Type, Func<ArchiveLoadContext, ITransformer> Load);
 
     private static readonly ConcurrentDictionary<string, Entry> ByName = new(StringComparer.Ordinal);
     private static readonly ConcurrentDictionary<Type, Entry> ByType = new();
@@ -20,9 +20,9 @@ public static class ModelRegistry
     /// <summary>
     /// Registers <typeparamref name="TTransformer"/> under <paramref name="name"/>. <paramref name="version"/> is the
     /// newest config version this code writes and reads; <paramref name="load"/> rebuilds an instance (it sees the saved
-    /// version in <see cref="ModelLoadContext.Version"/>). Registering the same type and name again is allowed.
+    /// version in <see cref="ArchiveLoadContext.Version"/>). Registering the same type and name again is allowed.
     /// </summary>
-    public static void Register<TTransformer>(string name, int version, Func<ModelLoadContext, TTransformer> load) where TTransformer : ITransformer
+    public static void Register<TTransformer>(string name, int version, Func<ArchiveLoadContext, TTransformer> load) where TTransformer : ITransformer
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentOutOfRangeException.ThrowIfLessThan(version, 1);
@@ -44,7 +44,7 @@ public static class ModelRegistry
         ByType.ContainsKey(transformerType) || (transformerType.IsGenericType && ByType.ContainsKey(transformerType.GetGenericTypeDefinition()));
 
     /// <summary>Registers a generic transformer type definition (e.g. <c>TransformerChain&lt;&gt;</c>) for every closed form.</summary>
-    internal static void RegisterGeneric(Type definition, string name, int version, Func<ModelLoadContext, ITransformer> load)
+    internal static void RegisterGeneric(Type definition, string name, int version, Func<ArchiveLoadContext, ITransformer> load)
     {
         var entry = new Entry(name, version, definition, load);
         ByName[name] = entry;
@@ -58,7 +58,7 @@ public static class ModelRegistry
             : throw new InvalidOperationException(
                 $"transformer {transformer.GetType().FullName} is not registered; call ModelRegistry.Register(name, version, load) before saving it");
 
-    internal static ITransformer Load(string name, ModelLoadContext context)
+    internal static ITransformer Load(string name, ArchiveLoadContext context)
     {
         if (!ByName.TryGetValue(name, out var e))
             throw new InvalidDataException($"{context.Where}: unknown transformer type '{name}'; register it with ModelRegistry.Register before loading");

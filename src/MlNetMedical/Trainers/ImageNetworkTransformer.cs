@@ -195,13 +195,13 @@ public sealed class ImageNetworkTransformer : RowMappingTransformer, IDisposable
     }
 
     /// <inheritdoc/>
-    public override void Save(ModelSaveContext context)
+    public override void Save(ArchiveSaveContext context)
     {
         context.WriteConfig(new Config(Output, ImageColumnName, LabelType?.KeyNames, OutputColumnName, Network.Config.ToJson()));
         context.WriteBlob("weights.safetensors", TrainingLoop.Serialize(Network));
     }
 
-    internal static ImageNetworkTransformer Load(ModelLoadContext context)
+    internal static ImageNetworkTransformer Load(ArchiveLoadContext context)
     {
         var c = context.ReadConfig<Config>();
         var weights = context.ReadBlob("weights.safetensors");

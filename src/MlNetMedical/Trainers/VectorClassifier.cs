@@ -211,13 +211,13 @@ public sealed class VectorClassifierTransformer : RowMappingTransformer, IDispos
     }
 
     /// <inheritdoc/>
-    public override void Save(ModelSaveContext context)
+    public override void Save(ArchiveSaveContext context)
     {
         context.WriteConfig(new Config(FeatureColumnName, LabelType.KeyNames, Inputs, Network.HiddenUnits, Network.Dropout));
         context.WriteBlob("weights.safetensors", TrainingLoop.Serialize(Network));
     }
 
-    internal static VectorClassifierTransformer Load(ModelLoadContext context)
+    internal static VectorClassifierTransformer Load(ArchiveLoadContext context)
     {
         var c = context.ReadConfig<Config>();
         if (c.ClassNames is null || c.HiddenUnits is null)

@@ -108,9 +108,9 @@ public sealed class AugmentTransformer : ITransformer
     }
 
     /// <inheritdoc/>
-    public void Save(ModelSaveContext context) => context.WriteConfig(new SavedConfig(Config, ImageColumnName, Seed));
+    public void Save(ArchiveSaveContext context) => context.WriteConfig(new SavedConfig(Config, ImageColumnName, Seed));
 
-    internal static AugmentTransformer Load(ModelLoadContext context)
+    internal static AugmentTransformer Load(ArchiveLoadContext context)
     {
         var c = context.ReadConfig<SavedConfig>();
         return new AugmentTransformer(c.Config ?? throw new InvalidDataException($"{context.Where}: the augmentation config is missing"), c.ImageColumnName, c.Seed);

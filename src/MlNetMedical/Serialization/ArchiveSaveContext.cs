@@ -8,12 +8,12 @@ namespace MlNetMedical.Serialization;
 /// Where one transformer writes itself inside a model archive: a JSON config plus named binary blobs
 /// (weights), in its own folder. Composite transformers save their parts as children.
 /// </summary>
-public sealed class ModelSaveContext
+public sealed class ArchiveSaveContext
 {
     private readonly IDictionary<string, byte[]> _entries;
     private readonly string _folder;
 
-    internal ModelSaveContext(IDictionary<string, byte[]> entries, string folder)
+    internal ArchiveSaveContext(IDictionary<string, byte[]> entries, string folder)
     {
         _entries = entries;
         _folder = folder;
@@ -42,7 +42,7 @@ public sealed class ModelSaveContext
         ArgumentNullException.ThrowIfNull(transformer);
         var (name, version) = ModelRegistry.Describe(transformer);
         entries[folder + ModelArchive.TypeEntry] = JsonSerializer.SerializeToUtf8Bytes(new TransformerHeader(name, version), ModelArchive.JsonOptions);
-        transformer.Save(new ModelSaveContext(entries, folder));
+        transformer.Save(new ArchiveSaveContext(entries, folder));
     }
 
     private void Put(string relative, byte[] data)

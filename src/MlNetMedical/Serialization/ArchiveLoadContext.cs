@@ -5,13 +5,13 @@ using MlNetMedical.Pipeline;
 namespace MlNetMedical.Serialization;
 
 /// <summary>What a transformer's loader reads back: its config, blobs and children, and the saved config version.</summary>
-public sealed class ModelLoadContext
+public sealed class ArchiveLoadContext
 {
     private readonly IReadOnlyDictionary<string, byte[]> _entries;
     private readonly string _folder;
     private readonly string _archive;
 
-    private ModelLoadContext(IReadOnlyDictionary<string, byte[]> entries, string folder, string archive, int version)
+    private ArchiveLoadContext(IReadOnlyDictionary<string, byte[]> entries, string folder, string archive, int version)
     {
         _entries = entries;
         _folder = folder;
@@ -26,7 +26,7 @@ public sealed class ModelLoadContext
     public string Where => $"model archive '{_archive}', folder '{_folder}'";
 
     /// <summary>
-    /// Reads the config written by <see cref="ModelSaveContext.WriteConfig{TConfig}"/>. A null or missing value for a non-nullable
+    /// Reads the config written by <see cref="ArchiveSaveContext.WriteConfig{TConfig}"/>. A null or missing value for a non-nullable
     /// property, or for a constructor parameter without a default, is an <see cref="InvalidDataException"/>.
     /// </summary>
     public TConfig ReadConfig<TConfig>()
@@ -43,7 +43,7 @@ public sealed class ModelLoadContext
         }
     }
 
-    /// <summary>Reads a blob written by <see cref="ModelSaveContext.WriteBlob"/>.</summary>
+    /// <summary>Reads a blob written by <see cref="ArchiveSaveContext.WriteBlob"/>.</summary>
     public byte[] ReadBlob(string name) => Get(ModelArchive.BlobFolder + ModelArchive.CheckName(name, nameof(name)));
 
     /// <summary>Reads a float32 blob and checks it holds <paramref name="expectedCount"/> values.</summary>
@@ -55,7 +55,7 @@ public sealed class ModelLoadContext
         return MemoryMarshal.Cast<byte, float>(bytes).ToArray();
     }
 
-    /// <summary>Loads the child saved by <see cref="ModelSaveContext.SaveChild"/>.</summary>
+    /// <summary>Loads the child saved by <see cref="ArchiveSaveContext.SaveChild"/>.</summary>
     public ITransformer LoadChild(string name) =>
         Load(_entries, _folder + ModelArchive.ChildFolder + ModelArchive.CheckName(name, nameof(name)) + "/", _archive);
 
@@ -76,7 +76,7 @@ public sealed class ModelLoadContext
         {
             throw new InvalidDataException($"{where}: {ModelArchive.TypeEntry} is not valid JSON: {e.Message}", e);
         }
-        return ModelRegistry.Load(header.Type, new ModelLoadContext(entries, folder, archive, header.Version));
+        return ModelRegistry.Load(header.Type, new ArchiveLoadContext(entries, folder, archive, header.Version));
     }
 
     private byte[] Get(string relative) =>
