@@ -5,7 +5,7 @@ namespace MlNetMedical;
 
 /// <summary>
 /// Where a trainer or network transformer runs: the device its network and batches live on, and the intra-op CPU threads
-/// its work may use. <see cref="MedicalContext.Compute"/> hands the context's settings to every trainer and transformer its
+/// its work may use. <see cref="MedicalSettings.Compute"/> (<c>ml.Medical().Compute</c>) hands the context's settings to every trainer and transformer its
 /// catalogs create.
 /// </summary>
 public sealed record ComputeResources
@@ -13,7 +13,7 @@ public sealed record ComputeResources
     /// <summary>CPU, with the engine's process-wide thread count.</summary>
     public static ComputeResources Default { get; } = new();
 
-    /// <summary>"cpu", "cuda" or "cuda:N" (CUDA availability is checked by <see cref="MedicalContext"/>).</summary>
+    /// <summary>"cpu", "cuda" or "cuda:N" (CUDA availability is checked by <see cref="MedicalSettings.Device"/>).</summary>
     public string Device { get; init; } = "cpu";
 
     /// <summary>

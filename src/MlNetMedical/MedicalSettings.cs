@@ -59,6 +59,7 @@ public sealed class MedicalSettings
         TorchRuntime.Initialize();
         // One host per context, registered once: its random sequence follows the context's seed, as ML.NET's trainers' do.
         Seed = ((IHostEnvironment)ml).Register("MlNetMedical").Rand.Next();
+        Catalogs.CatalogContexts.Register(ml);
     }
 
     /// <summary>The settings of <paramref name="ml"/> (created on first use).</summary>

@@ -1,3 +1,7 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Transforms;
+using MlNetMedical.Catalogs;
 using MlNetMedical.Data;
 using MlNetMedical.Imaging;
 using MlNetMedical.Models;
@@ -7,12 +11,13 @@ using Xunit;
 
 namespace MlNetMedical.AutoML.Tests;
 
-/// <summary>A 16×16 image with a bright square in its top ("top") or bottom ("bottom") half, its mask, and a patient id.</summary>
+/// <summary>A 16×16 image with a bright square in its top ("top") or bottom ("bottom") half, its mask, and a patient id.
+/// The diagnosis is text, as ML.NET's LoadFromEnumerable reads it; <see cref="TinyTransferTask"/> maps it to the <c>Label</c> key.</summary>
 public sealed class SquareRow
 {
     [VolumeColumn(VolumeKind.Image)] public Volume Image { get; set; } = null!;
     [VolumeColumn(VolumeKind.Mask)] public Volume? Mask { get; set; }
-    [KeyType("top", "bottom")] public uint Label { get; set; }
+    public string Diagnosis { get; set; } = "";
     public string GroupId { get; set; } = "";
 
     public const int Size = 16;
@@ -36,7 +41,7 @@ public sealed class SquareRow
             return new SquareRow
             {
                 Image = Volume.Create<float>(image, [Size, Size]), Mask = Volume.Create<byte>(mask, [Size, Size]),
-                Label = bottom ? 2u : 1u, GroupId = $"S{seed}-{i / 2}",
+                Diagnosis = bottom ? "bottom" : "top", GroupId = $"S{seed}-{i / 2}",
             };
         }).ToList();
     }
@@ -45,17 +50,27 @@ public sealed class SquareRow
 /// <summary>A pretrained tiny U-Net and the train/validation views the sweeps share (pretraining once keeps the tests fast).</summary>
 public sealed class TinyTransferTask : IDisposable
 {
-    public MedicalContext Ml { get; } = new(seed: 3);
+    public MLContext Ml { get; } = NewContext();
     public IDataView Train { get; }
     public IDataView Validation { get; }
     public ITransformer Segmentation { get; }
 
     public TinyTransferTask()
     {
-        Train = Ml.Data.LoadFromEnumerable(SquareRow.Make(24, 1));
-        Validation = Ml.Data.LoadFromEnumerable(SquareRow.Make(12, 2));
+        var train = Ml.Data.LoadFromEnumerable(SquareRow.Make(24, 1));
+        var toKey = Ml.Transforms.Conversion.MapValueToKey(DefaultColumnNames.Label, nameof(SquareRow.Diagnosis),
+            keyOrdinality: ValueToKeyMappingEstimator.KeyOrdinality.ByValue).Fit(train);
+        Train = toKey.Transform(train);
+        Validation = toKey.Transform(Ml.Data.LoadFromEnumerable(SquareRow.Make(12, 2)));
         var unet = new UNetConfig { Encoder = new UNetEncoderConfig { SpatialDims = 2, InChannels = 1, Depth = 3, BaseChannels = 4 }, NumClasses = 2 };
         Segmentation = Ml.Segmentation.Trainers.UNet(unet, new TrainingOptions { Epochs = 2, BatchSize = 8, LearningRate = 5e-3, ValidationFraction = 0 }).Fit(Train);
+    }
+
+    private static MLContext NewContext()
+    {
+        var ml = new MLContext(seed: 3);
+        ml.Medical().Seed = 3;
+        return ml;
     }
 
     public static TransferStrategyOptions Quick => new() { Epochs = 3, BatchSize = 8, ValidationFraction = 0.25 };
@@ -111,24 +126,26 @@ public sealed class TransferStrategyTests(TinyTransferTask task) : IDisposable
         Assert.Equal([0, 1], pruned.IntermediateValues.Keys);
         foreach (var t in result.Trials.Where(t => t.State == TrialState.Complete))
         {
-            Assert.Equal([0, 1, 2], t.IntermediateValues.Keys);
+            // ML.NET's L-BFGS softmax has no epochs: that branch reports nothing to the pruner.
+            bool lbfgs = t.Parameters.GetString(TransferStrategy.ChoiceName) == TransferStrategy.FrozenSoftmax;
+            Assert.Equal(lbfgs ? [] : [0, 1, 2], t.IntermediateValues.Keys);
             Assert.InRange(t.Value!.Value, 0, 1);
-            Assert.Equal("3", t.UserAttributes["epochs_trained"]);
+            Assert.Equal(lbfgs ? "0" : "3", t.UserAttributes["epochs_trained"]);
             Assert.True(t.UserAttributes.ContainsKey(SweepMetrics.LogLoss));
         }
         Assert.Equal(result.Leaderboard.Max(t => t.Value), result.BestTrial!.Value);
         Assert.True(File.Exists(result.LeaderboardCsvPath) && File.Exists(result.LeaderboardJsonPath));
         Assert.Equal(Path.Combine(_dir, "transfer.best-model.zip"), result.BestModelPath);
-        var model = task.Ml.Model.Load(result.BestModelPath!, out var schema);
+        var model = task.Ml.Model.LoadMedical(result.BestModelPath!, out var schema);
         Assert.NotNull(schema);
-        var metrics = task.Ml.Classification.Evaluate(model.Transform(task.Validation));
-        Assert.Equal(12, metrics.RowCount);
+        var metrics = task.Ml.MulticlassClassification.Evaluate(model.Transform(task.Validation));
+        Assert.Equal(12, metrics.ConfusionMatrix.Counts.Sum(row => row.Sum()));
     }
 
     [Fact]
     public void CrossValidatedTrialsAverageTheFoldsAndCountEveryFoldsEpochs()
     {
-        var pipeline = new ModelRecordingPipeline(new TransferStrategy(task.Ml, task.Segmentation, task.Train.Schema, TinyTransferTask.Quick with { Strategies = [TransferStrategy.FrozenSoftmax] }));
+        var pipeline = new ModelRecordingPipeline(new TransferStrategy(task.Ml, task.Segmentation, task.Train.Schema, TinyTransferTask.Quick with { Strategies = [TransferStrategy.FrozenMlp] }));
         var result = new AutoMLExperiment(task.Ml)
             .SetPipeline(pipeline)
             .SetDataset(task.Train, folds: 2, groupColumnName: "GroupId")

@@ -13,7 +13,12 @@ public static class Program
             Console.Out.Write(Training.CrossProcessDeterminismTests.TrainAndDescribe(int.Parse(seed, System.Globalization.CultureInfo.InvariantCulture)));
             return 0;
         }
-        Console.Error.WriteLine($"usage: MlNetMedical.Tests {Training.CrossProcessDeterminismTests.WorkerCommand} SEED (the tests run through dotnet test)");
+        if (args is [MlNet.MixedModelFileTests.WorkerCommand, var path])
+        {
+            Console.Out.Write(MlNet.MixedModelFileTests.PredictSaved(path));
+            return 0;
+        }
+        Console.Error.WriteLine($"usage: MlNetMedical.Tests {Training.CrossProcessDeterminismTests.WorkerCommand} SEED | {MlNet.MixedModelFileTests.WorkerCommand} MODEL.zip (the tests run through dotnet test)");
         return 2;
     }
 }

@@ -1,8 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using MlNetMedical.Data;
-using MlNetMedical.Pipeline;
+using MlNetMedical.Catalogs;
 
 namespace MlNetMedical.AutoML;
 
@@ -21,7 +20,7 @@ public sealed record ExperimentResult(
     /// <summary>Where the leaderboard (and a refitted model) went: the SQLite study's folder or <see cref="AutoMLExperiment.SetOutputFolder"/>.</summary>
     public string? OutputFolder { get; init; }
 
-    /// <summary>The best configuration refitted on all the data (<see cref="AutoMLExperiment.SetRefit"/>), saved with <c>ml.Model.Save</c>.</summary>
+    /// <summary>The best configuration refitted on all the data (<see cref="AutoMLExperiment.SetRefit"/>), saved with <c>ml.Model.SaveMedical</c>.</summary>
     public string? BestModelPath { get; init; }
 }
 
@@ -34,7 +33,7 @@ public sealed record RefitResult(ITransformer Model, string? ModelPath);
 /// </summary>
 public sealed class AutoMLExperiment
 {
-    private readonly MedicalContext? _context;
+    private readonly MLContext? _context;
     private ExperimentDataset? _dataset;
     private ISweepablePipeline? _pipeline;
     private bool _metricSet;
@@ -56,11 +55,19 @@ public sealed class AutoMLExperiment
     private string? _outputFolder;
     private int _seed;
 
-    /// <param name="context">The context whose catalogs split and score the data (and whose seed splits folds); a new one is made when needed.</param>
-    public AutoMLExperiment(MedicalContext? context = null) { _context = context; }
+    /// <param name="context">The context whose catalogs split and score the data and save the refitted model; its <c>ml.Medical().Threads</c>
+    /// (all cores when unset) is shared among parallel trials. A new one seeded by <see cref="SetSeed"/> is made when needed.</param>
+    public AutoMLExperiment(MLContext? context = null) { _context = context; }
 
-    private MedicalContext? _defaultContext;
-    private MedicalContext Context => _context ?? (_defaultContext ??= new MedicalContext(seed: _seed));
+    private MLContext? _defaultContext;
+    private MLContext Context => _context ?? (_defaultContext ??= NewContext(_seed));
+
+    private static MLContext NewContext(int seed)
+    {
+        var ml = new MLContext(seed);
+        ml.Medical().Seed = seed;
+        return ml;
+    }
 
     /// <summary>Trials fit on <paramref name="train"/> and are scored on <paramref name="validation"/>; refit uses both.</summary>
     /// <param name="groupColumnName">Keeps a patient's rows on one side of the trainers' own per-epoch validation split.</param>
@@ -130,7 +137,7 @@ public sealed class AutoMLExperiment
     }
 
     /// <summary>Torch threads per trial: the context's thread count (all cores by default) shared among the parallel trials.</summary>
-    public int TrialThreadBudget => Math.Max(1, (_context?.Threads ?? Environment.ProcessorCount) / _parallelism);
+    public int TrialThreadBudget => Math.Max(1, (_context?.Medical().Threads ?? Environment.ProcessorCount) / _parallelism);
 
     public AutoMLExperiment SetTuner(ITuner tuner) { _tuner = tuner ?? throw new ArgumentNullException(nameof(tuner)); return this; }
     public AutoMLExperiment SetPruner(IPruner pruner) { _pruner = pruner ?? throw new ArgumentNullException(nameof(pruner)); return this; }
@@ -211,7 +218,7 @@ public sealed class AutoMLExperiment
 
     /// <summary>
     /// Fits the pipeline's best configuration of <paramref name="result"/> on all the data (train + validation, or every fold) and
-    /// saves it with <c>ml.Model.Save</c> as <c>STUDY.best-model.zip</c> in the result's output folder (when it has one).
+    /// saves it with <c>ml.Model.SaveMedical</c> as <c>STUDY.best-model.zip</c> in the result's output folder (when it has one).
     /// </summary>
     public RefitResult RefitBest(ExperimentResult result, CancellationToken cancellation = default)
     {
@@ -226,7 +233,7 @@ public sealed class AutoMLExperiment
         {
             Directory.CreateDirectory(folder);
             path = Path.Combine(folder, $"{_studyName}.best-model.zip");
-            Context.Model.Save(model, data.All.Schema, path);
+            Context.Model.SaveMedical(model, data.All.Schema, path);
         }
         return new RefitResult(model, path);
     }

@@ -28,7 +28,7 @@ public sealed class TrialContext
     /// <summary>The metric the study optimises (<see cref="AutoMLExperiment.SetMetric"/>).</summary>
     public string Metric { get; }
 
-    /// <summary>The folds to fit and score (<see cref="AutoMLExperiment.SetDataset(MlNetMedical.Data.IDataView, MlNetMedical.Data.IDataView, string?)"/>); null without a dataset.</summary>
+    /// <summary>The folds to fit and score (<see cref="AutoMLExperiment.SetDataset(IDataView, IDataView, string?)"/>); null without a dataset.</summary>
     public ExperimentDataset? Dataset { get; }
 
     /// <summary>Threads this trial may use (cores / parallelism, at least 1): apply it to the engine's intra-op threads.</summary>

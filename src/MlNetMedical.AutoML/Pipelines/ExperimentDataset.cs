@@ -1,5 +1,3 @@
-using MlNetMedical.Data;
-
 namespace MlNetMedical.AutoML;
 
 /// <summary>One train/validation pair a trial fits and scores on (the single split, or one cross-validation fold).</summary>
@@ -33,27 +31,39 @@ public sealed class ExperimentDataset
         return new ExperimentDataset([new TrialFold(0, train, validation)], new ConcatenatedDataView(train, validation), groupColumnName);
     }
 
-    /// <summary><paramref name="folds"/> folds of <paramref name="data"/>, a group never split across train and validation,
-    /// stratified by <c>Label</c> when the data has that key column.</summary>
-    public static ExperimentDataset FromFolds(MedicalContext context, IDataView data, int folds, string? groupColumnName, int seed)
+    /// <summary><paramref name="folds"/> folds of <paramref name="data"/> made by ML.NET's <c>ml.Data.CrossValidationSplit</c>, a group
+    /// never split across train and validation (the group column is its sampling key; no stratification).</summary>
+    /// <param name="context">The context whose data catalog splits the rows.</param>
+    /// <param name="data">All rows.</param>
+    /// <param name="folds">Number of folds (at least 2).</param>
+    /// <param name="groupColumnName">The sampling key (e.g. a patient id): rows sharing it land in the same fold; null = rows are split at random.</param>
+    /// <param name="seed">The split's seed.</param>
+    public static ExperimentDataset FromFolds(MLContext context, IDataView data, int folds, string? groupColumnName, int seed)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(data);
         if (folds < 2) throw new ArgumentOutOfRangeException(nameof(folds), folds, "Cross-validation needs at least 2 folds.");
         CheckGroupColumn(data.Schema, groupColumnName, "data");
-        bool stratify = data.Schema.GetColumnOrNull(DefaultColumnNames.Label)?.Type is KeyDataViewType;
-        var split = context.Data.CrossValidationSplit(data, folds, groupColumnName, stratify, seed);
+        var split = context.Data.CrossValidationSplit(data, folds, groupColumnName, seed);
         return new ExperimentDataset(split.Select((s, i) => new TrialFold(i, s.TrainSet, s.TestSet)).ToList(), data, groupColumnName);
     }
 
     private static void CheckGroupColumn(DataViewSchema schema, string? name, string what)
     {
         if (name is not null && schema.GetColumnOrNull(name) is null)
-            throw new ArgumentException($"The group column '{name}' is not in the {what} view; its columns: {schema.Describe()}.", nameof(name));
+            throw new ArgumentException($"The group column '{name}' is not in the {what} view; its columns: {Schemas.Describe(schema)}.", nameof(name));
     }
 }
 
-/// <summary>The rows of one view followed by the rows of another with the same columns (lazy).</summary>
+/// <summary>Schema text for error messages.</summary>
+internal static class Schemas
+{
+    /// <summary>"Name: Type, …" (visible columns only).</summary>
+    public static string Describe(DataViewSchema schema) =>
+        schema.Count == 0 ? "(none)" : string.Join(", ", schema.Where(c => !c.IsHidden).Select(c => $"{c.Name}: {c.Type}"));
+}
+
+/// <summary>The rows of one view followed by the rows of another with the same columns (lazy, never shuffled).</summary>
 internal sealed class ConcatenatedDataView : IDataView
 {
     private readonly IDataView _first, _second;
@@ -61,15 +71,22 @@ internal sealed class ConcatenatedDataView : IDataView
     public ConcatenatedDataView(IDataView first, IDataView second)
     {
         if (first.Schema.Count != second.Schema.Count || first.Schema.Zip(second.Schema).Any(p => p.First.Name != p.Second.Name || !p.First.Type.Equals(p.Second.Type)))
-            throw new ArgumentException($"Train and validation views must have the same columns: train has {first.Schema.Describe()}; validation has {second.Schema.Describe()}.");
+            throw new ArgumentException($"Train and validation views must have the same columns: train has {Schemas.Describe(first.Schema)}; validation has {Schemas.Describe(second.Schema)}.");
         _first = first; _second = second;
     }
 
     public DataViewSchema Schema => _first.Schema;
 
+    // Row order is train then validation; shuffling would need both parts' cursors interleaved, which no caller asks for.
+    public bool CanShuffle => false;
+
     public long? GetRowCount() => _first.GetRowCount() is { } a && _second.GetRowCount() is { } b ? a + b : null;
 
-    public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded) => new Cursor(this, columnsNeeded.Select(c => Schema[c.Name]).ToArray());
+    public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded, Random? rand = null) =>
+        new Cursor(this, columnsNeeded.Select(c => Schema[c.Name]).ToArray());
+
+    public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null) =>
+        [GetRowCursor(columnsNeeded, rand)];
 
     private sealed class Cursor(ConcatenatedDataView view, DataViewSchema.Column[] active) : DataViewRowCursor
     {
@@ -80,7 +97,11 @@ internal sealed class ConcatenatedDataView : IDataView
 
         public override DataViewSchema Schema => view.Schema;
         public override long Position => _position;
+        public override long Batch => 0;
         public override bool IsColumnActive(DataViewSchema.Column column) => active.Any(c => c.Index == column.Index);
+
+        // Ids stay unique across the parts: the part number goes in the high word.
+        public override ValueGetter<DataViewRowId> GetIdGetter() => (ref DataViewRowId id) => id = new DataViewRowId((ulong)_position, (ulong)_part);
 
         public override bool MoveNext()
         {
@@ -94,7 +115,13 @@ internal sealed class ConcatenatedDataView : IDataView
 
         public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column)
         {
-            var own = CheckGetter<TValue>(column);
+            if (column.Index < 0 || column.Index >= Schema.Count || Schema[column.Index].Name != column.Name)
+                throw new ArgumentOutOfRangeException(nameof(column), $"Column '{column.Name}' is not in this view ({Schemas.Describe(Schema)}).");
+            var own = Schema[column.Index];
+            if (typeof(TValue) != own.Type.RawType)
+                throw new InvalidOperationException($"Column '{own.Name}' holds {own.Type} values ({own.Type.RawType.Name}); a getter of {typeof(TValue).Name} was asked for.");
+            if (!IsColumnActive(own))
+                throw new InvalidOperationException($"Column '{own.Name}' was not requested when the cursor was opened.");
             return (ref TValue value) =>
             {
                 int part = Math.Min(_part, _parts.Length - 1);
@@ -107,6 +134,7 @@ internal sealed class ConcatenatedDataView : IDataView
         protected override void Dispose(bool disposing)
         {
             if (disposing) foreach (var p in _parts) p.Dispose();
+            base.Dispose(disposing);
         }
     }
 }

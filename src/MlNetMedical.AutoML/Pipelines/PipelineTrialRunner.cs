@@ -1,4 +1,4 @@
-using MlNetMedical.Metrics;
+using MlNetMedical.Catalogs;
 using MlNetMedical.Pipeline;
 using MlNetMedical.Trainers;
 using MlNetMedical.Training;
@@ -35,10 +35,37 @@ public static class SweepMetrics
     /// <summary>The trainers' per-epoch validation metric reported to the pruner: "loss" for log-loss, else "accuracy".</summary>
     public static string EpochMetricOf(string metric) => Check(metric) == LogLoss ? "loss" : "accuracy";
 
-    public static Dictionary<string, double> From(MulticlassClassificationMetrics m) => new()
+    /// <summary>The sweep metrics of ML.NET's evaluation of a model's validation rows: micro accuracy, macro accuracy (balanced
+    /// accuracy), macro F1 from the per-class precision and recall, log-loss, and <paramref name="macroAuc"/> (ML.NET has no
+    /// multiclass AUC: pass <c>ml.MulticlassClassification.EvaluateRoc(...).MacroAuc</c>; NaN when not given).</summary>
+    public static Dictionary<string, double> From(MulticlassClassificationMetrics m, double macroAuc = double.NaN)
     {
-        [Accuracy] = m.MicroAccuracy, [BalancedAccuracy] = m.MacroAccuracy, [MacroF1] = m.MacroF1, [LogLoss] = m.LogLoss, [Auc] = m.MacroRocAuc,
-    };
+        ArgumentNullException.ThrowIfNull(m);
+        return new()
+        {
+            [Accuracy] = m.MicroAccuracy, [BalancedAccuracy] = m.MacroAccuracy, [MacroF1] = MacroF1Of(m), [LogLoss] = m.LogLoss, [Auc] = macroAuc,
+        };
+    }
+
+    /// <summary>Mean over the classes present in the labels or the predictions of F1 = 2PR/(P+R) = 2TP/(2TP+FP+FN), from ML.NET's
+    /// confusion matrix (rows: true class, columns: predicted); NaN when no row was scored.</summary>
+    public static double MacroF1Of(MulticlassClassificationMetrics m)
+    {
+        ArgumentNullException.ThrowIfNull(m);
+        var counts = m.ConfusionMatrix.Counts;
+        int k = counts.Count;
+        double sum = 0;
+        int present = 0;
+        for (int c = 0; c < k; c++)
+        {
+            double tp = counts[c][c], fn = counts[c].Sum() - tp, fp = 0;
+            for (int r = 0; r < k; r++) if (r != c) fp += counts[r][c];
+            if (tp + fp + fn == 0) continue;
+            sum += 2 * tp / (2 * tp + fp + fn);
+            present++;
+        }
+        return present == 0 ? double.NaN : sum / present;
+    }
 
     public static string Check(string metric) => Names.Contains(metric) ? metric
         : throw new ArgumentException($"Unknown sweep metric '{metric}'; allowed: {string.Join(", ", Names)}.", nameof(metric));
@@ -49,7 +76,7 @@ public static class SweepMetrics
 /// pruner), scores the validation rows, and returns the metrics averaged over folds. Training runs on the calling thread under the
 /// trial's torch thread budget.
 /// </summary>
-internal sealed class PipelineTrialRunner(ISweepablePipeline pipeline, MedicalContext ml, ExperimentDataset data) : ITrialRunner
+internal sealed class PipelineTrialRunner(ISweepablePipeline pipeline, MLContext ml, ExperimentDataset data) : ITrialRunner
 {
     public const string EpochsTrainedAttribute = "epochs_trained";
 
@@ -67,7 +94,9 @@ internal sealed class PipelineTrialRunner(ISweepablePipeline pipeline, MedicalCo
             {
                 epochs += reporter.Epochs;
                 if (trial.IsPruned) throw new TrialPrunedException(trial.Number, reporter.Epochs - 1);
-                foreach (var (name, value) in SweepMetrics.From(ml.Classification.Evaluate(model.Transform(fold.Validation))))
+                var scored = model.Transform(fold.Validation);
+                var metrics = ml.MulticlassClassification.Evaluate(scored);
+                foreach (var (name, value) in SweepMetrics.From(metrics, ml.MulticlassClassification.EvaluateRoc(scored).MacroAuc))
                     sums[name] = sums.GetValueOrDefault(name) + value;
             }
             finally { Models.Dispose(model); }
@@ -95,8 +124,8 @@ internal sealed class PipelineTrialRunner(ISweepablePipeline pipeline, MedicalCo
 /// <summary>Finding and freeing the network stages of fitted models.</summary>
 internal static class Models
 {
-    private static IReadOnlyList<ITransformer>? Stages(ITransformer model) =>
-        model.GetType().GetProperty(nameof(TransformerChain<ITransformer>.Transformers))?.GetValue(model) as IReadOnlyList<ITransformer>;
+    // ML.NET's TransformerChain enumerates its stages (and has no public list of them).
+    private static IEnumerable<ITransformer>? Stages(ITransformer model) => model as IEnumerable<ITransformer>;
 
     /// <summary>The model itself when it is a network, else the last network stage of its chain; null when there is none.</summary>
     public static ImageNetworkTransformer? FindNetwork(ITransformer model) =>

@@ -1,4 +1,6 @@
 using System.Globalization;
+using Microsoft.ML.Trainers;
+using MlNetMedical.Catalogs;
 using MlNetMedical.Data;
 using MlNetMedical.Models;
 using MlNetMedical.Pipeline;
@@ -32,8 +34,9 @@ public sealed record TransferStrategyOptions
 /// The built-in "transfer strategy" sweep over the core trainers, with ranges around the papers' settings so a sweep needs no
 /// configuration. One choice, <c>strategy</c>, picks the branch; each branch has its own parameters (<c>strategy.finetune.lr</c>):
 /// <list type="bullet">
-/// <item><c>frozen-softmax</c>, <c>frozen-mlp</c>: the pretrained encoder's pooled features (<c>levels</c>, <c>pooling</c>) and a
-/// softmax regression (<c>lr</c>, <c>l2</c>) or an MLP (<c>lr</c>, <c>hidden</c>, <c>dropout</c>);</item>
+/// <item><c>frozen-softmax</c>, <c>frozen-mlp</c>: the pretrained encoder's pooled features (<c>levels</c>, <c>pooling</c>) and
+/// ML.NET's <c>LbfgsMaximumEntropy</c> on the standardised features (<c>l2</c>; L-BFGS has no epochs, so this branch reports
+/// nothing to the pruner) or an MLP (<c>lr</c>, <c>hidden</c>, <c>dropout</c>);</item>
 /// <item><c>finetune</c>: the encoder plus a head trained end to end (<c>freeze</c> mode, <c>lr</c>, <c>encoder_lr_factor</c>, head <c>levels</c>, <c>dropout</c>);</item>
 /// <item><c>joint</c>: segmentation + classification from the pretrained U-Net (<c>topology</c>, λ = <c>lambda</c>, <c>lr</c>,
 /// <c>encoder_lr_factor</c>, <c>freeze</c>), only when the rows have masks;</item>
@@ -51,15 +54,16 @@ public sealed class TransferStrategy : ISweepablePipeline
     private static readonly string[] LevelChoices = ["-1", "-1,-2", "-1,-2,-3"];
     private static readonly string[] PoolingChoices = ["average", "max", "averagemax"];
 
-    private readonly MedicalContext _ml;
+    private readonly MLContext _ml;
     private readonly ImageNetworkTransformer? _pretrained;
     private readonly TransferStrategyOptions _options;
     private readonly SweepableChoice<Func<TrialTraining, IEstimator<ITransformer>>> _choice = new(ChoiceName);
 
-    /// <param name="ml">The context whose catalogs build the trainers (and whose seed they use).</param>
+    /// <param name="ml">The context whose catalogs build the trainers (seed, device, progress: <c>ml.Medical()</c>). Leave its
+    /// <c>ml.Medical().Threads</c> unset for parallel trials: each trial then trains under its share of the cores.</param>
     /// <param name="pretrained">A segmentation U-Net (or a model ending in one, or an image classifier) whose encoder is transferred; null = scratch only.</param>
     /// <param name="trainSchema">The training rows' columns: the joint branch needs the mask column.</param>
-    public TransferStrategy(MedicalContext ml, ITransformer? pretrained, DataViewSchema trainSchema, TransferStrategyOptions? options = null)
+    public TransferStrategy(MLContext ml, ITransformer? pretrained, DataViewSchema trainSchema, TransferStrategyOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(ml);
         ArgumentNullException.ThrowIfNull(trainSchema);
@@ -93,32 +97,39 @@ public sealed class TransferStrategy : ISweepablePipeline
         switch (strategy)
         {
             case FrozenSoftmax:
-                _choice.Add(FrozenSoftmax, FeatureSpace().Float("lr", 1e-3, 1e-1, log: true, defaultValue: 1e-2).Float("l2", 1e-5, 1e-1, log: true, defaultValue: 1e-2),
-                    p => t => Features(p).Append(_ml.Classification.Trainers.SoftmaxRegression(p.GetDouble("l2"), Training(t, p.GetDouble("lr")), _options.Columns.Label)));
+                _choice.Add(FrozenSoftmax, FeatureSpace().Float("l2", 1e-5, 1e-1, log: true, defaultValue: 1e-2),
+                    p => _ => Features(p).Append(_ml.Transforms.NormalizeMeanVariance(DefaultColumnNames.Features))
+                                         .Append(_ml.MulticlassClassification.Trainers.LbfgsMaximumEntropy(new LbfgsMaximumEntropyMulticlassTrainer.Options
+                                         {
+                                             LabelColumnName = _options.Columns.Label, FeatureColumnName = DefaultColumnNames.Features,
+                                             L2Regularization = (float)p.GetDouble("l2"),
+                                             // One thread: the same sums in the same order whatever runs beside it, within any trial's budget.
+                                             NumberOfThreads = 1,
+                                         })));
                 break;
             case FrozenMlp:
                 _choice.Add(FrozenMlp, FeatureSpace().Float("lr", 1e-4, 1e-2, log: true, defaultValue: 1e-3).Int("hidden", 16, 256, log: true, defaultValue: 64)
                                                      .Float("dropout", 0, 0.5, defaultValue: 0),
-                    p => t => Features(p).Append(_ml.Classification.Trainers.Mlp([p.GetInt("hidden")], p.GetDouble("dropout"), Training(t, p.GetDouble("lr")), _options.Columns.Label)));
+                    p => t => Features(p).Append(_ml.MulticlassClassification.Trainers.Mlp([p.GetInt("hidden")], p.GetDouble("dropout"), Training(t, p.GetDouble("lr")), _options.Columns.Label)));
                 break;
             case FineTune:
                 _choice.Add(FineTune, new SearchSpace()
                         .Choice("freeze", "none", "first-level", "whole-encoder", "hierarchical")
                         .Float("lr", 1e-4, 1e-2, log: true, defaultValue: 1e-3).Float("encoder_lr_factor", 0.01, 1, log: true, defaultValue: 0.1)
                         .Choice("levels", LevelChoices[..2]).Choice("pooling", PoolingChoices).Float("dropout", 0, 0.5, defaultValue: 0),
-                    p => t => _ml.Classification.Trainers.ImageClassifier(FineTuneNetwork(p), _pretrained, Transfer(p), ImageTraining(t, p.GetDouble("lr")), _options.Columns));
+                    p => t => _ml.MulticlassClassification.Trainers.FineTunedEncoder(FineTuneNetwork(p), _pretrained, Transfer(p), ImageTraining(t, p.GetDouble("lr")), _options.Columns));
                 break;
             case Joint:
                 _choice.Add(Joint, new SearchSpace()
                         .Choice("topology", "simple", "ynet").Float("lambda", 0.1, 10, log: true, defaultValue: 1)
                         .Float("lr", 1e-4, 1e-2, log: true, defaultValue: 1e-3).Float("encoder_lr_factor", 0.01, 1, log: true, defaultValue: 0.1)
                         .Choice("freeze", "none", "hierarchical"),
-                    p => t => _ml.MultiTask.Trainers.Joint(p.GetString("topology") == "ynet" ? JointTopology.YNet : JointTopology.Simple, p.GetDouble("lambda"),
+                    p => t => _ml.MulticlassClassification.Trainers.JointSegmentationClassifier(p.GetString("topology") == "ynet" ? JointTopology.YNet : JointTopology.Simple, p.GetDouble("lambda"),
                         _pretrained, transfer: Transfer(p), training: ImageTraining(t, p.GetDouble("lr")), columns: _options.Columns));
                 break;
             default:
                 _choice.Add(Scratch, new SearchSpace().Float("lr", 1e-4, 1e-2, log: true, defaultValue: 1e-3).Choice("base_channels", 8, 16).Float("dropout", 0, 0.5, defaultValue: 0),
-                    p => t => _ml.Classification.Trainers.ImageClassifier(ScratchNetwork(p), null, null, ImageTraining(t, p.GetDouble("lr")), _options.Columns));
+                    p => t => _ml.MulticlassClassification.Trainers.ImageCnn(ScratchNetwork(p), ImageTraining(t, p.GetDouble("lr")), _options.Columns));
                 break;
         }
     }

@@ -34,8 +34,19 @@ public abstract class ExperimentConfig : IYamlValidated
         AugmentationChecks.Validate(check, Augmentation);
     }
 
-    /// <summary>The context every stage trains in: this seed and thread budget.</summary>
-    public MedicalContext CreateContext() => new(seed: Seed, threads: Threads);
+    /// <summary>The context every stage trains in: ML.NET's seed and the framework's (<c>ml.Medical().Seed</c>, which the
+    /// framework's trainers use) both set to <see cref="Seed"/>, so runs repeat and codegen's program matches; and the thread budget.</summary>
+    public MLContext CreateContext() => CreateContext(Seed, Threads);
+
+    /// <summary>An ML.NET context with this seed (ML.NET's and the framework's) and thread budget.</summary>
+    public static MLContext CreateContext(int seed, int? threads)
+    {
+        var ml = new MLContext(seed: seed);
+        var medical = ml.Medical();
+        medical.Seed = seed;
+        medical.Threads = threads;
+        return ml;
+    }
 
     /// <summary>The training loop's augmentation hook; null when every probability is 0 (augmentation off).</summary>
     public SampleAugmenter? CreateAugmenter() => AugmentationChecks.IsOff(Augmentation) ? null : Augmentations.From(Augmentation, Seed);
@@ -267,6 +278,8 @@ public sealed class PretrainStage : StageBody
     public PretrainStage() => Training = new TrainingSettings { Epochs = 20, BatchSize = 8, LearningRate = 1e-3, EarlyStoppingPatience = 5 };
 }
 
+/// <summary>The featurize stage's classifier: softmax-regression is ML.NET's LbfgsMaximumEntropy (multinomial logistic regression,
+/// on standardised features); mlp is the framework's <c>Mlp</c>.</summary>
 public enum FeatureClassifier { SoftmaxRegression, Mlp }
 
 /// <summary>The frozen encoder as a feature extractor (pooled levels) plus a small classifier on the features.</summary>
@@ -277,7 +290,7 @@ public sealed class FeaturizeStage : StageBody, ITransferStage, IYamlValidated
     public int[] Levels { get; set; } = [-1];
     public PoolingKind Pooling { get; set; } = PoolingKind.Average;
     public FeatureClassifier Classifier { get; set; } = FeatureClassifier.SoftmaxRegression;
-    /// <summary>L2 penalty (softmax regression).</summary>
+    /// <summary>L2 penalty: LbfgsMaximumEntropy's l2Regularization (softmax-regression), the weight decay of mlp.</summary>
     public double L2 { get; set; } = 1e-3;
     /// <summary>Hidden layer widths (mlp).</summary>
     public int[] HiddenUnits { get; set; } = [64];

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using MlNetMedical.Catalogs;
 using MlNetMedical.Cli.Commands;
 using MlNetMedical.Cli.Reporting;
 using MlNetMedical.Cli.Terminal;
@@ -34,7 +35,7 @@ public sealed class PipelineRunner(ProgressView view)
                 ? (p.Split is null ? "data.pretrain_split" : $"stages.{i}.pretrain.split", p.Split ?? config.Data.PretrainSplit)
                 : ("data.train_split", config.Data.TrainSplit))
             .Append(("data.test_split", config.Data.TestSplit)));
-        var split = (string name) => ml.Data.Cache(ml.Data.FilterBySplit(data, name));
+        var split = (string name) => ml.Data.CacheInMemory(ml.Data.FilterBySplit(data, name));
         var train = split(config.Data.TrainSplit);
         var test = split(config.Data.TestSplit);
         var unet = ResolveUNet(config, data);
@@ -66,12 +67,12 @@ public sealed class PipelineRunner(ProgressView view)
             result.History = progress.History;
             progress.Complete($"trained in {clock.Elapsed.TotalSeconds:F1} s");
 
-            var scored = ml.Data.Cache(model.Transform(test));
+            var scored = ml.Data.CacheInMemory(model.Transform(test));
             Score(ml, result, scored, unet.NumClasses);
             if (config.Outputs.SaveModels)
             {
                 result.ModelPath = $"models/{name}.zip";
-                ml.Model.Save(model, data.Schema, Path.Combine(outDir, result.ModelPath));
+                ml.Model.SaveMedical(model, data.Schema, Path.Combine(outDir, result.ModelPath));
             }
             view.Log($"{name}: {Summary(result)}");
             report.Methods.Add(result);
@@ -83,7 +84,7 @@ public sealed class PipelineRunner(ProgressView view)
     }
 
     /// <summary>Trains one stage on the train split (pretraining: on its own split); its result has the kind filled in.</summary>
-    private static (ITransformer Model, MethodResult Result) Train(MedicalContext ml, PipelineConfig config, StageConfig stage, List<TrainedStage> trained,
+    private static (ITransformer Model, MethodResult Result) Train(MLContext ml, PipelineConfig config, StageConfig stage, List<TrainedStage> trained,
         IDataView data, IDataView train, UNetConfig unet, SampleAugmenter? augmenter, IProgress<TrainingProgress> progress, CancellationToken cancellation)
     {
         TrainingOptions Settings(TrainingSettings t, SampleAugmenter? augmentation) => Options(config, t, progress, augmentation, cancellation);
@@ -94,31 +95,40 @@ public sealed class PipelineRunner(ProgressView view)
             case FeaturizeStage featurize:
             {
                 var encoder = From(trained, featurize, config).Model;
-                var options = Settings(featurize.Training, augmentation: null);
-                var classifier = featurize.Classifier == FeatureClassifier.Mlp
-                    ? ml.Classification.Trainers.Mlp(featurize.HiddenUnits, featurize.Dropout, options with { WeightDecay = featurize.L2 })
-                    : ml.Classification.Trainers.SoftmaxRegression(featurize.L2, options);
-                var model = ml.Transforms.SegmentationEncoderFeatures(encoder, featurize.Levels, featurize.Pooling).Append(classifier).Fit(train);
+                var features = ml.Transforms.SegmentationEncoderFeatures(encoder, featurize.Levels, featurize.Pooling);
+                ITransformer model;
+                if (featurize.Classifier == FeatureClassifier.Mlp)
+                {
+                    var options = Settings(featurize.Training, augmentation: null) with { WeightDecay = featurize.L2 };
+                    model = features.Append(ml.MulticlassClassification.Trainers.Mlp(featurize.HiddenUnits, featurize.Dropout, options)).Fit(train);
+                }
+                else
+                {
+                    // ML.NET's L-BFGS trainer neither reports epochs nor watches a cancellation token: check before and after.
+                    cancellation.ThrowIfCancellationRequested();
+                    model = features.Append(ml.Transforms.NormalizeMeanVariance(DefaultColumnNames.Features))
+                        .Append(ml.MulticlassClassification.Trainers.LbfgsMaximumEntropy(MaximumEntropy(featurize))).Fit(train);
+                    cancellation.ThrowIfCancellationRequested();
+                }
                 return (model, new MethodResult { Kind = "frozen-features" });
             }
             case FineTuneStage fineTune:
             {
                 var encoder = From(trained, fineTune, config).Model;
                 var network = EncoderClassifierConfig.FromSegmentation(unet, Head(fineTune.Head));
-                var model = ml.Classification.Trainers.ImageClassifier(network, encoder, fineTune.Transfer.ToLibrary(fineTune.Training.LearningRate),
+                var model = ml.MulticlassClassification.Trainers.FineTunedEncoder(network, encoder, fineTune.Transfer.ToLibrary(fineTune.Training.LearningRate),
                     Settings(fineTune.Training, augmenter)).Fit(train);
                 return (model, new MethodResult { Kind = "fine-tune" });
             }
             case ScratchStage scratch:
             {
-                var model = ml.Classification.Trainers.ImageClassifier(ScratchNetworkConfig(scratch, unet), pretrained: null, transfer: null,
-                    Settings(scratch.Training, augmenter)).Fit(train);
+                var model = ml.MulticlassClassification.Trainers.ImageCnn(ScratchNetworkConfig(scratch, unet), Settings(scratch.Training, augmenter)).Fit(train);
                 return (model, new MethodResult { Kind = "scratch" });
             }
             case JointStage joint:
             {
                 var start = joint.From is null ? null : From(trained, joint, config).Model;
-                var model = ml.MultiTask.Trainers.Joint(joint.Topology, joint.ClassificationWeight, start, unet,
+                var model = ml.MulticlassClassification.Trainers.JointSegmentationClassifier(joint.Topology, joint.ClassificationWeight, start, unet,
                     joint.Transfer.ToLibrary(joint.Training.LearningRate), Settings(joint.Training, augmenter)).Fit(train);
                 return (model, new MethodResult { Kind = "joint" });
             }
@@ -127,7 +137,7 @@ public sealed class PipelineRunner(ProgressView view)
     }
 
     /// <summary>A report with the run's title, task and environment.</summary>
-    internal static RunReport NewReport(ExperimentConfig config, MedicalContext ml, string title, bool recordMachine) => new()
+    internal static RunReport NewReport(ExperimentConfig config, MLContext ml, string title, bool recordMachine) => new()
     {
         Title = title,
         CreatedUtc = DateTimeOffset.UtcNow,
@@ -150,14 +160,14 @@ public sealed class PipelineRunner(ProgressView view)
     }
 
     /// <summary>Segmentation pretraining of the U-Net on the stage's split (default data.pretrain_split).</summary>
-    internal static ITransformer Pretrain(MedicalContext ml, ExperimentConfig config, PretrainStage pretrain, IDataView data, UNetConfig unet,
+    internal static ITransformer Pretrain(MLContext ml, ExperimentConfig config, PretrainStage pretrain, IDataView data, UNetConfig unet,
         IProgress<TrainingProgress> progress, SampleAugmenter? augmenter, CancellationToken cancellation)
     {
-        var rows = ml.Data.Cache(ml.Data.FilterBySplit(data, pretrain.Split ?? config.Data.PretrainSplit));
+        var rows = ml.Data.CacheInMemory(ml.Data.FilterBySplit(data, pretrain.Split ?? config.Data.PretrainSplit));
         return ml.Segmentation.Trainers.UNet(unet, Options(config, pretrain.Training, progress, augmenter, cancellation)).Fit(rows);
     }
 
-    internal IDataView LoadData(MedicalContext ml, ExperimentConfig config, string pipelineDirectory, string outDir)
+    internal IDataView LoadData(MLContext ml, ExperimentConfig config, string pipelineDirectory, string outDir)
     {
         var chain = config.Preprocessing.Count == 0 ? null : new TransformChain(config.Preprocessing.Select(Preprocessing.ToTransform));
         var cache = config.Data.CacheFolder is null ? null : Path.GetFullPath(config.Data.CacheFolder, pipelineDirectory);
@@ -219,6 +229,16 @@ public sealed class PipelineRunner(ProgressView view)
         Augmentation = augmentation, Progress = progress, Seed = config.Seed, CancellationToken = cancellation,
     };
 
+    /// <summary>The softmax-regression classifier of a featurize stage as ML.NET's L-BFGS maximum entropy: <c>l2</c> is its
+    /// L2 regularization, <c>training.epochs</c> its iteration limit; its thread count is the run's budget (1 thread
+    /// when the run has none, so results do not depend on the machine's cores).</summary>
+    internal static Microsoft.ML.Trainers.LbfgsMaximumEntropyMulticlassTrainer.Options MaximumEntropy(FeaturizeStage featurize) => new()
+    {
+        L2Regularization = (float)featurize.L2,
+        MaximumNumberOfIterations = featurize.Training.Epochs,
+        NumberOfThreads = 1,
+    };
+
     private static TrainedStage From(List<TrainedStage> trained, ITransferStage stage, PipelineConfig config)
     {
         var from = stage.From ?? config.Stages.First(s => s.Body is PretrainStage).Name;
@@ -244,10 +264,10 @@ public sealed class PipelineRunner(ProgressView view)
     }
 
     /// <summary>Test metrics from the scored test rows: classification when the model predicts a class, segmentation when it predicts masks (and every test case has one).</summary>
-    private static void Score(MedicalContext ml, MethodResult result, IDataView scored, int segmentationClasses)
+    private static void Score(MLContext ml, MethodResult result, IDataView scored, int segmentationClasses)
     {
         if (scored.Schema.GetColumnOrNull(DefaultColumnNames.Score) is not null)
-            result.Classification = ReportMetrics.Classification(ml.Classification.Evaluate(scored));
+            result.Classification = ReportMetrics.Classification(ml, scored);
         if (scored.Schema.GetColumnOrNull(DefaultColumnNames.PredictedMask) is null) return;
         var truths = scored.GetColumn<Volume?>(DefaultColumnNames.Mask).ToList();
         if (truths.Count == 0 || truths.Any(m => m is null)) return;
@@ -266,13 +286,13 @@ public sealed class PipelineRunner(ProgressView view)
 
     /// <summary>The engine the run used (torch threads = the context's budget); the host name only when
     /// <paramref name="recordMachine"/>: reports get shared, and a host name can say whose or which hospital's machine it was.</summary>
-    internal static Dictionary<string, string> Environment(ExperimentConfig config, MedicalContext ml, bool recordMachine)
+    internal static Dictionary<string, string> Environment(ExperimentConfig config, MLContext ml, bool recordMachine)
     {
         var info = EngineInfo.Collect();
         var environment = new Dictionary<string, string>
         {
             ["library"] = info.Library, ["dotnet"] = info.DotNet, ["os"] = info.Os, ["cores"] = info.Cores.ToString(),
-            ["libtorch"] = info.Libtorch, ["torch threads"] = ml.Threads.ToString(), ["torchsharp"] = info.TorchSharp, ["onednn"] = info.OneDnn ? "on" : "off",
+            ["libtorch"] = info.Libtorch, ["torch threads"] = (ml.Medical().Threads ?? System.Environment.ProcessorCount).ToString(), ["torchsharp"] = info.TorchSharp, ["onednn"] = info.OneDnn ? "on" : "off",
             ["device"] = "cpu", ["seed"] = config.Seed.ToString(),
         };
         if (recordMachine) environment["machine"] = System.Environment.MachineName;

@@ -1,6 +1,7 @@
 using MlNetMedical.Cli.Reporting;
 using MlNetMedical.Data;
 using MlNetMedical.Imaging;
+using MlNetMedical.Pipeline;
 
 namespace MlNetMedical.Cli.Pipelines;
 
@@ -19,7 +20,7 @@ internal static class SampleImages
         var images = source.GetColumn<Volume>(DefaultColumnNames.Image).Take(count).ToList();
         var masks = source.GetColumn<Volume?>(DefaultColumnNames.Mask).Take(count).ToList();
         var predictedMasks = segmenter.Scored is null ? null : segmenter.Scored.GetColumn<LabelMap>(DefaultColumnNames.PredictedMask).Take(count).ToList();
-        var labelNames = (source.Schema[DefaultColumnNames.Label].Type as KeyDataViewType)?.KeyNames;
+        IReadOnlyList<string>? labelNames = source.Schema[DefaultColumnNames.Label].Type is KeyDataViewType ? source.Schema[DefaultColumnNames.Label].ClassNames() : null;
         var labels = source.GetColumn<uint>(DefaultColumnNames.Label).Take(count).ToList();
         var predictedLabels = classifier.Scored?.GetColumn<uint>(DefaultColumnNames.PredictedLabel).Take(count).ToList();
 

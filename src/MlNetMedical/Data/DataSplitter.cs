@@ -1,12 +1,11 @@
-using MlNetMedical.Pipeline;
-
 namespace MlNetMedical.Data;
 
-/// <summary>A train set and a test set drawn from one view.</summary>
-public sealed record TrainTestData(IDataView TrainSet, IDataView TestSet);
+/// <summary>A train set and a test set drawn from one view (lazy subsets of it, in its row order).</summary>
+internal sealed record DataSplit(IDataView TrainSet, IDataView TestSet);
 
 /// <summary>
-/// Group-aware, optionally stratified splitting. Rows sharing a sampling-key value (e.g. a patient) form one group
+/// The framework's internal splitter (trainers' validation splits; users split with ML.NET's <c>ml.Data.TrainTestSplit</c>,
+/// which groups by a sampling key but does not stratify). Group-aware, optionally stratified splitting over any ML.NET view. Rows sharing a sampling-key value (e.g. a patient) form one group
 /// and always land on the same side. With stratification, each group belongs to the stratum of its most frequent
 /// label (ties: the label seen first), and each stratum is split separately so label proportions are kept.
 /// Groups are shuffled with <see cref="SeededRandom"/>: the same seed and data give the same split on every machine.
@@ -21,7 +20,7 @@ internal static class DataSplitter
         public object? Stratum { get; set; }
     }
 
-    public static TrainTestData TrainTest(IDataView data, double testFraction, string? samplingKeyColumnName, string? stratifyColumnName, long seed)
+    public static DataSplit TrainTest(IDataView data, double testFraction, string? samplingKeyColumnName, string? stratifyColumnName, long seed)
     {
         if (!(testFraction > 0 && testFraction < 1))
             throw new ArgumentOutOfRangeException(nameof(testFraction), testFraction, "testFraction must be strictly between 0 and 1");
@@ -42,10 +41,10 @@ internal static class DataSplitter
         if (test.Count == 0 || train.Count == 0)
             throw new ArgumentException(
                 $"testFraction {testFraction} leaves the {(test.Count == 0 ? "test" : "train")} set empty ({strata.Sum(s => s.Count)} groups, {train.Count + test.Count} rows)", nameof(testFraction));
-        return new TrainTestData(RowSubsetDataView.Of(data, train), RowSubsetDataView.Of(data, test));
+        return new DataSplit(RowSubsetDataView.Of(data, train), RowSubsetDataView.Of(data, test));
     }
 
-    public static IReadOnlyList<TrainTestData> Folds(IDataView data, int numberOfFolds, string? samplingKeyColumnName, string? stratifyColumnName, long seed)
+    public static IReadOnlyList<DataSplit> Folds(IDataView data, int numberOfFolds, string? samplingKeyColumnName, string? stratifyColumnName, long seed)
     {
         if (numberOfFolds < 2) throw new ArgumentOutOfRangeException(nameof(numberOfFolds), numberOfFolds, "numberOfFolds must be at least 2");
         var strata = Strata(data, samplingKeyColumnName, stratifyColumnName, seed);
@@ -67,7 +66,7 @@ internal static class DataSplitter
                 folds[best].AddRange(g.Rows);
             }
         }
-        return folds.Select((test, f) => new TrainTestData(
+        return folds.Select((test, f) => new DataSplit(
             RowSubsetDataView.Of(data, folds.Where((_, o) => o != f).SelectMany(x => x)),
             RowSubsetDataView.Of(data, test))).ToArray();
     }
@@ -76,16 +75,15 @@ internal static class DataSplitter
     private static List<List<Group>> Strata(IDataView data, string? samplingKeyColumnName, string? stratifyColumnName, long seed)
     {
         ArgumentNullException.ThrowIfNull(data);
-        var shape = SchemaShape.Create(data.Schema);
-        var needed = new List<DataViewSchema.Column>();
+        var needed = new List<DataViewSchema.Column>(); // only these are read: volumes are never loaded to split
         if (samplingKeyColumnName is not null)
         {
-            Require(shape, samplingKeyColumnName, "samplingKeyColumnName");
+            Require(data.Schema, samplingKeyColumnName, "samplingKeyColumnName");
             needed.Add(data.Schema[samplingKeyColumnName]);
         }
         if (stratifyColumnName is not null)
         {
-            Require(shape, stratifyColumnName, "labelColumnName (for stratification)");
+            Require(data.Schema, stratifyColumnName, "labelColumnName (for stratification)");
             needed.Add(data.Schema[stratifyColumnName]);
         }
 
@@ -93,8 +91,9 @@ internal static class DataSplitter
         var order = new List<Group>();
         using (var cursor = data.GetRowCursor(needed.DistinctBy(c => c.Name)))
         {
-            var key = samplingKeyColumnName is null ? null : cursor.GetBoxedGetter(data.Schema[samplingKeyColumnName]);
-            var label = stratifyColumnName is null ? null : cursor.GetBoxedGetter(data.Schema[stratifyColumnName]);
+            // Plain values (string, not ReadOnlyMemory<char>) so equal keys compare equal.
+            var key = samplingKeyColumnName is null ? null : cursor.GetClrGetter(data.Schema[samplingKeyColumnName]);
+            var label = stratifyColumnName is null ? null : cursor.GetClrGetter(data.Schema[stratifyColumnName]);
             while (cursor.MoveNext())
             {
                 var k = key is null ? cursor.Position : key()
@@ -127,15 +126,12 @@ internal static class DataSplitter
         return strata;
     }
 
-    private static void Require(SchemaShape shape, string column, string parameter)
+    /// <summary>The column must exist and hold values that can be grouped: scalar text, boolean, number or key.</summary>
+    private static void Require(DataViewSchema schema, string column, string parameter)
     {
-        try
-        {
-            ColumnRequirement.Categorical(column).Check(shape, "data splitting");
-        }
-        catch (SchemaMismatchException e)
-        {
-            throw new ArgumentException($"{parameter}: {e.Message}", parameter, e);
-        }
+        var found = schema.GetColumnOrNull(column)
+            ?? throw new ArgumentException($"data splitting: {parameter} '{column}' is not a column of the data; columns: {schema.Describe()}", parameter);
+        if (found.Type is not (TextDataViewType or BooleanDataViewType or NumberDataViewType or KeyDataViewType))
+            throw new ArgumentException($"data splitting: {parameter} '{column}' is {found.Type}, expected a scalar text, boolean, number or key column", parameter);
     }
 }

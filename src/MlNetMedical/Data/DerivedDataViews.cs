@@ -6,6 +6,7 @@ internal sealed class RowSubsetDataView : IDerivedDataView
     /// <summary>The subset view; a dataset view is subset directly, so it loads (and prefetches) only the kept rows.</summary>
     public static IDataView Of(IDataView source, IEnumerable<long> rows)
     {
+        ArgumentNullException.ThrowIfNull(source);
         if (source is not DatasetDataView dataset) return new RowSubsetDataView(source, rows);
         var keep = rows.ToHashSet();
         return dataset.Subset((i, _) => keep.Contains(i));
@@ -24,13 +25,21 @@ internal sealed class RowSubsetDataView : IDerivedDataView
 
     public IDataView Source => _source;
 
+    public bool CanShuffle => false;
+
+    // The positions come from a pass over the source, so each selects one row.
     public long? GetRowCount() => _rows.Count;
 
-    public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded) =>
+    public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null) =>
+        [GetRowCursor(columnsNeeded, rand)];
+
+    // Positions count the source's rows in order (its cursor is never shuffled: no Random is passed on).
+    public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded, Random? rand = null) =>
         FilteringCursor.Open(_source, columnsNeeded, [], (cursor, _) => _rows.Contains(cursor.Position));
 }
 
-/// <summary>The rows of a source view for which a predicate over one column holds (lazy).</summary>
+/// <summary>The rows of a source view for which a predicate over one column's plain CLR value (string for text, see
+/// <see cref="ColumnValues.ToClr"/>) holds (lazy).</summary>
 internal sealed class ColumnFilterDataView<TValue> : IDerivedDataView
 {
     private readonly IDataView _source;
@@ -48,24 +57,33 @@ internal sealed class ColumnFilterDataView<TValue> : IDerivedDataView
 
     public IDataView Source => _source;
 
+    public bool CanShuffle => false;
+
     public long? GetRowCount() => null;
 
-    public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded) =>
-        FilteringCursor.Open(_source, columnsNeeded, [_column], (cursor, getters) => _keep((TValue)getters[0]()!));
+    public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null) =>
+        [GetRowCursor(columnsNeeded, rand)];
+
+    public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded, Random? rand = null) =>
+        FilteringCursor.Open(_source, columnsNeeded, [_column], (_, values) => _keep((TValue)ColumnValues.ToClr(values[0]())!));
 }
 
-/// <summary>Opens a source cursor and skips the rows a predicate rejects.</summary>
+/// <summary>Opens a source cursor (in source order) and skips the rows a predicate rejects.</summary>
 internal static class FilteringCursor
 {
+    /// <summary>A cursor over <paramref name="source"/>'s schema with <paramref name="columnsNeeded"/> active; <paramref name="keep"/>
+    /// sees the source cursor and raw getters of <paramref name="predicateColumns"/>.</summary>
     public static DataViewRowCursor Open(IDataView source, IEnumerable<DataViewSchema.Column> columnsNeeded,
         DataViewSchema.Column[] predicateColumns, Func<DataViewRowCursor, Func<object?>[], bool> keep)
     {
-        var needed = columnsNeeded.ToArray();
-        var inner = source.GetRowCursor(needed.Concat(predicateColumns).DistinctBy(c => c.Name));
-        var predicateGetters = predicateColumns.Select(inner.GetBoxedGetter).ToArray();
-        var getters = new Func<object?>?[source.Schema.Count];
-        foreach (var c in needed) getters[source.Schema[c.Name].Index] = inner.GetBoxedGetter(source.Schema[c.Name]);
-        return new BoxedRowCursor(source.Schema, needed,
+        ArgumentNullException.ThrowIfNull(columnsNeeded);
+        var schema = source.Schema;
+        var needed = columnsNeeded.ToArray(); // BoxedRowCursor checks they belong to the schema
+        var inner = source.GetRowCursor(needed.Concat(predicateColumns).DistinctBy(c => c.Index).ToArray());
+        var predicateGetters = predicateColumns.Select(inner.GetRawGetter).ToArray();
+        var getters = new Func<object?>?[schema.Count];
+        foreach (var c in needed) getters[c.Index] = inner.GetRawGetter(c);
+        return new BoxedRowCursor(schema, needed,
             () =>
             {
                 while (inner.MoveNext())
@@ -82,4 +100,35 @@ internal interface IDerivedDataView : IDataView
 {
     /// <summary>The view this one reads.</summary>
     IDataView Source { get; }
+}
+
+/// <summary>Every column of a source view (volumes included), read once on first use and then served from memory.</summary>
+internal sealed class InMemoryDataView(IDataView source) : IDerivedDataView
+{
+    private readonly Lazy<List<object?[]>> _rows = new(() =>
+    {
+        var rows = new List<object?[]>();
+        using var cursor = source.GetRowCursor(source.Schema);
+        var getters = source.Schema.Select(cursor.GetRawGetter).ToArray(); // fresh buffers per read, so rows may be kept
+        while (cursor.MoveNext()) rows.Add(getters.Select(g => g()).ToArray());
+        return rows;
+    });
+
+    public DataViewSchema Schema => source.Schema;
+
+    public IDataView Source => source;
+
+    public bool CanShuffle => false;
+
+    public long? GetRowCount() => _rows.IsValueCreated ? _rows.Value.Count : source.GetRowCount();
+
+    public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null) =>
+        [GetRowCursor(columnsNeeded, rand)];
+
+    public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded, Random? rand = null)
+    {
+        var rows = _rows.Value;
+        var at = -1;
+        return new BoxedRowCursor(Schema, columnsNeeded, () => ++at < rows.Count, index => rows[at][index]);
+    }
 }

@@ -73,3 +73,23 @@ public sealed class RocCurve
         return new RocCurve(classIndex, points, area / ((double)positives * negatives), positives, negatives);
     }
 }
+
+/// <summary>One-vs-rest ROC curves of every class (<c>ml.MulticlassClassification.EvaluateRoc</c>).</summary>
+public sealed class MulticlassRocCurves
+{
+    internal MulticlassRocCurves(IReadOnlyList<RocCurve> perClass, IReadOnlyList<string> classNames)
+    {
+        PerClass = perClass;
+        ClassNames = classNames;
+        MacroAuc = SegmentationMetrics.MeanOfDefined(perClass.Select(c => c.Auc).ToArray());
+    }
+
+    /// <summary>The curve of each class, in key order (<see cref="RocCurve.ClassIndex"/> is the 0-based class).</summary>
+    public IReadOnlyList<RocCurve> PerClass { get; }
+
+    /// <summary>The class names (the label's key values).</summary>
+    public IReadOnlyList<string> ClassNames { get; }
+
+    /// <summary>Mean AUC over the classes whose AUC is defined (both positives and negatives present).</summary>
+    public double MacroAuc { get; }
+}

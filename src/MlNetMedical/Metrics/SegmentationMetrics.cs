@@ -31,10 +31,10 @@ public sealed class SegmentationMetrics
     {
         PerClass = perClass;
         PerCase = perCase;
-        MeanDice = MulticlassClassificationMetrics.MeanOfDefined(perClass.Select(c => c.Dice).ToArray());
-        MeanIoU = MulticlassClassificationMetrics.MeanOfDefined(perClass.Select(c => c.IoU).ToArray());
-        MeanHausdorff95 = MulticlassClassificationMetrics.MeanOfDefined(perClass.Select(c => c.Hausdorff95).ToArray());
-        MeanSurfaceDistance = MulticlassClassificationMetrics.MeanOfDefined(perClass.Select(c => c.MeanSurfaceDistance).ToArray());
+        MeanDice = MeanOfDefined(perClass.Select(c => c.Dice).ToArray());
+        MeanIoU = MeanOfDefined(perClass.Select(c => c.IoU).ToArray());
+        MeanHausdorff95 = MeanOfDefined(perClass.Select(c => c.Hausdorff95).ToArray());
+        MeanSurfaceDistance = MeanOfDefined(perClass.Select(c => c.MeanSurfaceDistance).ToArray());
     }
 
     /// <summary>Per-class figures averaged over cases.</summary>
@@ -112,13 +112,23 @@ public sealed class SegmentationMetrics
             perClass[ci] = new SegmentationClassSummary(
                 classes[ci],
                 classNames?[ci] ?? classes[ci].ToString(System.Globalization.CultureInfo.InvariantCulture),
-                MulticlassClassificationMetrics.MeanOfDefined(column.Select(s => s.Dice).ToArray()),
-                MulticlassClassificationMetrics.MeanOfDefined(column.Select(s => s.IoU).ToArray()),
-                MulticlassClassificationMetrics.MeanOfDefined(column.Select(s => s.Hausdorff95).ToArray()),
-                MulticlassClassificationMetrics.MeanOfDefined(column.Select(s => s.MeanSurfaceDistance).ToArray()),
+                MeanOfDefined(column.Select(s => s.Dice).ToArray()),
+                MeanOfDefined(column.Select(s => s.IoU).ToArray()),
+                MeanOfDefined(column.Select(s => s.Hausdorff95).ToArray()),
+                MeanOfDefined(column.Select(s => s.MeanSurfaceDistance).ToArray()),
                 column.Length,
                 column.Count(s => !double.IsNaN(s.Hausdorff95)));
         }
         return new SegmentationMetrics(perClass, cases);
+    }
+
+    /// <summary>Mean of the non-NaN values (+∞ kept); NaN when every value is NaN.</summary>
+    internal static double MeanOfDefined(IReadOnlyList<double> values)
+    {
+        double sum = 0;
+        var count = 0;
+        foreach (var v in values)
+            if (!double.IsNaN(v)) { sum += v; count++; }
+        return count == 0 ? double.NaN : sum / count;
     }
 }

@@ -35,7 +35,7 @@ public sealed record ColumnRequirement(string Name, string Expected, Func<Schema
     }
 
     /// <summary>Checks a schema (see <see cref="Check(SchemaShape, string)"/>).</summary>
-    public void Check(DataViewSchema schema, string stage) => Check(SchemaShape.Create(schema), stage);
+    public void Check(DataViewSchema schema, string stage) => Check(SchemaShapes.Create(schema), stage);
 }
 
 /// <summary>A stage's input lacks a column it needs, or has it with the wrong type. An <see cref="ArgumentOutOfRangeException"/>,

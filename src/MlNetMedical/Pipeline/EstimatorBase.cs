@@ -32,7 +32,7 @@ public abstract class EstimatorBase<TTransformer> : IEstimator<TTransformer> whe
     public TTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        GetOutputSchema(SchemaShape.Create(input.Schema));
+        GetOutputSchema(SchemaShapes.Create(input.Schema));
         return FitCore(input);
     }
 }

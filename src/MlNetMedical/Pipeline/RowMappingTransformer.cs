@@ -48,7 +48,7 @@ public abstract class RowMappingTransformer : IMedicalTransformer
     public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
-        var shape = SchemaShape.Create(inputSchema);
+        var shape = SchemaShapes.Create(inputSchema);
         foreach (var r in RequiredColumns) r.Check(shape, StageName);
         var builder = new DataViewSchema.Builder();
         builder.AddColumns(inputSchema);
@@ -162,8 +162,9 @@ public abstract class RowMappingTransformer : IMedicalTransformer
 
     /// <summary>The view <see cref="Transform"/> returns: input columns pass through, outputs are computed in batches of
     /// <see cref="MapBatchSize"/> rows on their first read.</summary>
-    private sealed class MappedDataView(IDataView input, Mapping mapping) : IDataView
+    private sealed class MappedDataView(IDataView input, Mapping mapping) : IDerivedDataView
     {
+        public IDataView Source => input;
         public DataViewSchema Schema => mapping.OutputSchema;
         public bool CanShuffle => false;
         public long? GetRowCount() => input.GetRowCount();

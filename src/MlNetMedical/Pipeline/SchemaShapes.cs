@@ -8,13 +8,35 @@ namespace MlNetMedical.Pipeline;
 /// </summary>
 public static class SchemaShapes
 {
-    /// <summary>The shape of a column of <paramref name="type"/> (with <paramref name="annotations"/>, e.g. key values).</summary>
-    public static SchemaShape.Column ColumnOf(string name, DataViewType type, DataViewSchema.Annotations? annotations = null)
+    /// <summary>Annotation kinds ML.NET's own components read (its <c>AnnotationUtils.Kinds</c> is internal).</summary>
+    public static class AnnotationKinds
     {
-        var builder = new DataViewSchema.Builder();
-        builder.AddColumn(name, type, annotations);
-        return SchemaShape.Create(builder.ToSchema())[0];
+        /// <summary>Names of a key column's values.</summary>
+        public const string KeyValues = "KeyValues";
+        /// <summary>Names of a vector column's slots.</summary>
+        public const string SlotNames = "SlotNames";
     }
+
+    /// <summary>The shape of a schema (ML.NET's <c>SchemaShape.Create</c>, which is internal): visible columns, with their annotations' shapes.</summary>
+    public static SchemaShape Create(DataViewSchema schema)
+    {
+        ArgumentNullException.ThrowIfNull(schema);
+        return new SchemaShape(schema.Where(c => !c.IsHidden).Select(c => Shape(c.Name, c.Type, AnnotationShape(c.Annotations))));
+    }
+
+    /// <summary>The shape of a column of <paramref name="type"/> (with <paramref name="annotations"/>, e.g. key values).</summary>
+    public static SchemaShape.Column ColumnOf(string name, DataViewType type, DataViewSchema.Annotations? annotations = null) =>
+        Shape(name, type, annotations is null ? null : AnnotationShape(annotations));
+
+    private static SchemaShape AnnotationShape(DataViewSchema.Annotations annotations) =>
+        new(annotations.Schema.Select(a => Shape(a.Name, a.Type, null)));
+
+    private static SchemaShape.Column Shape(string name, DataViewType type, SchemaShape? annotations) => type switch
+    {
+        VectorDataViewType v => MlNetInternals.NewColumn(name, v.IsKnownSize ? SchemaShape.Column.VectorKind.Vector : SchemaShape.Column.VectorKind.VariableVector,
+            v.ItemType, v.ItemType is KeyDataViewType, annotations),
+        _ => MlNetInternals.NewColumn(name, SchemaShape.Column.VectorKind.Scalar, type, type is KeyDataViewType, annotations),
+    };
 
     /// <summary><paramref name="shape"/> with <paramref name="added"/> columns; a column of the same name is replaced,
     /// as ML.NET estimators do.</summary>
@@ -26,7 +48,12 @@ public static class SchemaShapes
     }
 
     /// <summary>The column named <paramref name="name"/>, or null.</summary>
-    public static SchemaShape.Column? Find(this SchemaShape shape, string name) => shape.TryFindColumn(name, out var column) ? column : null;
+    public static SchemaShape.Column? Find(this SchemaShape shape, string name)
+    {
+        foreach (var c in shape)
+            if (c.Name == name) return c;
+        return null;
+    }
 
     /// <summary>"Name: Type, …" for error messages.</summary>
     public static string Describe(this SchemaShape shape) =>
@@ -45,10 +72,16 @@ public static class SchemaShapes
     public static (KeyDataViewType Type, DataViewSchema.Annotations Annotations) ClassKey(IReadOnlyList<string> names)
     {
         if (names.Count == 0) throw new ArgumentException("a key type needs at least one class", nameof(names));
+        return (new KeyDataViewType(typeof(uint), names.Count), NamesAnnotation(AnnotationKinds.KeyValues, names));
+    }
+
+    /// <summary>An annotation holding <paramref name="names"/> as a text vector (KeyValues of a key, SlotNames of a vector).</summary>
+    public static DataViewSchema.Annotations NamesAnnotation(string kind, IReadOnlyList<string> names)
+    {
         var builder = new DataViewSchema.Annotations.Builder();
         var values = new VBuffer<ReadOnlyMemory<char>>(names.Count, names.Select(n => n.AsMemory()).ToArray());
-        builder.AddKeyValues(names.Count, TextDataViewType.Instance, (ref VBuffer<ReadOnlyMemory<char>> v) => values.CopyTo(ref v));
-        return (new KeyDataViewType(typeof(uint), names.Count), builder.ToAnnotations());
+        builder.Add(kind, new VectorDataViewType(TextDataViewType.Instance, names.Count), (ref VBuffer<ReadOnlyMemory<char>> v) => values.CopyTo(ref v));
+        return builder.ToAnnotations();
     }
 
     /// <summary>The class names of a key column: its KeyValues annotation, else "1".."K".</summary>
@@ -57,7 +90,7 @@ public static class SchemaShapes
         var count = column.Type is KeyDataViewType key ? (int)key.Count
             : column.Type is VectorDataViewType { Size: > 0 } vector ? vector.Size
             : throw new ArgumentException($"column '{column.Name}' is {column.Type}, not a key or a known-size vector");
-        var annotation = column.Type is KeyDataViewType ? AnnotationUtils.Kinds.KeyValues : AnnotationUtils.Kinds.SlotNames;
+        var annotation = column.Type is KeyDataViewType ? AnnotationKinds.KeyValues : AnnotationKinds.SlotNames;
         if (column.Annotations.Schema.GetColumnOrNull(annotation) is { } a && a.Type is VectorDataViewType { ItemType: TextDataViewType })
         {
             VBuffer<ReadOnlyMemory<char>> names = default;

@@ -5,18 +5,20 @@ using MlNetMedical.Pipeline;
 namespace MlNetMedical.Serialization;
 
 /// <summary>
-/// Where one transformer writes itself inside a model archive: a JSON config plus named binary blobs
+/// Where one of the framework's transformers writes itself inside a model file: a JSON config plus named binary blobs
 /// (weights), in its own folder. Composite transformers save their parts as children.
 /// </summary>
 public sealed class ArchiveSaveContext
 {
     private readonly IDictionary<string, byte[]> _entries;
     private readonly string _folder;
+    private readonly ModelOperationsCatalog _catalog;
 
-    internal ArchiveSaveContext(IDictionary<string, byte[]> entries, string folder)
+    private ArchiveSaveContext(IDictionary<string, byte[]> entries, string folder, ModelOperationsCatalog catalog)
     {
         _entries = entries;
         _folder = folder;
+        _catalog = catalog;
     }
 
     /// <summary>Writes the transformer's config (serialised with System.Text.Json).</summary>
@@ -33,16 +35,82 @@ public sealed class ArchiveSaveContext
         WriteBlob(name, MemoryMarshal.AsBytes(values));
     }
 
-    /// <summary>Saves <paramref name="child"/> in a sub-folder named <paramref name="name"/>.</summary>
+    /// <summary>Saves <paramref name="child"/> in a sub-folder named <paramref name="name"/>: a framework transformer as
+    /// itself, an ML.NET transformer as ML.NET saves it, a <see cref="TransformerChain{TLastTransformer}"/> stage by stage.</summary>
     public void SaveChild(string name, ITransformer child) =>
-        Save(child, _entries, _folder + ModelArchive.ChildFolder + ModelArchive.CheckName(name, nameof(name)) + "/");
+        Save(child, _entries, _folder + ModelArchive.ChildFolder + ModelArchive.CheckName(name, nameof(name)) + "/", _catalog);
 
-    internal static void Save(ITransformer transformer, IDictionary<string, byte[]> entries, string folder)
+    /// <summary>
+    /// Saves <paramref name="transformer"/> into <paramref name="folder"/>. A chain (nested chains flattened) is split into
+    /// segments: each framework transformer on its own, each run of consecutive ML.NET transformers as one ML.NET model zip.
+    /// </summary>
+    internal static void Save(ITransformer transformer, IDictionary<string, byte[]> entries, string folder, ModelOperationsCatalog catalog)
     {
         ArgumentNullException.ThrowIfNull(transformer);
-        var (name, version) = ModelRegistry.Describe(transformer);
-        entries[folder + ModelArchive.TypeEntry] = JsonSerializer.SerializeToUtf8Bytes(new TransformerHeader(name, version), ModelArchive.JsonOptions);
-        transformer.Save(new ArchiveSaveContext(entries, folder));
+        if (IsChain(transformer))
+        {
+            var stages = Flatten(transformer).ToList();
+            var segments = new List<List<ITransformer>>();
+            foreach (var stage in stages)
+            {
+                if (stage is IMedicalTransformer || segments.Count == 0 || segments[^1][0] is IMedicalTransformer) segments.Add([stage]);
+                else segments[^1].Add(stage);
+            }
+            var context = Header(entries, folder, catalog, ArchiveLoadContext.ChainType, 1);
+            context.WriteConfig(new ArchiveLoadContext.ChainConfig(segments.Count, stages.Count));
+            for (var i = 0; i < segments.Count; i++)
+            {
+                var child = folder + ModelArchive.ChildFolder + i.ToString(System.Globalization.CultureInfo.InvariantCulture) + "/";
+                if (segments[i] is [IMedicalTransformer component]) SaveComponent(component, entries, child, catalog);
+                else SaveMlNet(segments[i], entries, child, catalog);
+            }
+        }
+        else if (transformer is IMedicalTransformer component) SaveComponent(component, entries, folder, catalog);
+        else SaveMlNet([transformer], entries, folder, catalog);
+    }
+
+    /// <summary>Whether <paramref name="transformer"/> is ML.NET's <see cref="TransformerChain{TLastTransformer}"/>.</summary>
+    internal static bool IsChain(ITransformer transformer) =>
+        transformer.GetType() is { IsGenericType: true } t && t.GetGenericTypeDefinition() == typeof(TransformerChain<>);
+
+    private static IEnumerable<ITransformer> Flatten(ITransformer transformer) =>
+        IsChain(transformer) ? ((IEnumerable<ITransformer>)transformer).SelectMany(Flatten) : [transformer];
+
+    private static void SaveComponent(IMedicalTransformer component, IDictionary<string, byte[]> entries, string folder, ModelOperationsCatalog catalog)
+    {
+        var (name, version) = ModelRegistry.Describe(component);
+        component.SaveToArchive(Header(entries, folder, catalog, name, version));
+    }
+
+    // ML.NET cannot save our volume column type, so the input schema is left to our manifest (null here).
+    private static void SaveMlNet(IReadOnlyList<ITransformer> stages, IDictionary<string, byte[]> entries, string folder, ModelOperationsCatalog catalog)
+    {
+        var names = stages.Select(s => TypeName(s.GetType())).ToArray();
+        using var zip = new MemoryStream();
+        try
+        {
+            catalog.Save(new TransformerChain<ITransformer>(stages.ToArray()), null, zip);
+        }
+        catch (Exception e) when (e is not (MedicalModelSaveException or OutOfMemoryException))
+        {
+            throw new InvalidOperationException(
+                $"ml.Model.SaveMedical: ML.NET could not save {string.Join(", ", names)}: {e.Message} (the model file stores ML.NET's " +
+                "transformers through ml.Model.Save, and the framework's components registered with ModelRegistry)", e);
+        }
+        var context = Header(entries, folder, catalog, ArchiveLoadContext.MlNetType, 1);
+        context.WriteConfig(new ArchiveLoadContext.MlNetConfig(names));
+        context.WriteBlob(ArchiveLoadContext.MlNetBlob, zip.ToArray());
+    }
+
+    // "CustomMappingTransformer<Row, Row>": readable in errors and configs (FullName spells out assembly-qualified arguments).
+    private static string TypeName(Type t) =>
+        t.IsGenericType ? $"{t.Name[..t.Name.IndexOf('`', StringComparison.Ordinal)]}<{string.Join(", ", t.GetGenericArguments().Select(TypeName))}>" : t.Name;
+
+    private static ArchiveSaveContext Header(IDictionary<string, byte[]> entries, string folder, ModelOperationsCatalog catalog, string type, int version)
+    {
+        var context = new ArchiveSaveContext(entries, folder, catalog);
+        context.Put(ModelArchive.TypeEntry, JsonSerializer.SerializeToUtf8Bytes(new TransformerHeader(type, version), ModelArchive.JsonOptions));
+        return context;
     }
 
     private void Put(string relative, byte[] data)

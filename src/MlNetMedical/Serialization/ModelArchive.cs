@@ -9,26 +9,37 @@ using MlNetMedical.Pipeline;
 namespace MlNetMedical.Serialization;
 
 /// <summary>
-/// The model file: a zip holding <c>manifest.json</c> (format name and version, library version, input
-/// schema, the input preprocessing chain (optional; the <see cref="TransformChain"/> JSON document, absent in files
-/// written before it was recorded), and the length and SHA-256 of every other entry) and, under <c>model/</c>, one folder per
-/// transformer with <c>transformer.json</c> (type name and config version), <c>config.json</c>,
-/// <c>blobs/NAME</c> and <c>children/NAME/</c>.
+/// The model file (<c>ml.Model.SaveMedical</c> / <c>LoadMedical</c>): a zip holding <c>manifest.json</c> (format name and version,
+/// library version, the input schema with the preprocessing chain annotated on its image column, and the length and SHA-256 of
+/// every other entry) and, under <c>model/</c>, one folder per transformer with <c>transformer.json</c> (type name and config
+/// version), <c>config.json</c>, <c>blobs/NAME</c> and <c>children/NAME/</c>.
 /// </summary>
 /// <remarks>
+/// <para>
+/// A <see cref="TransformerChain{TLastTransformer}"/> (nested chains flattened) is a <c>TransformerChain</c> folder whose children
+/// <c>0</c>, <c>1</c>, … are its segments: each framework component (<see cref="IMedicalTransformer"/>, registered with
+/// <see cref="ModelRegistry"/>) on its own, and each run of consecutive ML.NET transformers as one <c>MlNet</c> folder holding
+/// ML.NET's own model zip (<c>blobs/mlnet.zip</c>, written by <c>ml.Model.Save</c> without an input schema, since ML.NET cannot
+/// save the volume column type; the manifest records the schema). Loading gives a <c>TransformerChain&lt;ITransformer&gt;</c>
+/// (transformer scopes are not kept); a single transformer saved at the root comes back as itself.
+/// </para>
+/// <para>
 /// Loading rejects, with an <see cref="InvalidDataException"/> naming the archive and entry: more entries or bytes than
-/// <see cref="ModelFileLimits"/> allow (checked from the central directory before decompressing), entries outside the root
-/// (absolute paths, '..', backslashes, anything but the manifest and <c>model/…</c>), duplicate entries, an unknown format name
-/// or version, entries missing from or not listed in the manifest, entries whose length or hash differs from it, a truncated
-/// or corrupt zip, and volume column types not on <see cref="ColumnTypeCodec"/>'s allow-list.
+/// <see cref="ModelFileLimits"/> allow (checked from the central directory before decompressing; the entries of the nested ML.NET
+/// zips count too), entries outside the root (absolute paths, '..', backslashes, anything but the manifest and <c>model/…</c>),
+/// duplicate entries, an unknown format name or version, entries missing from or not listed in the manifest, entries whose length
+/// or hash differs from it, a truncated or corrupt zip (outer or nested), an ML.NET part ML.NET cannot load, and volume column
+/// types not on the <see cref="VolumeTypes"/> allow-list. The ML.NET parts are then read by ML.NET's loader, which trusts their
+/// content as <c>ml.Model.Load</c> does.
+/// </para>
 /// </remarks>
 public static partial class ModelArchive
 {
     /// <summary>The format name in the manifest.</summary>
     public const string FormatName = "mlnm-model";
 
-    /// <summary>The archive format version this code writes and reads.</summary>
-    public const int FormatVersion = 1;
+    /// <summary>The archive format version this code writes and reads (2: ML.NET's transformers stored as ML.NET saves them).</summary>
+    public const int FormatVersion = 2;
 
     /// <summary>The manifest's entry name.</summary>
     public const string ManifestEntry = "manifest.json";
@@ -56,58 +67,62 @@ public static partial class ModelArchive
     /// <summary>The manifest.</summary>
     public sealed record Manifest(
         string Format, int FormatVersion, string LibraryVersion, DateTime CreatedUtc,
-        IReadOnlyList<ColumnRecord>? InputSchema, IReadOnlyList<EntryRecord> Entries, JsonElement? Preprocessing = null);
+        IReadOnlyList<ColumnRecord>? InputSchema, IReadOnlyList<EntryRecord> Entries);
 
     /// <summary>
-    /// Writes <paramref name="model"/> (and the schema it expects, if given) to <paramref name="stream"/>. The preprocessing
-    /// chain recorded is <paramref name="preprocessing"/>, else the schema's <see cref="DataViewSchema.Preprocessing"/>;
-    /// it is stored with the input schema, so a chain without a schema is refused.
+    /// Writes <paramref name="model"/> (and the schema it expects, if given) to <paramref name="stream"/>; <paramref name="catalog"/>
+    /// saves the ML.NET parts. The preprocessing chain recorded is the one annotated on the schema's columns
+    /// (<see cref="PreprocessingAnnotation"/>), or <paramref name="preprocessing"/> on its image column
+    /// (<see cref="ColumnTypeCodec.PreprocessingColumn"/>); it is part of the input schema, so a chain without a schema is refused.
     /// </summary>
-    public static void Save(ITransformer model, DataViewSchema? inputSchema, Stream stream, TransformChain? preprocessing = null)
+    public static void Save(ModelOperationsCatalog catalog, ITransformer model, DataViewSchema? inputSchema, Stream stream, TransformChain? preprocessing = null)
     {
+        ArgumentNullException.ThrowIfNull(catalog);
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(stream);
-        preprocessing ??= inputSchema?.Preprocessing;
         if (preprocessing is not null && inputSchema is null)
             throw new ArgumentException("a preprocessing chain is saved as part of the input schema; pass the schema of the data the model was trained on", nameof(preprocessing));
+        var schema = inputSchema is null ? null : ColumnTypeCodec.ToRecords(inputSchema, preprocessing);
         var entries = new SortedDictionary<string, byte[]>(StringComparer.Ordinal);
-        ArchiveSaveContext.Save(model, entries, RootFolder);
-        var manifest = new Manifest(FormatName, FormatVersion, LibraryVersion, DateTime.UtcNow,
-            inputSchema is null ? null : ColumnTypeCodec.ToRecords(inputSchema),
-            entries.Select(e => new EntryRecord(e.Key, e.Value.Length, Hash(e.Value))).ToArray(),
-            preprocessing is null ? null : JsonDocument.Parse(preprocessing.ToJson()).RootElement.Clone());
+        ArchiveSaveContext.Save(model, entries, RootFolder, catalog);
+        var manifest = new Manifest(FormatName, FormatVersion, LibraryVersion, DateTime.UtcNow, schema,
+            entries.Select(e => new EntryRecord(e.Key, e.Value.Length, Hash(e.Value))).ToArray());
         using var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true);
         Write(zip, ManifestEntry, JsonSerializer.SerializeToUtf8Bytes(manifest, JsonOptions));
         foreach (var (path, data) in entries) Write(zip, path, data);
     }
 
     /// <summary>
-    /// Reads a model written by <see cref="Save"/>; <paramref name="archiveName"/> names it in errors. <paramref name="inputSchema"/>
-    /// carries the recorded preprocessing chain in <see cref="DataViewSchema.Preprocessing"/> (null for files without one).
-    /// <paramref name="limits"/> (default <see cref="ModelFileLimits.Default"/>) bounds what the file may make it decompress.
+    /// Reads a model written by <see cref="Save"/>; <paramref name="archiveName"/> names it in errors, <paramref name="catalog"/>
+    /// loads the ML.NET parts. <paramref name="inputSchema"/> carries the recorded preprocessing chain as the
+    /// <see cref="PreprocessingAnnotation"/> of its image column. <paramref name="limits"/> (default
+    /// <see cref="ModelFileLimits.Default"/>) bounds what the file may make it decompress.
     /// </summary>
     /// <remarks>
     /// The file is untrusted input: sizes and entry counts are checked against <paramref name="limits"/> from the zip's central
     /// directory before anything is decompressed, the manifest is read first, every entry is read through a bounded read that
-    /// stops at its declared length, and its length and SHA-256 are checked against the manifest before any loader sees it.
-    /// Every problem with the file is an <see cref="InvalidDataException"/> whose message names it (a zip library error is
-    /// wrapped, with the original as the inner exception); an unreadable stream may also throw an <see cref="IOException"/>.
+    /// stops at its declared length, and its length and SHA-256 are checked against the manifest before any loader sees it; a
+    /// nested ML.NET zip is checked the same way before ML.NET reads it. Every problem with the file is an
+    /// <see cref="InvalidDataException"/> whose message names it (a zip library or ML.NET error is wrapped, with the original as the
+    /// inner exception); an unreadable stream may also throw an <see cref="IOException"/>.
     /// </remarks>
-    public static ITransformer Load(Stream stream, string archiveName, out DataViewSchema? inputSchema, ModelFileLimits? limits = null)
+    public static ITransformer Load(ModelOperationsCatalog catalog, Stream stream, string archiveName, out DataViewSchema? inputSchema, ModelFileLimits? limits = null)
     {
+        ArgumentNullException.ThrowIfNull(catalog);
         ArgumentNullException.ThrowIfNull(stream);
         limits = (limits ?? ModelFileLimits.Default).Validate();
-        var entries = ReadVerified(stream, archiveName, limits, out var manifest);
+        var entries = ReadVerified(stream, archiveName, limits, out var manifest, out var entryCount, out var byteCount);
         inputSchema = manifest.InputSchema is null ? null
-            : ColumnTypeCodec.FromRecords(manifest.InputSchema, $"model archive '{archiveName}', manifest input schema", ReadPreprocessing(manifest, archiveName));
-        return ArchiveLoadContext.Load(entries, RootFolder, archiveName);
+            : ColumnTypeCodec.FromRecords(manifest.InputSchema, $"model archive '{archiveName}', manifest input schema");
+        return ArchiveLoadContext.Load(new ArchiveReader(entries, archiveName, catalog, limits, entryCount, byteCount), RootFolder);
     }
 
     /// <summary>
     /// The zip's entries (all but the manifest), each checked against <paramref name="limits"/> from the central directory before
     /// anything is decompressed, then read through a bounded read and verified against the manifest (length and SHA-256).
     /// </summary>
-    private static Dictionary<string, byte[]> ReadVerified(Stream stream, string archiveName, ModelFileLimits limits, out Manifest manifest)
+    private static Dictionary<string, byte[]> ReadVerified(Stream stream, string archiveName, ModelFileLimits limits, out Manifest manifest,
+        out long entryCount, out long byteCount)
     {
         string Prefix() => $"model archive '{archiveName}'";
         try
@@ -136,10 +151,12 @@ public static partial class ModelArchive
                 if (total > limits.MaxTotalBytes)
                     throw new InvalidDataException($"{Prefix()}: its entries declare more than {limits.MaxTotalBytes:N0} bytes in all (ModelFileLimits.MaxTotalBytes); refusing to decompress them");
             }
+            entryCount = all.Count;
+            byteCount = total;
 
             if (!byName.TryGetValue(ManifestEntry, out var manifestEntry))
                 throw new InvalidDataException($"{Prefix()} has no {ManifestEntry}; it is not an MlNetMedical model");
-            manifest = ParseManifest(ReadBounded(manifestEntry, archiveName), archiveName, limits);
+            manifest = ParseManifest(ReadBounded(manifestEntry, Prefix()), archiveName, limits);
             var listed = new Dictionary<string, EntryRecord>(StringComparer.Ordinal);
             foreach (var e in manifest.Entries)
                 if (!listed.TryAdd(e.Path, e))
@@ -160,7 +177,7 @@ public static partial class ModelArchive
             foreach (var (path, entry) in byName)
             {
                 if (path == ManifestEntry) continue;
-                var data = ReadBounded(entry, archiveName);
+                var data = ReadBounded(entry, Prefix());
                 if (!string.Equals(listed[path].Sha256, Hash(data), StringComparison.OrdinalIgnoreCase))
                     throw new InvalidDataException($"{Prefix()}: entry '{path}' does not match its manifest (SHA-256 differs); the file is corrupt or was edited");
                 entries.Add(path, data);
@@ -183,7 +200,8 @@ public static partial class ModelArchive
     /// limits), and an error if it holds fewer or more bytes than declared. The buffer starts at the declared length when the
     /// entry's compressed bytes (at most the file's length) make that plausible, else it grows as data actually arrives.
     /// </summary>
-    private static byte[] ReadBounded(ZipArchiveEntry entry, string archiveName)
+    /// <remarks><paramref name="where"/> names the zip in errors ("model archive 'x.zip'").</remarks>
+    internal static byte[] ReadBounded(ZipArchiveEntry entry, string where)
     {
         long declared = entry.Length;
         var buffer = new byte[Math.Min(declared, Math.Max(1L << 20, 4 * entry.CompressedLength))];
@@ -197,14 +215,14 @@ public static partial class ModelArchive
                 {
                     Span<byte> one = stackalloc byte[1];
                     if (s.Read(one) > 0)
-                        throw new InvalidDataException($"model archive '{archiveName}': entry '{entry.FullName}' holds more than the {declared:N0} bytes the zip declares; the file is corrupt");
+                        throw new InvalidDataException($"{where}: entry '{entry.FullName}' holds more than the {declared:N0} bytes the zip declares; the file is corrupt");
                     return buffer;
                 }
                 Array.Resize(ref buffer, (int)Math.Min(declared, 2L * buffer.Length));
             }
             int n = s.Read(buffer, filled, buffer.Length - filled);
             if (n == 0)
-                throw new InvalidDataException($"model archive '{archiveName}': entry '{entry.FullName}' ends after {filled:N0} of the {declared:N0} bytes the zip declares; the file is truncated or corrupt");
+                throw new InvalidDataException($"{where}: entry '{entry.FullName}' ends after {filled:N0} of the {declared:N0} bytes the zip declares; the file is truncated or corrupt");
             filled += n;
         }
     }
@@ -266,16 +284,6 @@ public static partial class ModelArchive
         if (manifest.InputSchema is not null && manifest.InputSchema.Any(c => c?.Name is null || c.Type?.Kind is null))
             throw new InvalidDataException($"model archive '{archiveName}': {ManifestEntry} has an input schema column without a name or type");
         return manifest;
-    }
-
-    private static TransformChain? ReadPreprocessing(Manifest manifest, string archiveName)
-    {
-        if (manifest.Preprocessing is not { ValueKind: not JsonValueKind.Null } chain) return null;
-        try { return TransformChain.FromJson(chain.GetRawText()); }
-        catch (Exception e) when (e is ArgumentException or JsonException or NotSupportedException)
-        {
-            throw new InvalidDataException($"model archive '{archiveName}': the manifest's preprocessing chain is not valid: {e.Message}", e);
-        }
     }
 
     private static void Write(ZipArchive zip, string path, byte[] data)

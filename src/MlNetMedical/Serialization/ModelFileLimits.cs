@@ -4,7 +4,9 @@ namespace MlNetMedical.Serialization;
 /// What <see cref="ModelArchive.Load"/> accepts from a model file before it decompresses anything. Every size is checked
 /// against the zip's central directory first; a file over a limit is refused with an <see cref="InvalidDataException"/>
 /// naming the file, the entry and the limit. Entries are then read through bounded reads that stop at the declared length,
-/// so a central directory that lies cannot make the loader hold more than these limits.
+/// so a central directory that lies cannot make the loader hold more than these limits. The ML.NET model zips nested in the file
+/// (its ML.NET transformers) are checked the same way before ML.NET reads them, and their entries and bytes count towards
+/// <see cref="MaxEntries"/> and <see cref="MaxTotalBytes"/> together with the file's own.
 /// </summary>
 /// <remarks>
 /// The defaults fit the models this library trains with a wide margin: a network keeps its weights in one safetensors
@@ -12,7 +14,8 @@ namespace MlNetMedical.Serialization;
 /// largest default configuration (a 3D U-Net of depth 5 with 32 base channels, about 24 million float32 weights) about
 /// 100 MB, ten times below the per-entry limit; a model file has a few dozen entries. Raise them for a larger custom network.
 /// </remarks>
-/// <param name="MaxEntries">Most entries in the zip (files and folder markers), default 4,096 (a model uses a few dozen).</param>
+/// <param name="MaxEntries">Most entries in the zip and its nested ML.NET zips (files and folder markers), default 4,096 (a model
+/// uses a few dozen).</param>
 /// <param name="MaxEntryBytes">Most bytes one entry may hold decompressed, default 1 GiB (a .NET array holds at most about 2 GiB).</param>
 /// <param name="MaxTotalBytes">Most bytes all entries together may hold decompressed (loading holds them all at once), default 2 GiB.</param>
 /// <param name="MaxManifestBytes">Most bytes <c>manifest.json</c> may hold, default 16 MiB (a manifest is a few KB; the input schema's

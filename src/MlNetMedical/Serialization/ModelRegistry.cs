@@ -4,8 +4,9 @@ using MlNetMedical.Pipeline;
 namespace MlNetMedical.Serialization;
 
 /// <summary>
-/// Maps saveable transformer types to stable names, so a model archive can be loaded back. Built-in
-/// transformers are registered already; register your own once at startup, before saving or loading:
+/// Maps the framework's transformer types (<see cref="IMedicalTransformer"/>) to stable names, so a model file can be loaded
+/// back. ML.NET's own transformers need no registration: <c>ml.Model.SaveMedical</c> stores them as ML.NET saves them. Built-in
+/// components are registered already; register your own once at startup, before saving or loading:
 /// <c>ModelRegistry.Register("MyCompany.Clipper", 1, MyClipper.Load)</c>.
 /// </summary>
 public static class ModelRegistry
@@ -22,11 +23,13 @@ public static class ModelRegistry
     /// newest config version this code writes and reads; <paramref name="load"/> rebuilds an instance (it sees the saved
     /// version in <see cref="ArchiveLoadContext.Version"/>). Registering the same type and name again is allowed.
     /// </summary>
-    public static void Register<TTransformer>(string name, int version, Func<ArchiveLoadContext, TTransformer> load) where TTransformer : ITransformer
+    public static void Register<TTransformer>(string name, int version, Func<ArchiveLoadContext, TTransformer> load) where TTransformer : IMedicalTransformer
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentOutOfRangeException.ThrowIfLessThan(version, 1);
         ArgumentNullException.ThrowIfNull(load);
+        if (name is ArchiveLoadContext.ChainType or ArchiveLoadContext.MlNetType)
+            throw new ArgumentException($"'{name}' is reserved for the model file's structure; choose another name", nameof(name));
         var entry = new Entry(name, version, typeof(TTransformer), context => load(context));
         lock (ByName)
         {
@@ -39,24 +42,14 @@ public static class ModelRegistry
         }
     }
 
-    /// <summary>Whether a transformer type is registered (and so can be saved).</summary>
-    public static bool IsRegistered(Type transformerType) =>
-        ByType.ContainsKey(transformerType) || (transformerType.IsGenericType && ByType.ContainsKey(transformerType.GetGenericTypeDefinition()));
+    /// <summary>Whether a framework transformer type is registered (and so can be saved).</summary>
+    public static bool IsRegistered(Type transformerType) => ByType.ContainsKey(transformerType);
 
-    /// <summary>Registers a generic transformer type definition (e.g. <c>TransformerChain&lt;&gt;</c>) for every closed form.</summary>
-    internal static void RegisterGeneric(Type definition, string name, int version, Func<ArchiveLoadContext, ITransformer> load)
-    {
-        var entry = new Entry(name, version, definition, load);
-        ByName[name] = entry;
-        ByType[definition] = entry;
-    }
-
-    internal static (string Name, int Version) Describe(ITransformer transformer) =>
+    internal static (string Name, int Version) Describe(IMedicalTransformer transformer) =>
         ByType.TryGetValue(transformer.GetType(), out var e)
-        || (transformer.GetType().IsGenericType && ByType.TryGetValue(transformer.GetType().GetGenericTypeDefinition(), out e))
             ? (e.Name, e.Version)
             : throw new InvalidOperationException(
-                $"transformer {transformer.GetType().FullName} is not registered; call ModelRegistry.Register(name, version, load) before saving it");
+                $"transformer {transformer.GetType().FullName} ({transformer.StageName}) is not registered; call ModelRegistry.Register(name, version, load) before saving it");
 
     internal static ITransformer Load(string name, ArchiveLoadContext context)
     {

@@ -13,14 +13,15 @@ public sealed class EncoderFeaturesEstimator(ImageNetworkTransformer source, int
     string outputColumnName) : EstimatorBase<ImageNetworkTransformer>
 {
     /// <inheritdoc/>
-    public override string StageName => "Transforms.EncoderFeatures";
+    public override string StageName => "Transforms.SegmentationEncoderFeatures";
 
     /// <inheritdoc/>
     protected override IReadOnlyList<ColumnRequirement> RequiredColumns => [ColumnRequirement.Volume(imageColumnName, VolumeKind.Image)];
 
     /// <inheritdoc/>
     protected override IReadOnlyList<SchemaShape.Column> GetOutputColumns(SchemaShape inputSchema) =>
-        [new(outputColumnName, SchemaShape.VectorKind.Vector, NumberDataViewType.Single, false)];
+        // SchemaShape keeps no vector size: any known size gives the "known-size vector" kind ML.NET's trainers ask for.
+        [SchemaShapes.ColumnOf(outputColumnName, new VectorDataViewType(NumberDataViewType.Single, 1))];
 
     /// <summary>Device and thread budget of the feature transformer (the context's, when created through a catalog).</summary>
     public ComputeResources Compute { get; init; } = ComputeResources.Default;

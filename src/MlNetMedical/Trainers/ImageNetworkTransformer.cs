@@ -1,5 +1,6 @@
 using MlNetMedical.Data;
 using MlNetMedical.Imaging;
+using MlNetMedical.Imaging.Preprocessing;
 using MlNetMedical.Models;
 using MlNetMedical.Pipeline;
 using MlNetMedical.Serialization;
@@ -33,16 +34,16 @@ public sealed class ImageNetworkTransformer : RowMappingTransformer, IDisposable
     internal const string RegisteredName = "ImageNetwork";
     private readonly object _gate = new();
 
-    internal ImageNetworkTransformer(Network network, NetworkOutput output, string imageColumnName, KeyDataViewType? labelType,
+    internal ImageNetworkTransformer(Network network, NetworkOutput output, string imageColumnName, IReadOnlyList<string>? classNames,
         string outputColumnName = DefaultColumnNames.Features)
     {
         Network = network;
         Output = output;
         ImageColumnName = imageColumnName;
-        LabelType = labelType;
+        ClassNames = classNames?.ToArray();
         OutputColumnName = outputColumnName;
-        if (output is NetworkOutput.Classification or NetworkOutput.Joint && labelType is null)
-            throw new ArgumentException("a classifying network needs the label key type (class names)", nameof(labelType));
+        if (output is NetworkOutput.Classification or NetworkOutput.Joint && (classNames is null || classNames.Count == 0))
+            throw new ArgumentException("a classifying network needs the label's class names", nameof(classNames));
         network.eval();
     }
 
@@ -52,7 +53,7 @@ public sealed class ImageNetworkTransformer : RowMappingTransformer, IDisposable
     private ComputeResources _compute = ComputeResources.Default;
 
     /// <summary>Device and thread budget inference runs with; setting it moves the network to the device
-    /// (<see cref="MlNetMedical.Catalogs.ModelOperationsCatalog"/> applies the context's to loaded models).</summary>
+    /// (loading a model through a context applies the context's).</summary>
     public ComputeResources Compute
     {
         get => _compute;
@@ -73,8 +74,8 @@ public sealed class ImageNetworkTransformer : RowMappingTransformer, IDisposable
     /// <summary>The image column read.</summary>
     public string ImageColumnName { get; }
 
-    /// <summary>Class names of <c>PredictedLabel</c> (classification outputs).</summary>
-    public KeyDataViewType? LabelType { get; }
+    /// <summary>Class names of <c>PredictedLabel</c> (the label's key values, in key order; classification outputs), else null.</summary>
+    public IReadOnlyList<string>? ClassNames { get; }
 
     /// <summary>The features column written (<see cref="NetworkOutput.Features"/>).</summary>
     public string OutputColumnName { get; }
@@ -89,19 +90,56 @@ public sealed class ImageNetworkTransformer : RowMappingTransformer, IDisposable
     protected override IReadOnlyList<ColumnRequirement> RequiredColumns => [ColumnRequirement.Volume(ImageColumnName, VolumeKind.Image)];
 
     /// <inheritdoc/>
-    protected override IReadOnlyList<DataViewSchema.DetachedColumn> GetOutputColumns(DataViewSchema inputSchema) => Output switch
+    protected override IReadOnlyList<DataViewSchema.DetachedColumn> GetOutputColumns(DataViewSchema inputSchema)
     {
-        NetworkOutput.Features => [new(OutputColumnName, new VectorDataViewType(NumberDataViewType.Single, FeatureCount))],
-        NetworkOutput.Segmentation => [new(DefaultColumnNames.PredictedMask, VolumeDataViewType.LabelMapMask)],
-        NetworkOutput.Classification => ClassificationColumns(),
-        _ => [.. ClassificationColumns(), new(DefaultColumnNames.PredictedMask, VolumeDataViewType.LabelMapMask)],
-    };
+        LabelGuidedPreprocessing.Refuse(inputSchema, ImageColumnName, StageName);
+        return Output switch
+        {
+            NetworkOutput.Features => [new(OutputColumnName, new VectorDataViewType(NumberDataViewType.Single, FeatureCount))],
+            NetworkOutput.Segmentation => [new(DefaultColumnNames.PredictedMask, MaskType)],
+            NetworkOutput.Classification => ClassificationColumns(ClassNames!),
+            _ => [.. ClassificationColumns(ClassNames!), new(DefaultColumnNames.PredictedMask, MaskType)],
+        };
+    }
 
-    private DataViewSchema.DetachedColumn[] ClassificationColumns() =>
-    [
-        new(DefaultColumnNames.Score, new VectorDataViewType(NumberDataViewType.Single, LabelType!.Count)),
-        new(DefaultColumnNames.PredictedLabel, LabelType),
-    ];
+    /// <summary>The type of <c>PredictedMask</c>: a mask volume of <see cref="LabelMap"/>s.</summary>
+    internal static VolumeDataViewType MaskType { get; } = new(VolumeKind.Mask, typeof(LabelMap));
+
+    /// <summary><c>Score</c> (a vector of K probabilities, slots named by class) and <c>PredictedLabel</c> (a key with the label's
+    /// key values), as ML.NET's multiclass trainers write them, so <c>ml.MulticlassClassification.Evaluate</c> reads them.</summary>
+    internal static DataViewSchema.DetachedColumn[] ClassificationColumns(IReadOnlyList<string> classNames)
+    {
+        var (key, keyValues) = SchemaShapes.ClassKey(classNames);
+        return [new(DefaultColumnNames.Score, new VectorDataViewType(NumberDataViewType.Single, classNames.Count), SlotNames(classNames)),
+            new(DefaultColumnNames.PredictedLabel, key, keyValues)];
+    }
+
+    /// <summary>The shapes of <see cref="ClassificationColumns"/> for estimators, from the label column's shape (a key of K classes).</summary>
+    internal static SchemaShape.Column[] ClassificationShapes(SchemaShape.Column label)
+    {
+        var count = label.ItemType is KeyDataViewType key ? (int)key.Count : 0;
+        // SchemaShape keeps annotation names and types only, so placeholder names of the right count stand for the real ones.
+        var names = Enumerable.Range(1, Math.Max(count, 1)).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        var hasKeyValues = label.Annotations.Any(a => a.Name == KeyValuesKind);
+        return
+        [
+            SchemaShapes.ColumnOf(DefaultColumnNames.Score, new VectorDataViewType(NumberDataViewType.Single, count), SlotNames(names)),
+            SchemaShapes.ColumnOf(DefaultColumnNames.PredictedLabel, label.ItemType, hasKeyValues ? SchemaShapes.ClassKey(names).Annotations : null),
+        ];
+    }
+
+    private static DataViewSchema.Annotations SlotNames(IReadOnlyList<string> names)
+    {
+        var builder = new DataViewSchema.Annotations.Builder();
+        var values = new VBuffer<ReadOnlyMemory<char>>(names.Count, names.Select(n => n.AsMemory()).ToArray());
+        builder.Add(SlotNamesKind, new VectorDataViewType(TextDataViewType.Instance, names.Count),
+            (ref VBuffer<ReadOnlyMemory<char>> v) => values.CopyTo(ref v));
+        return builder.ToAnnotations();
+    }
+
+    // ML.NET's annotation kinds (its AnnotationUtils.Kinds is internal).
+    private const string SlotNamesKind = "SlotNames";
+    private const string KeyValuesKind = "KeyValues";
 
     /// <summary>
     /// Rows run through the network together (default 1: row by row). Larger batches are faster, but libtorch picks its
@@ -126,7 +164,7 @@ public sealed class ImageNetworkTransformer : RowMappingTransformer, IDisposable
     /// <inheritdoc/>
     protected override void MapRows(IReadOnlyList<DataViewRow> inputs, IReadOnlyList<object?[]> outputs)
     {
-        var values = inputs.Select(row => row.GetBoxedGetter(row.Schema[ImageColumnName])()).ToList();
+        var values = inputs.Select(row => row.GetClrGetter(row.Schema[ImageColumnName])()).ToList();
         var images = values.Select((value, i) => TrainingSamples.ImageValue(value, ImageColumnName, inputs[i].Position, StageName)).ToList();
         // Predicted masks carry their image's voxel spacing, so they score in mm against the true masks.
         var spacings = values.Select(value => value is Volume volume ? MaskConverters.TensorSpacing(volume) : null).ToList();
@@ -195,9 +233,9 @@ public sealed class ImageNetworkTransformer : RowMappingTransformer, IDisposable
     }
 
     /// <inheritdoc/>
-    public override void Save(ArchiveSaveContext context)
+    public override void SaveToArchive(ArchiveSaveContext context)
     {
-        context.WriteConfig(new Config(Output, ImageColumnName, LabelType?.KeyNames, OutputColumnName, Network.Config.ToJson()));
+        context.WriteConfig(new Config(Output, ImageColumnName, ClassNames, OutputColumnName, Network.Config.ToJson()));
         context.WriteBlob("weights.safetensors", TrainingLoop.Serialize(Network));
     }
 
@@ -230,11 +268,46 @@ public sealed class ImageNetworkTransformer : RowMappingTransformer, IDisposable
             network.Dispose();
             throw new InvalidDataException($"{context.Where}: weights.safetensors does not match the network config: {e.Message}", e);
         }
-        return new ImageNetworkTransformer(network, c.Output, c.ImageColumnName, c.ClassNames is null ? null : new KeyDataViewType(c.ClassNames), c.OutputColumnName);
+        try
+        {
+            return new ImageNetworkTransformer(network, c.Output, c.ImageColumnName, c.ClassNames, c.OutputColumnName);
+        }
+        catch (ArgumentException e)
+        {
+            network.Dispose();
+            throw new InvalidDataException($"{context.Where}: {e.Message}", e);
+        }
     }
 
     /// <summary>Frees the network's tensors.</summary>
     public void Dispose() => Network.Dispose();
 
     private sealed record Config(NetworkOutput Output, string ImageColumnName, IReadOnlyList<string>? ClassNames, string OutputColumnName, string Network);
+}
+
+/// <summary>
+/// Preprocessing that reads the true mask (a crop to the mask's bounding box, a normalisation over the mask's voxels) leaks the
+/// answer into the image: a model applied to such rows sees where the lesion is. Network transformers refuse them.
+/// </summary>
+internal static class LabelGuidedPreprocessing
+{
+    /// <summary>The steps of <paramref name="chain"/> that read the mask, in words (empty when none does).</summary>
+    public static IReadOnlyList<string> Steps(TransformChain? chain) => chain is null ? [] : chain.Transforms.Select(t => t switch
+    {
+        CropForeground { UseLabel: true } => "CropForeground(UseLabel = true) crops to the mask's bounding box",
+        ZScore { Mask: "label" } => "ZScore(Mask = \"label\") normalises over the mask's voxels",
+        _ => null,
+    }).OfType<string>().ToArray();
+
+    /// <summary>Throws when the image column's preprocessing chain (<see cref="PreprocessingAnnotation"/>) reads the mask.</summary>
+    public static void Refuse(DataViewSchema schema, string imageColumnName, string stage)
+    {
+        var steps = Steps(PreprocessingAnnotation.Read(schema, imageColumnName));
+        if (steps.Count == 0) return;
+        throw new InvalidOperationException(
+            $"{stage}: the preprocessing of image column '{imageColumnName}' reads the true mask ({string.Join("; ", steps)}). " +
+            "A model applied to these rows would see the answer it is asked for (where the lesion is), and at prediction time there is no mask. " +
+            "Preprocess without the mask (CropForeground with UseLabel = false, ZScore with Mask = \"nonzero\" or \"none\"), " +
+            "or crop with a predicted mask in a separate step.");
+    }
 }

@@ -37,6 +37,9 @@ public abstract class ImageNetworkTrainer(ImageColumns columns, TrainingOptions 
     /// <summary>Device and thread budget for training (the context's, when created through a catalog); the fitted transformer keeps it.</summary>
     public ComputeResources Compute { get; init; } = ComputeResources.Default;
 
+    /// <summary>Where log messages go (the context's <see cref="MedicalSettings.WriteLog"/>, when created through a catalog).</summary>
+    internal Action<LogKind, string, string>? Log { get; init; }
+
     private protected int Seed => Training.Seed ?? seed;
 
     private protected torch.Device TargetDevice => Compute.TorchDevice;
@@ -45,8 +48,9 @@ public abstract class ImageNetworkTrainer(ImageColumns columns, TrainingOptions 
     private protected abstract bool ReadsLabel { get; }
     private protected abstract NetworkOutput Output { get; }
 
-    /// <summary>Builds the network (its initial weights drawn from the run's seeded <see cref="WeightInit.Current"/>) and its training task.</summary>
-    private protected abstract (Network, ITrainingTask) Create(KeyDataViewType? labelType);
+    /// <summary>Builds the network (its initial weights drawn from the run's seeded <see cref="WeightInit.Current"/>) and its training task;
+    /// <paramref name="classNames"/> are the label's classes (null when the trainer reads no label).</summary>
+    private protected abstract (Network, ITrainingTask) Create(IReadOnlyList<string>? classNames);
 
     /// <inheritdoc/>
     protected override IReadOnlyList<ColumnRequirement> RequiredColumns
@@ -63,40 +67,37 @@ public abstract class ImageNetworkTrainer(ImageColumns columns, TrainingOptions 
     /// <inheritdoc/>
     protected override IReadOnlyList<SchemaShape.Column> GetOutputColumns(SchemaShape inputSchema)
     {
-        var mask = new SchemaShape.Column(DefaultColumnNames.PredictedMask, SchemaShape.VectorKind.Scalar, VolumeDataViewType.LabelMapMask, false);
-        var score = new SchemaShape.Column(DefaultColumnNames.Score, SchemaShape.VectorKind.Vector, NumberDataViewType.Single, false);
-        var predicted = ReadsLabel ? inputSchema.Find(Columns.Label)! with { Name = DefaultColumnNames.PredictedLabel } : null;
-        return Output switch
-        {
-            NetworkOutput.Segmentation => [mask],
-            NetworkOutput.Classification => [score, predicted!],
-            _ => [score, predicted!, mask],
-        };
+        var mask = SchemaShapes.ColumnOf(DefaultColumnNames.PredictedMask, ImageNetworkTransformer.MaskType);
+        var classification = ReadsLabel ? ImageNetworkTransformer.ClassificationShapes(inputSchema.Find(Columns.Label)!.Value) : [];
+        return Output == NetworkOutput.Segmentation ? [mask] : Output == NetworkOutput.Classification ? classification : [.. classification, mask];
     }
 
     /// <inheritdoc/>
     protected override ImageNetworkTransformer FitCore(IDataView input)
     {
-        var labelType = ReadsLabel ? (KeyDataViewType)input.Schema[Columns.Label].Type : null;
-        var samples = TrainingSamples.Read(input, Columns.Image, ReadsMask ? Columns.Mask : null, ReadsLabel ? Columns.Label : null,
-            Training.GroupColumnName, StageName);
-        // An Augment stage upstream in the pipeline augments these samples, unless the options name their own augmentation.
-        var training = Training.Augmentation is null && AugmentTransformer.Find(input) is { } augment ? Training with { Augmentation = augment.SampleAugmenter } : Training;
+        var classNames = ReadsLabel ? input.Schema[Columns.Label].ClassNames() : null;
+        var group = Training.ResolveGroupColumn(input.Schema, StageName, m => Log?.Invoke(LogKind.Warning, StageName, m));
+        var samples = TrainingSamples.Read(input, Columns.Image, ReadsMask ? Columns.Mask : null, ReadsLabel ? Columns.Label : null, group, StageName);
+        // An Augment stage upstream in the pipeline marks the image column; it augments these samples unless the options name their own.
+        var training = Training.Augmentation is null && AugmentTransformer.Find(input.Schema, Columns.Image) is { } augment
+            ? Training with { Augmentation = augment.SampleAugmenter } : Training;
+        Log?.Invoke(LogKind.Info, StageName, $"training on {samples.Count} rows ({samples.Select(s => s.Group).Distinct().Count()} groups) on {Compute.Device}");
         using var threads = Compute.Enter();
         using var weights = new Generator((ulong)Seed);
         Network network;
         ITrainingTask task;
-        using (WeightInit.Use(weights)) (network, task) = Create(labelType);
+        using (WeightInit.Use(weights)) (network, task) = Create(classNames);
         try
         {
-            LastHistory = new TrainingLoop(training, Seed, StageName) { Device = TargetDevice, ClassCount = labelType?.Count }.Run(task, samples);
+            LastHistory = new TrainingLoop(training, Seed, StageName) { Device = TargetDevice, ClassCount = classNames?.Length }.Run(task, samples);
         }
         catch
         {
             network.Dispose();
             throw;
         }
-        return new ImageNetworkTransformer(network, Output, Columns.Image, labelType) { Compute = Compute };
+        Log?.Invoke(LogKind.Info, StageName, $"best epoch {LastHistory.BestEpoch + 1} by {LastHistory.Metric}{(LastHistory.StoppedEarly ? " (stopped early)" : "")}");
+        return new ImageNetworkTransformer(network, Output, Columns.Image, classNames) { Compute = Compute };
     }
 
     /// <summary>The network of a pretrained transformer as an <see cref="EncoderNetwork"/>, or an error naming what it is.</summary>
@@ -114,7 +115,7 @@ public sealed class UNetSegmentationTrainer(UNetConfig network, ImageColumns col
     private protected override bool ReadsLabel => false;
     private protected override NetworkOutput Output => NetworkOutput.Segmentation;
 
-    private protected override (Network, ITrainingTask) Create(KeyDataViewType? labelType)
+    private protected override (Network, ITrainingTask) Create(IReadOnlyList<string>? classNames)
     {
         var unet = new UNet(network);
         return (unet, new SegmentationTask(unet, TargetDevice));
@@ -164,21 +165,22 @@ public sealed class UNetSegmentationTrainer(UNetConfig network, ImageColumns col
 }
 
 /// <summary>
-/// Image classification by fine-tuning: an <see cref="EncoderClassifierConfig"/> network whose encoder comes from a pretrained
-/// model (a segmentation U-Net, a natural-image classifier) or from scratch, with freeze modes and per-group learning rates.
+/// Image classification trained end to end: an <see cref="EncoderClassifierConfig"/> network whose encoder comes from a pretrained
+/// model (a segmentation U-Net, a natural-image classifier: <c>FineTunedEncoder</c>) or from scratch (<c>ImageCnn</c>), with freeze
+/// modes and per-group learning rates.
 /// </summary>
 public sealed class ImageClassificationTrainer(EncoderClassifierConfig network, ImageNetworkTransformer? pretrainedEncoder, FineTuneSettings transfer,
     ImageColumns columns, TrainingOptions training, int seed) : ImageNetworkTrainer(columns, training, seed)
 {
     /// <inheritdoc/>
-    public override string StageName => "Classification.ImageClassifier";
+    public override string StageName => pretrainedEncoder is null ? "MulticlassClassification.ImageCnn" : "MulticlassClassification.FineTunedEncoder";
     private protected override bool ReadsMask => false;
     private protected override bool ReadsLabel => true;
     private protected override NetworkOutput Output => NetworkOutput.Classification;
 
-    private protected override (Network, ITrainingTask) Create(KeyDataViewType? labelType)
+    private protected override (Network, ITrainingTask) Create(IReadOnlyList<string>? classNames)
     {
-        var classifier = new EncoderClassifier(network with { Head = network.Head with { NumClasses = labelType!.Count } });
+        var classifier = new EncoderClassifier(network with { Head = network.Head with { NumClasses = classNames!.Count } });
         if (pretrainedEncoder is not null) classifier.LoadEncoder(EncoderOf(pretrainedEncoder, StageName).state_dict(), strict: true);
         return (classifier, new ClassificationTask(classifier, transfer, TargetDevice));
     }
@@ -222,18 +224,18 @@ public sealed class JointTrainer(JointTopology topology, UNetConfig unet, double
     FineTuneSettings transfer, ImageColumns columns, TrainingOptions training, int seed) : ImageNetworkTrainer(columns, training, seed)
 {
     /// <inheritdoc/>
-    public override string StageName => $"MultiTask.Joint({topology})";
+    public override string StageName => $"MulticlassClassification.JointSegmentationClassifier({topology})";
     private protected override bool ReadsMask => true;
     private protected override bool ReadsLabel => true;
     private protected override NetworkOutput Output => NetworkOutput.Joint;
 
-    private protected override (Network, ITrainingTask) Create(KeyDataViewType? labelType)
+    private protected override (Network, ITrainingTask) Create(IReadOnlyList<string>? classNames)
     {
         if (!(classificationWeight >= 0)) throw new ArgumentOutOfRangeException(nameof(classificationWeight), classificationWeight, $"{StageName}: λ must be ≥ 0");
         var config = pretrainedUNet?.Network.Config as UNetConfig ?? unet;
         UNetBase network = topology == JointTopology.YNet
-            ? new YNet(new YNetConfig { UNet = config, NumClasses = labelType!.Count })
-            : new SimpleJointNet(new SimpleJointConfig { UNet = config, NumClasses = labelType!.Count });
+            ? new YNet(new YNetConfig { UNet = config, NumClasses = classNames!.Count })
+            : new SimpleJointNet(new SimpleJointConfig { UNet = config, NumClasses = classNames!.Count });
         if (pretrainedUNet is not null)
         {
             var result = network.LoadStateDict(EncoderOf(pretrainedUNet, StageName).state_dict(), strict: false);

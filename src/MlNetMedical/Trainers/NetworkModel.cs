@@ -5,13 +5,14 @@ namespace MlNetMedical.Trainers;
 /// <summary>Finds the network stage inside a fitted model.</summary>
 internal static class NetworkModel
 {
-    /// <summary>The last <see cref="ImageNetworkTransformer"/> in <paramref name="model"/> (itself, or inside a chain); null for null.</summary>
+    /// <summary>The last <see cref="ImageNetworkTransformer"/> in <paramref name="model"/> (itself, or inside ML.NET's
+    /// <c>TransformerChain</c>, nested); null for null.</summary>
     public static ImageNetworkTransformer? Find(ITransformer? model) => model switch
     {
         null => null,
         ImageNetworkTransformer n => n,
-        _ when model.GetType().GetProperty("Transformers")?.GetValue(model) is IReadOnlyList<ITransformer> chain =>
-            chain.Where(t => t is ImageNetworkTransformer).Select(Find).LastOrDefault() ?? throw new ArgumentException("the model has no network stage (segmentation, classifier or joint network)", nameof(model)),
+        IEnumerable<ITransformer> => All(model).LastOrDefault()
+            ?? throw new ArgumentException("the model has no network stage (segmentation, classifier or joint network)", nameof(model)),
         _ => throw new ArgumentException($"the model ({model.GetType().Name}) is not a network model", nameof(model)),
     };
 
@@ -19,7 +20,7 @@ internal static class NetworkModel
     public static IEnumerable<ImageNetworkTransformer> All(ITransformer model) => model switch
     {
         ImageNetworkTransformer n => [n],
-        _ when model.GetType().GetProperty("Transformers")?.GetValue(model) is IReadOnlyList<ITransformer> chain => chain.SelectMany(All),
+        IEnumerable<ITransformer> chain => chain.SelectMany(All), // ML.NET's TransformerChain, nested chains included
         _ => [],
     };
 }

@@ -11,7 +11,7 @@ namespace MlNetMedical.Trainers;
 
 /// <summary>
 /// A classifier on a feature vector: standardisation (train mean/sd), then an MLP with <see cref="HiddenUnits"/> (ReLU, dropout)
-/// and a linear output. No hidden units = multinomial logistic (softmax) regression.
+/// and a linear output (ML.NET has no MLP; for linear models use its <c>LbfgsMaximumEntropy</c> or <c>SdcaMaximumEntropy</c>).
 /// </summary>
 public sealed class VectorClassifierNetwork : nn.Module<Tensor, Tensor>, IUsesGenerator
 {
@@ -81,14 +81,13 @@ public sealed class VectorClassifierNetwork : nn.Module<Tensor, Tensor>, IUsesGe
 }
 
 /// <summary>
-/// Trains a <see cref="VectorClassifierNetwork"/> on a features column with the shared loop: softmax regression (L2 through
-/// weight decay, full batch by default) or an MLP.
+/// Trains a <see cref="VectorClassifierNetwork"/> (an MLP) on a features column with the shared training loop.
 /// </summary>
 public sealed class VectorClassifierTrainer(string name, int[] hiddenUnits, double dropout, string labelColumnName, string featureColumnName,
     TrainingOptions training, int seed) : EstimatorBase<VectorClassifierTransformer>
 {
     /// <inheritdoc/>
-    public override string StageName => $"Classification.{name}";
+    public override string StageName => $"MulticlassClassification.{name}";
 
     /// <summary>What the last fit did, per epoch.</summary>
     public TrainingHistory? LastHistory { get; private set; }
@@ -96,21 +95,23 @@ public sealed class VectorClassifierTrainer(string name, int[] hiddenUnits, doub
     /// <summary>Device and thread budget for training (the context's, when created through a catalog).</summary>
     public ComputeResources Compute { get; init; } = ComputeResources.Default;
 
+    /// <summary>Where log messages go (the context's, when created through a catalog).</summary>
+    internal Action<LogKind, string, string>? Log { get; init; }
+
     /// <inheritdoc/>
     protected override IReadOnlyList<ColumnRequirement> RequiredColumns => [ColumnRequirement.Key(labelColumnName), ColumnRequirement.SingleVector(featureColumnName)];
 
     /// <inheritdoc/>
     protected override IReadOnlyList<SchemaShape.Column> GetOutputColumns(SchemaShape inputSchema) =>
-    [
-        new(DefaultColumnNames.Score, SchemaShape.VectorKind.Vector, NumberDataViewType.Single, false),
-        inputSchema.Find(labelColumnName)! with { Name = DefaultColumnNames.PredictedLabel },
-    ];
+        ImageNetworkTransformer.ClassificationShapes(inputSchema.Find(labelColumnName)!.Value);
 
     /// <inheritdoc/>
     protected override VectorClassifierTransformer FitCore(IDataView input)
     {
-        var labelType = (KeyDataViewType)input.Schema[labelColumnName].Type;
-        var samples = TrainingSamples.Read(input, featureColumnName, null, labelColumnName, training.GroupColumnName, StageName);
+        var classNames = input.Schema[labelColumnName].ClassNames();
+        var group = training.ResolveGroupColumn(input.Schema, StageName, m => Log?.Invoke(LogKind.Warning, StageName, m));
+        var samples = TrainingSamples.Read(input, featureColumnName, null, labelColumnName, group, StageName);
+        if (samples.Count == 0) throw new InvalidOperationException($"{StageName}: there are no training rows");
         var dims = samples[0].Image.Length;
         if (samples.Any(s => s.Image.Length != dims)) throw new InvalidOperationException($"{StageName}: feature column '{featureColumnName}' has vectors of different lengths");
         if (samples.Any(s => !s.Image.All(float.IsFinite))) throw new InvalidOperationException($"{StageName}: feature column '{featureColumnName}' has non-finite values");
@@ -127,10 +128,10 @@ public sealed class VectorClassifierTrainer(string name, int[] hiddenUnits, doub
         using var threads = Compute.Enter();
         using var weights = new Generator((ulong)runSeed);
         VectorClassifierNetwork network;
-        using (WeightInit.Use(weights)) network = new VectorClassifierNetwork(dims, labelType.Count, hiddenUnits, dropout, mean, scale);
+        using (WeightInit.Use(weights)) network = new VectorClassifierNetwork(dims, classNames.Length, hiddenUnits, dropout, mean, scale);
         try
         {
-            LastHistory = new TrainingLoop(training, runSeed, StageName) { Device = Compute.TorchDevice, ClassCount = labelType.Count }
+            LastHistory = new TrainingLoop(training, runSeed, StageName) { Device = Compute.TorchDevice, ClassCount = classNames.Length }
                 .Run(new VectorTask(network, Compute.TorchDevice), samples);
         }
         catch
@@ -139,7 +140,7 @@ public sealed class VectorClassifierTrainer(string name, int[] hiddenUnits, doub
             throw;
         }
         network.to(torch.CPU); // inference on single feature vectors stays on the CPU
-        return new VectorClassifierTransformer(network, featureColumnName, labelType);
+        return new VectorClassifierTransformer(network, featureColumnName, classNames);
     }
 
     private sealed class VectorTask(VectorClassifierNetwork network, torch.Device device) : ITrainingTask
@@ -162,11 +163,11 @@ public sealed class VectorClassifierTransformer : RowMappingTransformer, IDispos
     internal const string RegisteredName = "VectorClassifier";
     private readonly object _gate = new();
 
-    internal VectorClassifierTransformer(VectorClassifierNetwork network, string featureColumnName, KeyDataViewType labelType)
+    internal VectorClassifierTransformer(VectorClassifierNetwork network, string featureColumnName, IReadOnlyList<string> classNames)
     {
         Network = network;
         FeatureColumnName = featureColumnName;
-        LabelType = labelType;
+        ClassNames = classNames.ToArray();
         network.eval();
     }
 
@@ -176,8 +177,8 @@ public sealed class VectorClassifierTransformer : RowMappingTransformer, IDispos
     /// <summary>The feature column read.</summary>
     public string FeatureColumnName { get; }
 
-    /// <summary>Class names.</summary>
-    public KeyDataViewType LabelType { get; }
+    /// <summary>Class names (the label's key values, in key order).</summary>
+    public IReadOnlyList<string> ClassNames { get; }
 
     private int Inputs => Network.Inputs;
 
@@ -192,13 +193,13 @@ public sealed class VectorClassifierTransformer : RowMappingTransformer, IDispos
     {
         var size = ((VectorDataViewType)inputSchema[FeatureColumnName].Type).Size;
         if (size != Inputs) throw new SchemaMismatchException(StageName, FeatureColumnName, $"a vector of {Inputs} Single", $"Vector<Single, {size}>", inputSchema.Describe());
-        return [new(DefaultColumnNames.Score, new VectorDataViewType(NumberDataViewType.Single, LabelType.Count)), new(DefaultColumnNames.PredictedLabel, LabelType)];
+        return ImageNetworkTransformer.ClassificationColumns(ClassNames);
     }
 
     /// <inheritdoc/>
     protected override void MapRow(DataViewRow input, object?[] outputs)
     {
-        var x = input.GetValue<float[]>(FeatureColumnName);
+        var x = input.GetClrValue<float[]>(FeatureColumnName);
         float[] p;
         lock (_gate)
         {
@@ -211,9 +212,9 @@ public sealed class VectorClassifierTransformer : RowMappingTransformer, IDispos
     }
 
     /// <inheritdoc/>
-    public override void Save(ArchiveSaveContext context)
+    public override void SaveToArchive(ArchiveSaveContext context)
     {
-        context.WriteConfig(new Config(FeatureColumnName, LabelType.KeyNames, Inputs, Network.HiddenUnits, Network.Dropout));
+        context.WriteConfig(new Config(FeatureColumnName, ClassNames, Inputs, Network.HiddenUnits, Network.Dropout));
         context.WriteBlob("weights.safetensors", TrainingLoop.Serialize(Network));
     }
 
@@ -245,7 +246,7 @@ public sealed class VectorClassifierTransformer : RowMappingTransformer, IDispos
             network.Dispose();
             throw new InvalidDataException($"{context.Where}: weights.safetensors does not match the config: {e.Message}", e);
         }
-        return new VectorClassifierTransformer(network, c.FeatureColumnName, new KeyDataViewType(c.ClassNames));
+        return new VectorClassifierTransformer(network, c.FeatureColumnName, c.ClassNames);
     }
 
     /// <summary>Frees the network's tensors.</summary>

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using MlNetMedical.Data;
 using MlNetMedical.Models;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -130,17 +131,36 @@ public sealed class TrainingLoop(TrainingOptions options, int seed, string stage
             optimizer.ParamGroups.Last().LearningRate, clock.Elapsed, remaining, epochEnd));
     }
 
-    /// <summary>Holds out about <see cref="TrainingOptions.ValidationFraction"/> of the groups (seeded), at least one row on each side.</summary>
+    /// <summary>
+    /// Holds out about <see cref="TrainingOptions.ValidationFraction"/> of the rows with the data layer's splitter: whole groups
+    /// (patients) on one side, stratified by label (unlabelled rows form their own stratum), seeded.
+    /// </summary>
     private (List<TrainingSample> Train, List<TrainingSample> Validation) SplitByGroup(IReadOnlyList<TrainingSample> samples)
     {
         if (options.ValidationFraction == 0) return (samples.ToList(), []);
-        var groups = samples.Select(s => s.Group).Distinct().OrderBy(g => g, StringComparer.Ordinal).ToList();
-        if (groups.Count < 2) throw new InvalidOperationException($"{stage}: a validation fraction needs at least 2 groups, the data has {groups.Count}");
-        var random = new Random(StableSeed(seed, 0));
-        var shuffled = groups.OrderBy(_ => random.Next()).ToList();
-        var count = Math.Clamp((int)Math.Round(groups.Count * options.ValidationFraction), 1, groups.Count - 1);
-        var held = shuffled.Take(count).ToHashSet(StringComparer.Ordinal);
-        return (samples.Where(s => !held.Contains(s.Group)).ToList(), samples.Where(s => held.Contains(s.Group)).ToList());
+        var groups = samples.Select(s => s.Group).Distinct(StringComparer.Ordinal).Count();
+        if (groups < 2) throw new InvalidOperationException($"{stage}: a validation fraction needs at least 2 groups, the data has {groups}");
+        var keys = new MLContext(seed).Data.LoadFromEnumerable(samples.Select((s, i) => new SplitKey { Group = s.Group, Label = s.Label, Index = i }));
+        DataSplit split;
+        try
+        {
+            split = DataSplitter.TrainTest(keys, options.ValidationFraction, nameof(SplitKey.Group),
+                samples.Any(s => s.HasLabel) ? nameof(SplitKey.Label) : null, StableSeed(seed, 0));
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidOperationException($"{stage}: the validation split failed ({groups} groups, ValidationFraction {options.ValidationFraction}): {e.Message}", e);
+        }
+        var held = split.TestSet.ReadColumn<int>(nameof(SplitKey.Index)).ToHashSet();
+        return (samples.Where((_, i) => !held.Contains(i)).ToList(), samples.Where((_, i) => held.Contains(i)).ToList());
+    }
+
+    /// <summary>A row of the validation split's key view.</summary>
+    private sealed class SplitKey
+    {
+        public string Group { get; set; } = "";
+        public int Label { get; set; }
+        public int Index { get; set; }
     }
 
     /// <summary>A seed mixed from (seed, stream) that is the same in every process (HashCode.Combine is randomised per process).</summary>

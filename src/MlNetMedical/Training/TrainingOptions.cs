@@ -1,3 +1,5 @@
+using MlNetMedical.Data;
+
 namespace MlNetMedical.Training;
 
 /// <summary>How classes are balanced during training.</summary>
@@ -35,10 +37,20 @@ public sealed record TrainingOptions
     public double WeightDecay { get; init; }
     /// <summary>Class weighting or class-balanced sampling.</summary>
     public ClassBalancing ClassBalancing { get; init; } = ClassBalancing.None;
-    /// <summary>Fraction of groups held out for validation (0 = no validation: no early stopping, last epoch kept).</summary>
+    /// <summary>
+    /// Fraction of groups held out for validation (0 = no validation: no early stopping, last epoch kept). The split is
+    /// patient-safe by default: group-aware by <see cref="GroupColumnName"/> and stratified by the label (each group joins the
+    /// stratum of its most frequent label, and each stratum is split on its own), seeded by <see cref="Seed"/>.
+    /// </summary>
     public double ValidationFraction { get; init; } = 0.2;
-    /// <summary>Group column for the validation split (one patient on one side); null = each row its own group.</summary>
-    public string? GroupColumnName { get; init; }
+    /// <summary>
+    /// Group column of the internal validation split (early stopping, best epoch, pruning values): rows that share a value
+    /// (a patient) land on the same side, so near-duplicate slices of one patient never score the epoch they trained.
+    /// Default <c>GroupId</c> (<see cref="DefaultColumnNames.GroupId"/>, written by the manifest and Decathlon loaders), used when
+    /// the input has it; when it has not, each row is its own group (a log message says so). A name other than the default
+    /// must exist. Null: each row its own group, deliberately.
+    /// </summary>
+    public string? GroupColumnName { get; init; } = DefaultColumnNames.GroupId;
     /// <summary>The validation metric early stopping and best-epoch selection watch ("loss", "accuracy", "dice"); null = the trainer's default.</summary>
     public string? EarlyStoppingMetric { get; init; }
     /// <summary>Epochs without improvement before stopping (0 = never stop early; the best epoch is still restored).</summary>
@@ -53,7 +65,8 @@ public sealed record TrainingOptions
     public bool ResumeFromCheckpoint { get; init; } = true;
     /// <summary>Augmentation applied to each training sample each epoch.</summary>
     public SampleAugmenter? Augmentation { get; init; }
-    /// <summary>Progress reports (per step and per epoch).</summary>
+    /// <summary>Progress reports (per step and per epoch); null = the context's (<see cref="MedicalSettings.Progress"/>: epoch lines
+    /// with time left on the console when it is a terminal).</summary>
     public IProgress<TrainingProgress>? Progress { get; init; }
     /// <summary>Per-epoch metric callback (AutoML pruning).</summary>
     public IEpochMetricsCallback? EpochCallback { get; init; }
@@ -61,6 +74,21 @@ public sealed record TrainingOptions
     public CancellationToken CancellationToken { get; init; }
     /// <summary>Seed of data order, augmentation, dropout and weight init; null = the context's.</summary>
     public int? Seed { get; init; }
+
+    /// <summary>The group column to read from <paramref name="schema"/>: <see cref="GroupColumnName"/> when present; null when it is
+    /// the default and absent (each row its own group). Throws when a non-default name is missing.</summary>
+    internal string? ResolveGroupColumn(DataViewSchema schema, string stage, Action<string>? log = null)
+    {
+        if (GroupColumnName is null) return null;
+        if (schema.GetColumnOrNull(GroupColumnName) is { IsHidden: false }) return GroupColumnName;
+        if (GroupColumnName != DefaultColumnNames.GroupId)
+            throw new ArgumentException($"{stage}: TrainingOptions.GroupColumnName is '{GroupColumnName}', but the data has no such column; columns: {schema.Describe()}",
+                nameof(GroupColumnName));
+        if (ValidationFraction > 0)
+            log?.Invoke($"the data has no '{DefaultColumnNames.GroupId}' column: the validation split treats each row as its own group " +
+                        "(rows of one patient may land on both sides; set TrainingOptions.GroupColumnName to the patient column)");
+        return null;
+    }
 
     internal void Validate(string stage)
     {

@@ -38,10 +38,10 @@ public static class TrainingSamples
         if (groupColumnName is not null) columns.Add(Column(data, groupColumnName, stage));
         var result = new List<TrainingSample>();
         using var cursor = data.GetRowCursor(columns.DistinctBy(c => c.Name));
-        var image = cursor.GetBoxedGetter(data.Schema[imageColumnName]);
-        var mask = maskColumnName is null ? null : cursor.GetBoxedGetter(data.Schema[maskColumnName]);
-        var label = labelColumnName is null ? null : cursor.GetBoxedGetter(data.Schema[labelColumnName]);
-        var group = groupColumnName is null ? null : cursor.GetBoxedGetter(data.Schema[groupColumnName]);
+        var image = cursor.GetClrGetter(data.Schema[imageColumnName]);
+        var mask = maskColumnName is null ? null : cursor.GetClrGetter(data.Schema[maskColumnName]);
+        var label = labelColumnName is null ? null : cursor.GetClrGetter(data.Schema[labelColumnName]);
+        var group = groupColumnName is null ? null : cursor.GetClrGetter(data.Schema[groupColumnName]);
         while (cursor.MoveNext())
         {
             var row = cursor.Position;

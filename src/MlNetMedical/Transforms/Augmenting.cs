@@ -1,3 +1,4 @@
+using System.Text.Json;
 using MlNetMedical.Data;
 using MlNetMedical.Imaging;
 using MlNetMedical.Imaging.Augmentation;
@@ -50,6 +51,7 @@ public sealed class AugmentEstimator(AugmentationConfig config, string imageColu
     protected override IReadOnlyList<ColumnRequirement> RequiredColumns => [ColumnRequirement.Volume(imageColumnName, VolumeKind.Image)];
 
     /// <inheritdoc/>
+    // The image column comes out with the same type; its added annotation is nothing a later estimator's schema check reads.
     protected override IReadOnlyList<SchemaShape.Column> GetOutputColumns(SchemaShape inputSchema) => [];
 
     /// <inheritdoc/>
@@ -57,13 +59,17 @@ public sealed class AugmentEstimator(AugmentationConfig config, string imageColu
 }
 
 /// <summary>
-/// Random augmentation as a pipeline stage, applied at training time only: the image network trainer that follows it in a
-/// pipeline augments its training samples (image and mask) every epoch, unless its <see cref="TrainingOptions.Augmentation"/> is
-/// set explicitly. <see cref="Transform"/> is the identity, so evaluation and prediction see the data unchanged. Saved as its config.
+/// Random augmentation as a pipeline stage, applied at training time only: it marks the image column (an annotation, which ML.NET's
+/// transforms pass on), and the image network trainer that follows in the pipeline augments its training samples (image and mask)
+/// every epoch, unless its <see cref="TrainingOptions.Augmentation"/> is set explicitly. The values pass through unchanged, so
+/// evaluation and prediction see the data as it is. Saved as its config.
 /// </summary>
-public sealed class AugmentTransformer : ITransformer
+public sealed class AugmentTransformer : RowMappingTransformer
 {
     internal const string RegisteredName = "Augment";
+
+    /// <summary>The annotation on the image column that carries the augmentation (JSON of the config and seed).</summary>
+    public const string AnnotationKind = "MlNetMedical.Augmentation";
 
     internal AugmentTransformer(AugmentationConfig config, string imageColumnName, int seed)
     {
@@ -85,30 +91,45 @@ public sealed class AugmentTransformer : ITransformer
     public SampleAugmenter SampleAugmenter => Augmentations.From(Config, Seed);
 
     /// <inheritdoc/>
-    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
+    public override string StageName => "Transforms.Augment";
+
+    /// <inheritdoc/>
+    protected override IReadOnlyList<ColumnRequirement> RequiredColumns => [ColumnRequirement.Volume(ImageColumnName, VolumeKind.Image)];
+
+    /// <inheritdoc/>
+    protected override IReadOnlyList<DataViewSchema.DetachedColumn> GetOutputColumns(DataViewSchema inputSchema)
     {
-        ArgumentNullException.ThrowIfNull(inputSchema);
-        ColumnRequirement.Volume(ImageColumnName, VolumeKind.Image).Check(SchemaShape.Create(inputSchema), "Transforms.Augment");
-        return inputSchema;
+        var image = inputSchema[ImageColumnName];
+        var annotations = new DataViewSchema.Annotations.Builder();
+        annotations.Add(image.Annotations, name => name != AnnotationKind);
+        annotations.AddPrimitiveValue(AnnotationKind, TextDataViewType.Instance,
+            JsonSerializer.Serialize(new SavedConfig(Config, ImageColumnName, Seed), Json).AsMemory());
+        return [new(ImageColumnName, image.Type, annotations.ToAnnotations())];
     }
 
     /// <inheritdoc/>
-    public IDataView Transform(IDataView input)
-    {
-        GetOutputSchema(input.Schema);
-        return new AugmentingDataView(input, this);
-    }
+    protected override void MapRow(DataViewRow input, object?[] outputs) => outputs[0] = input.GetRawGetter(input.Schema[ImageColumnName])();
 
-    /// <summary>The augmentation stage upstream of <paramref name="data"/> (through row-mapping stages and subsets), or null.</summary>
-    internal static AugmentTransformer? Find(IDataView data)
+    /// <summary>The augmentation an <see cref="AugmentTransformer"/> upstream recorded on <paramref name="imageColumnName"/>, or null.</summary>
+    internal static AugmentTransformer? Find(DataViewSchema schema, string imageColumnName)
     {
-        for (var view = data; view is not null; view = (view as IDerivedDataView)?.Source)
-            if (view is AugmentingDataView a) return a.Stage;
-        return null;
+        if (schema.GetColumnOrNull(imageColumnName) is not { } column) return null;
+        if (column.Annotations.Schema.GetColumnOrNull(AnnotationKind) is not { Type: TextDataViewType }) return null;
+        ReadOnlyMemory<char> json = default;
+        column.Annotations.GetValue(AnnotationKind, ref json);
+        try
+        {
+            var c = JsonSerializer.Deserialize<SavedConfig>(json.Span, Json) ?? throw new JsonException("null");
+            return new AugmentTransformer(c.Config ?? throw new JsonException("the config is missing"), c.ImageColumnName, c.Seed);
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"column '{imageColumnName}': annotation '{AnnotationKind}' is not a valid augmentation: {e.Message}", e);
+        }
     }
 
     /// <inheritdoc/>
-    public void Save(ArchiveSaveContext context) => context.WriteConfig(new SavedConfig(Config, ImageColumnName, Seed));
+    public override void SaveToArchive(ArchiveSaveContext context) => context.WriteConfig(new SavedConfig(Config, ImageColumnName, Seed));
 
     internal static AugmentTransformer Load(ArchiveLoadContext context)
     {
@@ -116,15 +137,7 @@ public sealed class AugmentTransformer : ITransformer
         return new AugmentTransformer(c.Config ?? throw new InvalidDataException($"{context.Where}: the augmentation config is missing"), c.ImageColumnName, c.Seed);
     }
 
-    private sealed record SavedConfig(AugmentationConfig Config, string ImageColumnName, int Seed);
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    /// <summary>The input, unchanged, marked as coming through the augmentation stage.</summary>
-    private sealed class AugmentingDataView(IDataView source, AugmentTransformer stage) : IDerivedDataView
-    {
-        public AugmentTransformer Stage => stage;
-        public IDataView Source => source;
-        public DataViewSchema Schema => source.Schema;
-        public long? GetRowCount() => source.GetRowCount();
-        public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded) => source.GetRowCursor(columnsNeeded);
-    }
+    private sealed record SavedConfig(AugmentationConfig Config, string ImageColumnName, int Seed);
 }

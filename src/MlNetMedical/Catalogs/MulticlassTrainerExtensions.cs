@@ -1,0 +1,99 @@
+using MlNetMedical.Data;
+using MlNetMedical.Models;
+using MlNetMedical.Trainers;
+using MlNetMedical.Training;
+
+namespace MlNetMedical.Catalogs;
+
+/// <summary>
+/// The framework's multiclass trainers on ML.NET's <c>ml.MulticlassClassification.Trainers</c>. Each writes <c>Score</c> (a vector of
+/// class probabilities) and <c>PredictedLabel</c> (a key with the label's class names), as ML.NET's own trainers do, so
+/// <c>ml.MulticlassClassification.Evaluate</c> scores them. Seed, device, progress and log come from the context
+/// (<c>ml.Medical()</c>, <see cref="MLContext.GpuDeviceId"/>); <see cref="TrainingOptions"/> overrides seed and progress.
+/// The internal validation split is patient-safe by default (see <see cref="TrainingOptions.GroupColumnName"/>).
+/// </summary>
+public static class MulticlassTrainerExtensions
+{
+    /// <summary>
+    /// An image classifier whose encoder starts from <paramref name="pretrained"/> (a segmentation U-Net, a joint network, or an image
+    /// classifier; fine-tuning, paper A's seed 000/004 transfer strategies) and trains end to end with <paramref name="network"/>'s
+    /// head (e.g. <see cref="EncoderClassifierConfig.FromSegmentation"/>), frozen per <paramref name="transfer"/>.
+    /// Null <paramref name="pretrained"/> trains from scratch, as <see cref="ImageCnn"/>.
+    /// </summary>
+    /// <param name="catalog">ML.NET's multiclass trainers catalog.</param>
+    /// <param name="network">The classifier network (its encoder must match the pretrained model's).</param>
+    /// <param name="pretrained">A fitted model holding a network stage whose encoder weights are copied.</param>
+    /// <param name="transfer">Freezing and the encoder's learning rate (default: everything trains, encoder at 0.1×).</param>
+    /// <param name="training">Loop settings (epochs, batch, validation, early stopping, seed, progress).</param>
+    /// <param name="columns">Columns read: <c>Image</c> (volume) and <c>Label</c> (key) by default.</param>
+    public static ImageClassificationTrainer FineTunedEncoder(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
+        EncoderClassifierConfig network, ITransformer? pretrained, FineTuneSettings? transfer = null, TrainingOptions? training = null, ImageColumns? columns = null)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentNullException.ThrowIfNull(network);
+        var settings = CatalogSettings.Medical(catalog);
+        return new ImageClassificationTrainer(network, NetworkModel.Find(pretrained), transfer ?? new FineTuneSettings(), columns ?? new ImageColumns(),
+            TrainerSettings.Options(settings, training), settings.Seed) { Compute = settings.Compute, Log = settings.WriteLog };
+    }
+
+    /// <summary>
+    /// An image classifier trained from scratch (the baseline without transfer): <paramref name="network"/>, e.g.
+    /// <see cref="EncoderClassifierConfig.PlainCnn"/> or <see cref="EncoderClassifierConfig.ResNet"/>.
+    /// </summary>
+    /// <param name="catalog">ML.NET's multiclass trainers catalog.</param>
+    /// <param name="network">The classifier network.</param>
+    /// <param name="training">Loop settings (epochs, batch, validation, early stopping, seed, progress).</param>
+    /// <param name="columns">Columns read: <c>Image</c> (volume) and <c>Label</c> (key) by default.</param>
+    public static ImageClassificationTrainer ImageCnn(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
+        EncoderClassifierConfig network, TrainingOptions? training = null, ImageColumns? columns = null) =>
+        catalog.FineTunedEncoder(network, pretrained: null, transfer: null, training, columns);
+
+    /// <summary>
+    /// Joint segmentation + classification (<see cref="JointTopology.Simple"/>: one U-Net whose decoder also reads out the class;
+    /// <see cref="JointTopology.YNet"/>: a classification branch off the bottleneck; paper A's seed 004). Loss = Dice + CE on rows with a
+    /// mask + <paramref name="classificationWeight"/> × CE on rows with a label; a row with only one contributes only that loss.
+    /// Writes <c>Score</c>, <c>PredictedLabel</c> and <c>PredictedMask</c>.
+    /// </summary>
+    /// <param name="catalog">ML.NET's multiclass trainers catalog.</param>
+    /// <param name="topology">Simple joint network or Y-Net.</param>
+    /// <param name="classificationWeight">λ, the weight of the classification loss (≥ 0).</param>
+    /// <param name="pretrained">A fitted segmentation model whose U-Net supplies the starting weights and config; null = from scratch.</param>
+    /// <param name="unet">The U-Net config without <paramref name="pretrained"/> (default <see cref="UNetConfig"/>).</param>
+    /// <param name="transfer">Freezing and the encoder's learning rate.</param>
+    /// <param name="training">Loop settings.</param>
+    /// <param name="columns">Columns read: <c>Image</c>, <c>Mask</c> (null values allowed) and <c>Label</c> by default.</param>
+    public static JointTrainer JointSegmentationClassifier(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
+        JointTopology topology = JointTopology.Simple, double classificationWeight = 1.0, ITransformer? pretrained = null, UNetConfig? unet = null,
+        FineTuneSettings? transfer = null, TrainingOptions? training = null, ImageColumns? columns = null)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        var settings = CatalogSettings.Medical(catalog);
+        return new JointTrainer(topology, unet ?? new UNetConfig(), classificationWeight, NetworkModel.Find(pretrained), transfer ?? new FineTuneSettings(),
+            columns ?? new ImageColumns(), TrainerSettings.Options(settings, training), settings.Seed) { Compute = settings.Compute, Log = settings.WriteLog };
+    }
+
+    /// <summary>
+    /// A multilayer perceptron on a feature vector (standardised inside; ReLU; <paramref name="dropout"/> after each hidden layer),
+    /// e.g. after <c>ml.Transforms.SegmentationEncoderFeatures</c>. ML.NET has none; for linear models use its
+    /// <c>LbfgsMaximumEntropy</c> or <c>SdcaMaximumEntropy</c>. Default options: 100 epochs, batch 32, learning rate 1e-3, no validation split.
+    /// </summary>
+    /// <param name="catalog">ML.NET's multiclass trainers catalog.</param>
+    /// <param name="hiddenUnits">Hidden layer widths (default one layer of 64).</param>
+    /// <param name="dropout">Dropout probability after each hidden layer.</param>
+    /// <param name="training">Loop settings.</param>
+    /// <param name="labelColumnName">The label: a key column.</param>
+    /// <param name="featureColumnName">The features: a known-size vector of Single.</param>
+    public static VectorClassifierTrainer Mlp(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
+        int[]? hiddenUnits = null, double dropout = 0, TrainingOptions? training = null,
+        string labelColumnName = DefaultColumnNames.Label, string featureColumnName = DefaultColumnNames.Features)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        if (hiddenUnits is not null && hiddenUnits.Any(h => h < 1))
+            throw new ArgumentOutOfRangeException(nameof(hiddenUnits), $"Mlp: hidden layer widths must be ≥ 1, got [{string.Join(", ", hiddenUnits)}]");
+        if (!(dropout is >= 0 and < 1)) throw new ArgumentOutOfRangeException(nameof(dropout), dropout, "Mlp: dropout must be in [0, 1)");
+        var settings = CatalogSettings.Medical(catalog);
+        var defaults = new TrainingOptions { Epochs = 100, BatchSize = 32, LearningRate = 1e-3, ValidationFraction = 0 };
+        return new VectorClassifierTrainer("Mlp", hiddenUnits ?? [64], dropout, labelColumnName, featureColumnName,
+            TrainerSettings.Options(settings, training, defaults), settings.Seed) { Compute = settings.Compute, Log = settings.WriteLog };
+    }
+}
