@@ -3,6 +3,8 @@
 // SetParallelism(2). Reports the epochs each needs to reach the best validation value both reach, and the wall-clock speed-up
 // (the unpruned study runs twice at each parallelism, alternating, and the speed-up is the ratio of the summed wall clocks).
 using System.Diagnostics;
+using Microsoft.ML.Transforms;
+using MlNetMedical.Catalogs;
 using MlNetMedical.Data;
 using MlNetMedical.Imaging;
 using MlNetMedical.Imaging.Preprocessing;
@@ -23,8 +25,23 @@ public static class PruningBenchmark
     {
         [VolumeColumn(VolumeKind.Image)] public Volume Image { get; set; } = null!;
         [VolumeColumn(VolumeKind.Mask)] public Volume? Mask { get; set; }
-        [KeyType("level1", "level2", "level3", "level4", "level5", "level6", "level7", "level8", "level9")] public uint Label { get; set; }
+        /// <summary>"level1".."level9"; empty for an unlabelled slice (the missing key once mapped).</summary>
+        public string Diagnosis { get; set; } = "";
         public string GroupId { get; set; } = "";
+    }
+
+    public sealed class ClassName
+    {
+        public string Value { get; set; } = "";
+    }
+
+    /// <summary>The rows of <paramref name="split"/> with the diagnosis mapped to the <c>Label</c> key over all nine levels.</summary>
+    public static IDataView Load(MLContext ml, PruningSettings s, string split)
+    {
+        var view = ml.Data.LoadFromEnumerable(Rows(s, split));
+        var keys = ml.Data.LoadFromEnumerable(Enumerable.Range(1, 9).Select(k => new ClassName { Value = $"level{k}" }).ToList());
+        return ml.Transforms.Conversion.MapValueToKey("Label", nameof(CardiacRow.Diagnosis), keyOrdinality: ValueToKeyMappingEstimator.KeyOrdinality.ByValue, keyData: keys)
+            .Fit(view).Transform(view);
     }
 
     /// <summary>The slices of <paramref name="split"/>, intensities z-scored per slice.</summary>
@@ -39,18 +56,19 @@ public static class PruningBenchmark
             return new CardiacRow
             {
                 Image = zscore.Apply(new Sample(c.Id, generated.Image, generated.Mask)).Image, Mask = generated.Mask,
-                Label = c.Labelled ? (uint)(c.ClassIndex + 1) : 0u, GroupId = $"patient{c.Patient}",
+                Diagnosis = c.Labelled ? $"level{c.ClassIndex + 1}" : "", GroupId = $"patient{c.Patient}",
             };
         }).ToList();
     }
 
     public static (StudyFigures NoPruning, StudyFigures Asha, StudyFigures Parallel, StudyFigures ParallelAgain, StudyFigures NoPruningAgain, double PretrainSeconds) Run(PruningSettings s, TextWriter log)
     {
-        var ml = new MedicalContext(seed: s.Seed);
+        var ml = new MLContext(s.Seed);
+        ml.Medical().Seed = s.Seed;
         var clock = Stopwatch.StartNew();
-        var pretrainRows = ml.Data.LoadFromEnumerable(Rows(s, "pretrain"));
-        var train = ml.Data.LoadFromEnumerable(Rows(s, "train"));
-        var validation = ml.Data.LoadFromEnumerable(Rows(s, "test"));
+        var pretrainRows = Load(ml, s, "pretrain");
+        var train = Load(ml, s, "train");
+        var validation = Load(ml, s, "test");
         var unet = new UNetConfig { Encoder = new UNetEncoderConfig { SpatialDims = 2, InChannels = 1, Depth = 4, BaseChannels = 8 }, NumClasses = 4 };
         using var seg = ml.Segmentation.Trainers.UNet(unet, new TrainingOptions { Epochs = s.PretrainEpochs, BatchSize = 16, LearningRate = 2e-3, ValidationFraction = 0 }).Fit(pretrainRows);
         double pretrainSeconds = clock.Elapsed.TotalSeconds;

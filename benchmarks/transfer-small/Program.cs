@@ -1,12 +1,14 @@
 // benchmarks/transfer-small: paper A's claim 1 on synthetic cardiac-level-2d at the paper's size (108 train / 263 test).
 // Per seed: pretrain a U-Net on the unlabelled-class "pretrain" slices (masks only), then compare
 //   scratch  — plain CNN trained from scratch on the 108 labelled slices;
-//   frozen   — the U-Net's frozen encoder features (pooled levels) + softmax regression;
+//   frozen   — the U-Net's frozen encoder features (pooled levels), standardised, + ML.NET's L-BFGS softmax regression (LbfgsMaximumEntropy);
 //   finetune — the U-Net's encoder + a head, fine-tuned (encoder at 0.1× the head's rate).
 // Prints one JSON line per seed: {"seed", "acc_scratch", "acc_seg_frozen", "acc_seg_finetune", "seg_dice", "seconds"}.
 using System.Diagnostics;
 using System.Text.Json;
+using Microsoft.ML.Transforms;
 using MlNetMedical;
+using MlNetMedical.Catalogs;
 using MlNetMedical.Data;
 using MlNetMedical.Imaging;
 using MlNetMedical.Imaging.Synthetic;
@@ -28,8 +30,16 @@ foreach (var seed in seeds)
     var options = new SyntheticOptions { Seed = seed, Size = size, Pretrain = pretrainCount, Threads = 1 };
     var cases = task.Plan(options);
     var rows = cases.Select(c => ToRow(c, task.Generate(c, options))).ToList();
-    var ml = new MedicalContext(seed: seed);
-    IDataView Split(string name) => ml.Data.LoadFromEnumerable(rows.Where(r => r.Split == name).ToList());
+    var ml = new MLContext(seed);
+    ml.Medical().Seed = seed;
+    // The diagnosis text becomes the Label key over all nine levels (key data fixes their order); pretrain rows ("") get the missing key.
+    var toKey = ml.Transforms.Conversion.MapValueToKey("Label", nameof(Row.Diagnosis), keyOrdinality: ValueToKeyMappingEstimator.KeyOrdinality.ByValue,
+        keyData: ml.Data.LoadFromEnumerable(Enumerable.Range(1, 9).Select(k => new ClassName { Value = $"level{k}" }).ToList()));
+    IDataView Split(string name)
+    {
+        var view = ml.Data.LoadFromEnumerable(rows.Where(r => r.Split == name).ToList());
+        return toKey.Fit(view).Transform(view);
+    }
     var pretrain = Split("pretrain");
     var train = Split("train");
     var test = Split("test");
@@ -40,16 +50,17 @@ foreach (var seed in seeds)
     var dice = segTrainer.LastHistory!.Epochs[segTrainer.LastHistory.BestEpoch]["dice"];
 
     var clsOptions = new TrainingOptions { Epochs = clsEpochs, BatchSize = 12, LearningRate = 2e-3, ValidationFraction = 0.2, GroupColumnName = "GroupId", EarlyStoppingMetric = "loss" };
-    double Accuracy(ITransformer model) => ml.Classification.Evaluate(model.Transform(test)).MicroAccuracy;
+    double Accuracy(ITransformer model) => ml.MulticlassClassification.Evaluate(model.Transform(test)).MicroAccuracy;
 
-    using var scratch = ml.Classification.Trainers.ImageClassifier(EncoderClassifierConfig.PlainCnn(2, 1, 9, depth: 4, baseChannels: 8), training: clsOptions).Fit(train);
+    using var scratch = ml.MulticlassClassification.Trainers.ImageCnn(EncoderClassifierConfig.PlainCnn(2, 1, 9, depth: 4, baseChannels: 8), training: clsOptions).Fit(train);
     var accScratch = Accuracy(scratch);
 
     var frozen = ml.Transforms.SegmentationEncoderFeatures(seg, levels: [-1, -2], pooling: PoolingKind.AverageMax)
-        .Append(ml.Classification.Trainers.SoftmaxRegression(l2: 1e-2)).Fit(train);
+        .Append(ml.Transforms.NormalizeMeanVariance("Features"))
+        .Append(ml.MulticlassClassification.Trainers.LbfgsMaximumEntropy(l2Regularization: 1e-2f)).Fit(train);
     var accFrozen = Accuracy(frozen);
 
-    using var finetune = ml.Classification.Trainers.ImageClassifier(
+    using var finetune = ml.MulticlassClassification.Trainers.FineTunedEncoder(
         EncoderClassifierConfig.FromSegmentation(unet, new ClassificationHeadConfig { Levels = [-1, -2], Pooling = PoolingKind.AverageMax }),
         seg, new FineTuneSettings { Freeze = FreezeMode.None, EncoderLearningRateFactor = 0.1 }, clsOptions).Fit(train);
     var accFinetune = Accuracy(finetune);
@@ -70,7 +81,7 @@ static Row ToRow(SyntheticCase c, SyntheticSample s)
     {
         Image = Volume.Create<float>(normalised, s.Image.Shape),
         Mask = s.Mask,
-        Label = c.Split == "pretrain" ? 0u : (uint)(c.ClassIndex + 1),
+        Diagnosis = c.Split == "pretrain" ? "" : $"level{c.ClassIndex + 1}",
         GroupId = c.Group,
         Split = c.Split,
     };
@@ -80,7 +91,12 @@ sealed class Row
 {
     [VolumeColumn(VolumeKind.Image)] public Volume Image { get; set; } = null!;
     [VolumeColumn(VolumeKind.Mask)] public Volume? Mask { get; set; }
-    [KeyType("level1", "level2", "level3", "level4", "level5", "level6", "level7", "level8", "level9")] public uint Label { get; set; }
+    public string Diagnosis { get; set; } = "";
     public string GroupId { get; set; } = "";
     public string Split { get; set; } = "";
+}
+
+sealed class ClassName
+{
+    public string Value { get; set; } = "";
 }

@@ -132,4 +132,10 @@ public static class MLContextMedicalExtensions
 {
     /// <summary>The framework's settings of this context: seed, threads, progress, log (<see cref="MedicalSettings"/>).</summary>
     public static MedicalSettings Medical(this MLContext ml) => MedicalSettings.For(ml);
+
+    extension(MLContext ml)
+    {
+        /// <summary>Segmentation, the catalog ML.NET lacks: U-Net trainers, evaluation (Dice, IoU, HD95, ASSD) and cross-validation. One per context.</summary>
+        public Catalogs.SegmentationCatalog Segmentation => Catalogs.SegmentationCatalog.For(ml);
+    }
 }

@@ -169,7 +169,8 @@ public sealed class TransferStrategyTests(TinyTransferTask task) : IDisposable
     {
         MlNetMedical.Trainers.ImageNetworkTransformer image => image.Network.parameters(),
         MlNetMedical.Trainers.VectorClassifierTransformer vector => vector.Network.parameters(),
-        _ => model.GetType().GetProperty("Transformers")?.GetValue(model) is IEnumerable<ITransformer> stages ? stages.SelectMany(NetworkWeights) : [],
+        IEnumerable<ITransformer> stages => stages.SelectMany(NetworkWeights), // ML.NET's TransformerChain
+        _ => [],
     };
 
     /// <summary>Keeps the network weights of every model the trials fit, so the test can check what happened to them.</summary>

@@ -28,7 +28,10 @@ public sealed class CodegenTests
             Assert.Contains("Quickstart.csproj", stdout);
             var program = File.ReadAllText(Path.Combine(project, "Program.cs"));
             Assert.Contains("SegmentationEncoderFeatures", program);
-            Assert.Contains("new MedicalContext(seed: 1, threads: 1)", program);
+            Assert.Contains("var ml = new MLContext(seed: 1);", program);
+            Assert.Contains("ml.Medical().Seed = 1;", program);
+            Assert.Contains("ml.Medical().Threads = 1;", program);
+            Assert.Contains("LbfgsMaximumEntropy", program);
             Assert.Contains("Augmentations.From(new AugmentationConfig { FlipProbability = 1.0, RotateDegrees = 10.0, IntensityProbability = 0.5 }, seed: 1)", program);
             Assert.Equal(["Program.cs", "Quickstart.csproj", "README.md"], Directory.GetFiles(project).Select(f => Path.GetFileName(f)).Order().ToArray());
 

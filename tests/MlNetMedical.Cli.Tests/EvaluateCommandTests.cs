@@ -1,4 +1,7 @@
 using System.Text.Json;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MlNetMedical.Catalogs;
 using MlNetMedical.Data;
 using Xunit;
 
@@ -134,20 +137,44 @@ public sealed class EvaluateCommandTests(TinyModels models)
     public sealed class VectorRow
     {
         [VectorType(2)] public float[] Features { get; set; } = [];
-        [KeyType("a", "b")] public uint Label { get; set; }
+        [KeyType(2)] public uint Label { get; set; }
+    }
+
+    /// <summary>A stock ML.NET classifier on a 2-vector (no framework stage).</summary>
+    private static (MLContext Ml, ITransformer Model, IDataView Rows) VectorModel()
+    {
+        var ml = new MLContext(seed: 1);
+        var rows = ml.Data.LoadFromEnumerable(new[] { new VectorRow { Features = [0, 1], Label = 1 }, new VectorRow { Features = [1, 0], Label = 2 } });
+        return (ml, ml.MulticlassClassification.Trainers.LbfgsMaximumEntropy().Fit(rows), rows);
     }
 
     [Fact]
     public void ModelNeedingAColumnTheManifestLacksNamesColumnAndStage()
     {
-        var ml = new MedicalContext(seed: 1);
-        var rows = ml.Data.LoadFromEnumerable(new[] { new VectorRow { Features = [0, 1], Label = 1 }, new VectorRow { Features = [1, 0], Label = 2 } });
-        var path = Path.Combine(models.Root, "centroid.zip");
-        ml.Model.Save(ml.Classification.Trainers.NearestCentroid().Fit(rows), rows.Schema, path);
+        var (ml, model, rows) = VectorModel();
+        var path = Path.Combine(models.Root, "maxent.zip");
+        ml.Model.SaveMedical(model, rows.Schema, path);
         var (code, _, stderr) = CliRun.Run("evaluate", "--model", path, "--data", models.LiverManifest);
         Assert.Equal(ExitCodes.UserError, code);
         Assert.Contains("'Features'", stderr);
-        Assert.Contains("NearestCentroid", stderr);
+        Assert.Contains("MulticlassPredictionTransformer<MaximumEntropyModelParameters>", stderr);
+    }
+
+    [Fact]
+    public void ModelWrittenByMlNetsOwnSaveIsAUserErrorNamingSaveMedical()
+    {
+        var (ml, model, rows) = VectorModel();
+        var path = Path.Combine(models.Root, "mlnet-format.zip");
+        ml.Model.Save(model, rows.Schema, path);
+        foreach (var args in new[] { new[] { "evaluate", "--model", path, "--data", models.LiverManifest }, ["predict", "--model", path, "--input", models.LiverManifest] })
+        {
+            var (code, stdout, stderr) = CliRun.Run(args);
+            Assert.True(code == ExitCodes.UserError, stderr);
+            Assert.Equal("", stdout);
+            Assert.Contains("ML.NET's ml.Model.Save", stderr);
+            Assert.Contains("ml.Model.SaveMedical", stderr);
+            Assert.DoesNotContain("   at ", stderr);
+        }
     }
 
     [Fact]

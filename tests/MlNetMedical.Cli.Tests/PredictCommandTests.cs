@@ -2,6 +2,7 @@ using System.Text.Json;
 using MlNetMedical.Imaging;
 using MlNetMedical.Imaging.Formats;
 using MlNetMedical.Imaging.Tests;
+using MlNetMedical.Catalogs;
 using Xunit;
 
 namespace MlNetMedical.Cli.Tests;
@@ -224,15 +225,15 @@ for n in range(4):
         var model = Directory.GetFiles(Path.Combine(outDir, "models"), "*.zip").Single();
         var manifest = Path.Combine(outDir, "data", "manifest.csv");
         var image = Path.Combine(outDir, "data", File.ReadAllLines(manifest)[1].Split(',')[1]);
-        // The zip's manifest records the pipeline's preprocessing: steps, in order.
-        using (var zip = System.IO.Compression.ZipFile.OpenRead(model))
-        using (var stream = zip.GetEntry("manifest.json")!.Open())
-        {
-            var recorded = JsonDocument.Parse(stream).RootElement.GetProperty("preprocessing");
-            Assert.Equal(["zscore", "pad_or_crop"], recorded.GetProperty("transforms").EnumerateArray().Select(t => t.GetProperty("type").GetString()));
-            File.WriteAllText(Path.Combine(_dir, "chain.json"), recorded.GetRawText());
-        }
+        // The model file records the pipeline's preprocessing: steps, in order (on its input schema's image column).
         var chain = Path.Combine(_dir, "chain.json");
+        var ml = new Microsoft.ML.MLContext();
+        (ml.Model.LoadMedical(model, out var inputSchema) as IDisposable)?.Dispose();
+        var recordedChain = MlNetMedical.Data.PreprocessingAnnotation.Read(inputSchema!);
+        Assert.NotNull(recordedChain);
+        recordedChain.Save(chain);
+        using (var recorded = JsonDocument.Parse(File.ReadAllText(chain)))
+            Assert.Equal(["zscore", "pad_or_crop"], recorded.RootElement.GetProperty("transforms").EnumerateArray().Select(t => t.GetProperty("type").GetString()));
         var raw = Path.Combine(_dir, "none.json");
         File.WriteAllText(raw, """{"version":1,"transforms":[]}""");
 

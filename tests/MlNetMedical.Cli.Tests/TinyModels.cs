@@ -1,3 +1,5 @@
+using Microsoft.ML;
+using MlNetMedical.Catalogs;
 using MlNetMedical.Data;
 using MlNetMedical.Imaging.Preprocessing;
 using MlNetMedical.Models;
@@ -23,7 +25,7 @@ public sealed class TinyModels : IDisposable
     public string Chain => Path.Combine(Root, "chain.json");
     /// <summary>Joint (segmentation + classification) 2D U-Net trained with <see cref="Chain"/>.</summary>
     public string Joint2D => Path.Combine(Root, "joint2d.zip");
-    /// <summary>Frozen-feature classifier: the joint network's encoder features, then softmax regression.</summary>
+    /// <summary>Frozen-feature classifier: the joint network's encoder features, then ML.NET's LbfgsMaximumEntropy.</summary>
     public string Frozen2D => Path.Combine(Root, "frozen2d.zip");
     /// <summary>Classifier-only 2D CNN trained with <see cref="Chain"/>.</summary>
     public string Classifier2D => Path.Combine(Root, "cls2d.zip");
@@ -38,16 +40,19 @@ public sealed class TinyModels : IDisposable
         var chain = new TransformChain(new CtWindow(), new Resample { Shape = [32, 32] });
         chain.Save(Chain);
 
-        var ml = new MedicalContext(seed: 1);
+        var ml = new MLContext(seed: 1);
+        ml.Medical().Seed = 1;
         var liver = ml.Data.FilterBySplit(ml.Data.LoadFromManifest(LiverManifest, chain), "train");
-        var joint = ml.MultiTask.Trainers.Joint(JointTopology.Simple, unet: UNet(2, 3), training: Quick).Fit(liver);
-        ml.Model.Save(joint, liver.Schema, Joint2D);
-        var frozen = ml.Transforms.SegmentationEncoderFeatures(joint, levels: [-1, -2]).Append(ml.Classification.Trainers.SoftmaxRegression()).Fit(liver);
-        ml.Model.Save(frozen, liver.Schema, Frozen2D);
+        var joint = ml.MulticlassClassification.Trainers.JointSegmentationClassifier(JointTopology.Simple, unet: UNet(2, 3), training: Quick).Fit(liver);
+        ml.Model.SaveMedical(joint, liver.Schema, Joint2D);
+        var frozen = ml.Transforms.SegmentationEncoderFeatures(joint, levels: [-1, -2])
+            .Append(ml.MulticlassClassification.Trainers.LbfgsMaximumEntropy(new Microsoft.ML.Trainers.LbfgsMaximumEntropyMulticlassTrainer.Options { NumberOfThreads = 1 }))
+            .Fit(liver);
+        ml.Model.SaveMedical(frozen, liver.Schema, Frozen2D);
         joint.Dispose();
-        Save(ml, ml.Classification.Trainers.ImageClassifier(EncoderClassifierConfig.PlainCnn(2, 1, 3, depth: 3, baseChannels: 4), training: Quick).Fit(liver), liver, Classifier2D);
+        Save(ml, ml.MulticlassClassification.Trainers.ImageCnn(EncoderClassifierConfig.PlainCnn(2, 1, 3, depth: 3, baseChannels: 4), training: Quick).Fit(liver), liver, Classifier2D);
         var brain = ml.Data.FilterBySplit(ml.Data.LoadFromManifest(BrainManifest), "train");
-        Save(ml, ml.MultiTask.Trainers.Joint(JointTopology.Simple, unet: UNet(3, 5), training: Quick).Fit(brain), brain, Joint3D);
+        Save(ml, ml.MulticlassClassification.Trainers.JointSegmentationClassifier(JointTopology.Simple, unet: UNet(3, 5), training: Quick).Fit(brain), brain, Joint3D);
     }
 
     private static UNetConfig UNet(int dims, int classes) => new()
@@ -58,9 +63,9 @@ public sealed class TinyModels : IDisposable
 
     private static TrainingOptions Quick => new() { Epochs = 1, BatchSize = 4, LearningRate = 5e-3, ValidationFraction = 0 };
 
-    private static void Save(MedicalContext ml, ITransformer model, IDataView data, string path)
+    private static void Save(MLContext ml, ITransformer model, IDataView data, string path)
     {
-        ml.Model.Save(model, data.Schema, path);
+        ml.Model.SaveMedical(model, data.Schema, path);
         (model as IDisposable)?.Dispose();
     }
 

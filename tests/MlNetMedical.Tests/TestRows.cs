@@ -1,4 +1,5 @@
-using MlNetMedical.Data;
+using Microsoft.ML;
+using Microsoft.ML.Data;
 
 namespace MlNetMedical.Tests;
 
@@ -29,5 +30,13 @@ public sealed class PatientRow
                 });
             }
         return rows;
+    }
+
+    /// <summary><see cref="Make"/> as an ML.NET view with <c>Label</c> mapped from <c>Diagnosis</c> (keys in order of first
+    /// appearance: benign = 1, malignant = 2).</summary>
+    public static IDataView Labelled(MLContext ml, List<PatientRow>? rows = null)
+    {
+        var data = ml.Data.LoadFromEnumerable(rows ?? Make());
+        return ml.Transforms.Conversion.MapValueToKey("Label", "Diagnosis").Fit(data).Transform(data);
     }
 }

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using MlNetMedical.Catalogs;
 using MlNetMedical.Cli.Inputs;
 using MlNetMedical.Cli.Pipelines;
 using MlNetMedical.Cli.Reporting;
@@ -9,6 +10,7 @@ using MlNetMedical.Data;
 using MlNetMedical.Imaging;
 using MlNetMedical.Imaging.Datasets;
 using MlNetMedical.Metrics;
+using MlNetMedical.Pipeline;
 using Spectre.Console;
 
 namespace MlNetMedical.Cli.Commands;
@@ -19,7 +21,7 @@ public sealed class EvaluateCommand : ICliCommand
 {
     public Command Build(CliContext context)
     {
-        var model = new Option<string>("--model") { HelpName = "M.zip", Description = "The model file (.zip from ml.Model.Save or mlnm run).", Required = true };
+        var model = new Option<string>("--model") { HelpName = "M.zip", Description = "The model file (.zip from ml.Model.SaveMedical or mlnm run).", Required = true };
         var data = new Option<string>("--data") { HelpName = "manifest.csv", Description = "CSV manifest (id,image[,mask][,label][,group][,split]); paths relative to it.", Required = true };
         var split = new Option<string?>("--split") { HelpName = "NAME", Description = "Rows of this split only (default: 'test' when the manifest has test rows, else every row)." };
         var preprocessing = new Option<string?>("--preprocessing") { HelpName = "chain.json", Description = "Transform chain JSON applied to images and masks before the model, instead of the chain recorded in the model file (default: the recorded one)." };
@@ -72,7 +74,7 @@ public sealed class EvaluateCommand : ICliCommand
     /// Every path the manifest lists must resolve inside <paramref name="dataRoot"/> (default: the manifest's folder).</summary>
     public static EvaluationResult Evaluate(string modelPath, string manifestPath, string? split, string? preprocessingPath, string? dataRoot = null, int? threads = null)
     {
-        var ml = new MedicalContext(threads: threads);
+        var ml = PredictCommand.InferenceContext(threads);
         var model = SavedModel.Open(ml, modelPath, preprocessingPath);
         List<DatasetItem> items;
         var root = dataRoot ?? Path.GetDirectoryName(Path.GetFullPath(manifestPath))!;
@@ -115,15 +117,15 @@ public sealed class EvaluateCommand : ICliCommand
             foreach (var _ in pass.Run()) { }
             return null;
         }, () => $"the images of {where}");
-        var classification = scoreClasses ? MulticlassClassificationMetrics.Compute(pass.Labels, pass.Probabilities, outputs.ClassNames) : null;
+        var classification = scoreClasses ? ReportMetrics.Classification(ml, pass.ScoredView(ml, outputs.ClassNames!)) : null;
 
         return new EvaluationResult
         {
             Model = modelPath, Preprocessing = model.PreprocessingSource, Data = manifestPath, Split = split, Cases = selected.Count,
             ClassifierStage = scoreClasses ? outputs.ClassifierStage : null,
             SegmenterStage = scoreMasks ? outputs.SegmenterStage : null,
-            Classification = classification is null ? null : ReportMetrics.Classification(classification),
-            PerClassF1 = classification?.ConfusionMatrix.PerClassF1.ToList(),
+            Classification = classification,
+            PerClassF1 = classification is null ? null : ReportMetrics.PerClassF1(classification.ConfusionMatrix),
             Segmentation = segmentation is null ? null : ReportMetrics.Segmentation(segmentation),
             Notes = notes,
         };
@@ -160,29 +162,63 @@ public sealed class EvaluateCommand : ICliCommand
         public List<int> Labels { get; } = [];
         public List<float[]> Probabilities { get; } = [];
 
+        /// <summary>The collected rows as ML.NET scored data: <c>Label</c> and <c>PredictedLabel</c> keys of the model's classes
+        /// (the manifest's label key may list other classes, or the same in another order), <c>Score</c> the probabilities.</summary>
+        public IDataView ScoredView(MLContext ml, IReadOnlyList<string> classNames)
+        {
+            var key = SchemaShapes.ClassKey(classNames).Type;
+            var definition = SchemaDefinition.Create(typeof(ScoredRow));
+            foreach (var column in new[] { DefaultColumnNames.Label, DefaultColumnNames.PredictedLabel })
+            {
+                definition[column].ColumnType = key;
+                definition[column].AddAnnotation(SchemaShapes.AnnotationKinds.KeyValues, KeyValues(classNames), new VectorDataViewType(TextDataViewType.Instance, classNames.Count));
+            }
+            definition[DefaultColumnNames.Score].ColumnType = new VectorDataViewType(NumberDataViewType.Single, classNames.Count);
+            var rows = Labels.Select((label, i) => new ScoredRow
+            {
+                Label = (uint)label + 1, Score = Probabilities[i], PredictedLabel = (uint)ArgMax(Probabilities[i]) + 1,
+            }).ToList();
+            return ml.Data.LoadFromEnumerable(rows, definition);
+        }
+
+        private static VBuffer<ReadOnlyMemory<char>> KeyValues(IReadOnlyList<string> names) =>
+            new(names.Count, names.Select(n => n.AsMemory()).ToArray());
+
+        private static int ArgMax(float[] p)
+        {
+            var best = 0;
+            for (var c = 1; c < p.Length; c++) if (p[c] > p[best]) best = c;
+            return best;
+        }
+
         public IEnumerable<MaskPair> Run()
         {
             var scored = model.Model.Transform(view);
-            var labelNames = ((KeyDataViewType)view.Schema[DefaultColumnNames.Label].Type).KeyNames;
+            var labelNames = view.Schema[DefaultColumnNames.Label].ClassNames();
             var classIndex = outputs.ClassNames?.Select((name, index) => (name, index)).ToDictionary(p => p.name, p => p.index);
             string[] columns = ["Id", .. scoreClasses ? new[] { DefaultColumnNames.Label, DefaultColumnNames.Score } : [],
                 .. scoreMasks ? new[] { DefaultColumnNames.Mask, DefaultColumnNames.PredictedMask } : []];
             using var cursor = scored.GetRowCursor(columns.Select(c => scored.Schema[c]));
+            var idOf = cursor.TextGetter("Id");
+            var labelOf = scoreClasses ? cursor.Getter<uint>(DefaultColumnNames.Label) : () => 0u;
+            var scoreOf = scoreClasses ? cursor.VectorGetter(DefaultColumnNames.Score) : null;
+            var maskOf = scoreMasks ? cursor.Getter<Volume?>(DefaultColumnNames.Mask) : null;
+            var predictedMaskOf = scoreMasks ? cursor.Getter<LabelMap>(DefaultColumnNames.PredictedMask) : null;
             while (cursor.MoveNext())
             {
-                var id = cursor.GetValue<string>("Id");
-                var key = scoreClasses ? cursor.GetValue<uint>(DefaultColumnNames.Label) : 0;
+                var id = idOf();
+                var key = labelOf();
                 if (key > 0)
                 {
                     Labels.Add(classIndex![labelNames[(int)key - 1]]);
-                    Probabilities.Add(cursor.GetValue<float[]>(DefaultColumnNames.Score));
+                    Probabilities.Add(scoreOf!());
                 }
-                if (scoreMasks && cursor.GetValue<Volume>(DefaultColumnNames.Mask) is { } truthVolume)
+                if (maskOf?.Invoke() is { } truthVolume)
                 {
                     LabelMap truth;
                     try { truth = MaskConverters.FromVolume(truthVolume); }
                     catch (ArgumentException e) { throw new CliUserException($"case '{id}': {e.Message}"); }
-                    var predicted = cursor.GetValue<LabelMap>(DefaultColumnNames.PredictedMask);
+                    var predicted = predictedMaskOf!();
                     if (!predicted.Shape.SequenceEqual(truth.Shape))
                         throw new CliUserException($"case '{id}': model stage {outputs.SegmenterStage} predicts a mask of shape [{string.Join(", ", predicted.Shape)}] "
                                                    + $"but the true mask has shape [{string.Join(", ", truth.Shape)}]");
@@ -192,11 +228,19 @@ public sealed class EvaluateCommand : ICliCommand
         }
     }
 
+    /// <summary>A scored row in the model's class order, for ML.NET's evaluator.</summary>
+    private sealed class ScoredRow
+    {
+        public uint Label { get; set; }
+        public float[] Score { get; set; } = [];
+        public uint PredictedLabel { get; set; }
+    }
+
     /// <summary>A row for the library's segmentation evaluator.</summary>
     private sealed class MaskPair
     {
-        public LabelMap Mask { get; init; } = null!;
-        public LabelMap PredictedMask { get; init; } = null!;
+        [VolumeColumn(VolumeKind.Mask)] public LabelMap Mask { get; init; } = null!;
+        [VolumeColumn(VolumeKind.Mask)] public LabelMap PredictedMask { get; init; } = null!;
     }
 
     private static void WriteTables(EvaluationResult r, TextWriter output)

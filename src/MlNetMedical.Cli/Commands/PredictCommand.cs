@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using MlNetMedical.Catalogs;
 using MlNetMedical.Cli.Inputs;
 using MlNetMedical.Data;
 using MlNetMedical.Imaging;
@@ -17,7 +18,7 @@ public sealed class PredictCommand : ICliCommand
 
     public Command Build(CliContext context)
     {
-        var model = new Option<string>("--model") { HelpName = "M.zip", Description = "The model file (.zip from ml.Model.Save or mlnm run).", Required = true };
+        var model = new Option<string>("--model") { HelpName = "M.zip", Description = "The model file (.zip from ml.Model.SaveMedical or mlnm run).", Required = true };
         var input = new Option<string>("--input")
         {
             HelpName = "FILE|DIR", Required = true,
@@ -64,7 +65,7 @@ public sealed class PredictCommand : ICliCommand
     public static IEnumerable<ImagePrediction> Predict(string modelPath, string inputPath, string outputFolder, string? preprocessingPath,
         string? seriesInstanceUid = null, int? threads = null)
     {
-        var ml = new MedicalContext(threads: threads);
+        var ml = InferenceContext(threads);
         var model = SavedModel.Open(ml, modelPath, preprocessingPath);
         var inputs = ImageInputs.Discover(inputPath);
         if (seriesInstanceUid is not null && inputs.Any(i => i.Kind != ImageInputs.DicomSeries))
@@ -78,7 +79,7 @@ public sealed class PredictCommand : ICliCommand
         }
     }
 
-    private static ImagePrediction PredictOne(MedicalContext ml, SavedModel model, ModelOutputs outputs, ImageInput input, string outputFolder, string? series)
+    private static ImagePrediction PredictOne(MLContext ml, SavedModel model, ModelOutputs outputs, ImageInput input, string outputFolder, string? series)
     {
         var original = input.Read(series);
         var image = Preprocess(model.Preprocessing, input, original);
@@ -88,8 +89,8 @@ public sealed class PredictCommand : ICliCommand
         {
             using var cursor = scored.GetRowCursor(columns.Select(c => scored.Schema[c]));
             cursor.MoveNext();
-            return (outputs.Classifies ? cursor.GetValue<float[]>(DefaultColumnNames.Score) : null,
-                    outputs.Segments ? cursor.GetValue<LabelMap>(DefaultColumnNames.PredictedMask) : null);
+            return (outputs.Classifies ? cursor.VectorGetter(DefaultColumnNames.Score)() : null,
+                    outputs.Segments ? cursor.Getter<LabelMap>(DefaultColumnNames.PredictedMask)() : null);
         }, () => $"'{input.Path}' ({image}, tensor shape [{string.Join(", ", image.TensorShape())}])");
 
         var result = new ImagePrediction
@@ -116,6 +117,14 @@ public sealed class PredictCommand : ICliCommand
             result.MaskLabels = onInput.ToFloatArray().Select(v => (int)v).Distinct().Order().ToArray();
         }
         return result;
+    }
+
+    /// <summary>The context `predict` and `evaluate` run models in: the thread budget; no seed (inference draws nothing).</summary>
+    internal static MLContext InferenceContext(int? threads)
+    {
+        var ml = new MLContext();
+        ml.Medical().Threads = threads;
+        return ml;
     }
 
     private static Volume Preprocess(TransformChain? chain, ImageInput input, Volume volume)

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using MlNetMedical.Catalogs;
 using MlNetMedical.Data;
 using MlNetMedical.Imaging;
 using MlNetMedical.Imaging.Preprocessing;
@@ -40,23 +41,60 @@ public sealed class SavedModel
     public string? PreprocessingSource { get; }
 
     /// <summary>
-    /// Opens <paramref name="path"/> with the preprocessing chain recorded in it (ml.Model.Save stores the training data's);
+    /// Opens <paramref name="path"/> with the preprocessing chain recorded in it (ml.Model.SaveMedical stores the training data's);
     /// a chain JSON file <paramref name="preprocessingPath"/>, when given, overrides it.
     /// </summary>
-    public static SavedModel Open(MedicalContext ml, string path, string? preprocessingPath)
+    public static SavedModel Open(MLContext ml, string path, string? preprocessingPath)
     {
-        if (!File.Exists(path)) throw new CliUserException($"model file '{path}' does not exist (expected a .zip written by ml.Model.Save or mlnm run)");
+        if (!File.Exists(path)) throw new CliUserException($"model file '{path}' does not exist (expected a .zip written by ml.Model.SaveMedical or mlnm run)");
         ITransformer model;
         DataViewSchema? inputSchema;
-        try { model = ml.Model.Load(path, out inputSchema); }
-        catch (InvalidDataException e) { throw new CliUserException(e.Message); }
+        try { model = ml.Model.LoadMedical(path, out inputSchema); }
+        catch (InvalidDataException e) { throw new CliUserException(NotLoadable(path, e)); }
+        catch (UnauthorizedAccessException e) { throw new CliUserException($"model file '{path}' cannot be read: {e.Message}"); }
+        catch (IOException e) { throw new CliUserException($"model file '{path}' cannot be read: {e.Message}"); }
         if (preprocessingPath is null)
-            return new SavedModel(path, model, inputSchema?.Preprocessing, inputSchema?.Preprocessing is null ? null : RecordedInModel);
+        {
+            var recorded = inputSchema is null ? null : ReadPreprocessing(path, inputSchema);
+            return new SavedModel(path, model, recorded, recorded is null ? null : RecordedInModel);
+        }
         if (!File.Exists(preprocessingPath)) throw new CliUserException($"preprocessing file '{preprocessingPath}' does not exist (expected a transform chain JSON)");
         try { return new SavedModel(path, model, TransformChain.Load(preprocessingPath), preprocessingPath); }
         catch (Exception e) when (e is ArgumentException or System.Text.Json.JsonException or NotSupportedException)
         {
             throw new CliUserException($"preprocessing file '{preprocessingPath}' is not a transform chain JSON ({{\"version\":1,\"transforms\":[...]}}): {e.Message}");
+        }
+    }
+
+    /// <summary>The message for a file LoadMedical refused; one written by ML.NET's own ml.Model.Save (its zip layout, no
+    /// MlNetMedical manifest) says so and names the call that writes a loadable file.</summary>
+    private static string NotLoadable(string path, InvalidDataException e)
+    {
+        if (!LooksLikeMlNetModel(path)) return e.Message;
+        return $"model file '{path}' was written by ML.NET's ml.Model.Save, not by ml.Model.SaveMedical or mlnm run; mlnm reads only "
+               + "MlNetMedical model files (ML.NET's own format cannot hold the framework's stages): save it with ml.Model.SaveMedical(model, data.Schema, path)";
+    }
+
+    // ML.NET's model zips hold Model.key entries (ModelSaveContext's layout) and no MlNetMedical manifest. Only the central
+    // directory is read, and only to word the error.
+    private static bool LooksLikeMlNetModel(string path)
+    {
+        try
+        {
+            using var zip = System.IO.Compression.ZipFile.OpenRead(path);
+            var names = zip.Entries.Take(10_000).Select(entry => entry.FullName).ToList();
+            return !names.Contains(Serialization.ModelArchive.ManifestEntry) && names.Any(name => name.EndsWith("Model.key", StringComparison.Ordinal));
+        }
+        catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException) { return false; }
+    }
+
+    /// <summary>The preprocessing chain recorded on the model's input schema (<see cref="PreprocessingAnnotation"/>); a bad one is a user error.</summary>
+    private static TransformChain? ReadPreprocessing(string path, DataViewSchema inputSchema)
+    {
+        try { return PreprocessingAnnotation.Read(inputSchema); }
+        catch (Exception e) when (e is ArgumentException or System.Text.Json.JsonException or NotSupportedException or InvalidDataException)
+        {
+            throw new CliUserException($"model file '{path}': its recorded preprocessing chain cannot be read: {e.Message}");
         }
     }
 
@@ -78,11 +116,17 @@ public sealed class SavedModel
                 throw new CliUserException($"{inputDescription} does not fit model '{Path}': stage {e.Stage} needs column '{e.ColumnName}' ({e.Expected}), "
                                            + $"but {(e.Actual is null ? "there is no such column" : $"it is {e.Actual}")}; available columns: {e.AvailableColumns}");
             }
+            catch (Exception e) when (e is ArgumentOutOfRangeException or InvalidOperationException)
+            {
+                // ML.NET's own stages (normalizers, trainers) say "Schema mismatch for input column 'X': expected ..., got ...".
+                throw new CliUserException($"{inputDescription} does not fit model '{Path}': stage {StageName(stage)}: {e.Message.Split('\n')[0]}; "
+                                           + $"available columns: {schema.Describe()}");
+            }
             if (Added(schema, next, DefaultColumnNames.Score))
             {
                 classifier = StageName(stage);
-                classNames = next.GetColumnOrNull(DefaultColumnNames.PredictedLabel)?.Type is KeyDataViewType key
-                    ? key.KeyNames
+                classNames = next.GetColumnOrNull(DefaultColumnNames.PredictedLabel) is { Type: KeyDataViewType } predicted
+                    ? predicted.ClassNames()
                     : throw new CliUserException($"model '{Path}': stage {classifier} writes '{DefaultColumnNames.Score}' without a '{DefaultColumnNames.PredictedLabel}' key column, so its class names are unknown");
             }
             if (Added(schema, next, DefaultColumnNames.PredictedMask)) segmenter = StageName(stage);
@@ -111,11 +155,13 @@ public sealed class SavedModel
     private static bool Added(DataViewSchema before, DataViewSchema after, string column) =>
         before.GetColumnOrNull(column) is null && after.GetColumnOrNull(column) is not null;
 
-    private static string StageName(ITransformer stage) => (stage as RowMappingTransformer)?.StageName ?? stage.GetType().Name;
+    private static string StageName(ITransformer stage) => (stage as IMedicalTransformer)?.StageName ?? TypeName(stage.GetType());
 
-    /// <summary>The model's stages in order, chains flattened.</summary>
+    // ML.NET's stages are generic: MulticlassPredictionTransformer<MaximumEntropyModelParameters>.
+    private static string TypeName(Type type) => !type.IsGenericType ? type.Name
+        : $"{type.Name[..type.Name.IndexOf('`')]}<{string.Join(", ", type.GetGenericArguments().Select(TypeName))}>";
+
+    /// <summary>The model's stages in order, chains (ML.NET's <see cref="TransformerChain{TLastTransformer}"/>) flattened.</summary>
     private static IEnumerable<ITransformer> Stages(ITransformer model) =>
-        model.GetType().GetProperty(nameof(TransformerChain<ITransformer>.Transformers))?.GetValue(model) is IReadOnlyList<ITransformer> stages
-            ? stages.SelectMany(Stages)
-            : [model];
+        model is IEnumerable<ITransformer> chain ? chain.SelectMany(Stages) : [model];
 }

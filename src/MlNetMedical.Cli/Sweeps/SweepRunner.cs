@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using MlNetMedical.AutoML;
+using MlNetMedical.Catalogs;
 using MlNetMedical.Cli.Pipelines;
 using MlNetMedical.Cli.Reporting;
 using MlNetMedical.Cli.Terminal;
@@ -73,8 +74,8 @@ public sealed class SweepRunner(ProgressView view)
         var data = new PipelineRunner(view).LoadData(ml, config, configDirectory, outDir);
         PipelineRunner.CheckSplits(data, new[] { ("data.train_split", config.Data.TrainSplit), ("data.test_split", config.Data.TestSplit) }
             .Concat(config.Pretrain is { } p ? [(p.Split is null ? "data.pretrain_split" : "pretrain.split", p.Split ?? config.Data.PretrainSplit)] : []));
-        var train = ml.Data.Cache(ml.Data.FilterBySplit(data, config.Data.TrainSplit));
-        var test = ml.Data.Cache(ml.Data.FilterBySplit(data, config.Data.TestSplit));
+        var train = ml.Data.CacheInMemory(ml.Data.FilterBySplit(data, config.Data.TrainSplit));
+        var test = ml.Data.CacheInMemory(ml.Data.FilterBySplit(data, config.Data.TestSplit));
         view.Log($"data: {train.CountRows()} train, {test.CountRows()} test cases");
         var augmenter = config.CreateAugmenter();
         ITransformer? pretrained;
@@ -86,7 +87,7 @@ public sealed class SweepRunner(ProgressView view)
 
         // Trials run `parallel` at a time: with threads set, each gets its share (the context's budget applies inside every fit);
         // without, the experiment gives each cores / parallel.
-        var trialContext = config.Threads is { } threads && parallel > 1 ? new MedicalContext(seed: config.Seed, threads: Math.Max(1, threads / parallel)) : ml;
+        var trialContext = config.Threads is { } threads && parallel > 1 ? ExperimentConfig.CreateContext(config.Seed, Math.Max(1, threads / parallel)) : ml;
         var strategy = new TransferStrategy(trialContext, pretrained, train.Schema, new TransferStrategyOptions
         {
             Epochs = settings.Epochs, BatchSize = settings.BatchSize, ValidationFraction = settings.ValidationFraction,
@@ -107,8 +108,9 @@ public sealed class SweepRunner(ProgressView view)
         if (settings.Folds >= 2) experiment.SetDataset(train, settings.Folds, DefaultColumnNames.GroupId);
         else
         {
-            var holdout = ml.Data.TrainTestSplit(train, settings.HoldoutFraction, DefaultColumnNames.GroupId, stratify: false, seed: config.Seed);
-            experiment.SetDataset(holdout.TrainSet, holdout.TestSet, DefaultColumnNames.GroupId);
+            // ML.NET's split keeps each patient (GroupId) on one side; cached, so trials do not re-hash the groups every epoch.
+            var holdout = ml.Data.TrainTestSplit(train, testFraction: settings.HoldoutFraction, samplingKeyColumnName: DefaultColumnNames.GroupId, seed: config.Seed);
+            experiment.SetDataset(ml.Data.CacheInMemory(holdout.TrainSet), ml.Data.CacheInMemory(holdout.TestSet), DefaultColumnNames.GroupId);
         }
         view.Log($"study '{studyName}' in {storageDescription}: {string.Join(", ", strategy.Strategies)}; {settings.Metric} ({direction.ToString().ToLowerInvariant()}), " +
                  $"{settings.MaxTrials} trials of {settings.Epochs} epochs, tuner {settings.Tuner.ToString().ToLowerInvariant()}, pruner {settings.Pruner.ToString().ToLowerInvariant()}, {parallel} at a time" +
@@ -156,7 +158,7 @@ public sealed class SweepRunner(ProgressView view)
     }
 
     /// <summary>Pretrains the U-Net once (a resumed sweep reuses OUT/models/pretrain.zip, so its trials transfer the same encoder).</summary>
-    private ITransformer? Pretrain(MedicalContext ml, SweepConfig config, IDataView data, string outDir, bool resume, SampleAugmenter? augmenter, RunReport report,
+    private ITransformer? Pretrain(MLContext ml, SweepConfig config, IDataView data, string outDir, bool resume, SampleAugmenter? augmenter, RunReport report,
         CancellationToken cancellation)
     {
         if (config.Pretrain is not { } pretrain) return null;
@@ -166,7 +168,7 @@ public sealed class SweepRunner(ProgressView view)
             view.Log($"pretrain: reusing {path}");
             try
             {
-                return ml.Model.Load(path, out _);
+                return ml.Model.LoadMedical(path, out _);
             }
             catch (InvalidDataException e)
             {
@@ -177,7 +179,7 @@ public sealed class SweepRunner(ProgressView view)
         var clock = Stopwatch.StartNew();
         var model = PipelineRunner.Pretrain(ml, config, pretrain, data, PipelineRunner.ResolveUNet(config, data), progress, augmenter, cancellation);
         progress.Complete($"trained in {clock.Elapsed.TotalSeconds:F1} s");
-        ml.Model.Save(model, data.Schema, path);
+        ml.Model.SaveMedical(model, data.Schema, path);
         report.Methods.Add(new MethodResult
         {
             Name = "pretrain", Kind = "segmentation-pretrain", History = progress.History, ModelPath = PretrainModel, TrainingSeconds = clock.Elapsed.TotalSeconds,
@@ -210,7 +212,7 @@ public sealed class SweepRunner(ProgressView view)
     };
 
     /// <summary>Refits the best trial's configuration on the whole train split (saved next to the leaderboard) and scores it on the test split.</summary>
-    private MethodResult RefitAndScore(MedicalContext ml, AutoMLExperiment experiment, ExperimentResult result, TrialRecord best, IDataView test, string outDir,
+    private MethodResult RefitAndScore(MLContext ml, AutoMLExperiment experiment, ExperimentResult result, TrialRecord best, IDataView test, string outDir,
         CancellationToken cancellation)
     {
         string strategy = best.Parameters.GetString(TransferStrategy.ChoiceName);
@@ -220,10 +222,10 @@ public sealed class SweepRunner(ProgressView view)
         task.Complete($"refitted in {clock.Elapsed.TotalSeconds:F1} s");
         try
         {
-            var metrics = ml.Classification.Evaluate(refit.Model.Transform(test));
+            var metrics = ReportMetrics.Classification(ml, refit.Model.Transform(test));
             var method = new MethodResult
             {
-                Name = $"best-trial-{best.Number}", Kind = Kind(strategy), Classification = ReportMetrics.Classification(metrics),
+                Name = $"best-trial-{best.Number}", Kind = Kind(strategy), Classification = metrics,
                 ModelPath = refit.ModelPath is null ? null : Path.GetRelativePath(outDir, refit.ModelPath), TrainingSeconds = clock.Elapsed.TotalSeconds,
             };
             view.Log($"best trial {best.Number} ({strategy}), refitted on the train split: test {PipelineRunner.Summary(method)}");

@@ -1,8 +1,9 @@
+using MlNetMedical.Catalogs;
 using MlNetMedical.Data;
 using MlNetMedical.Imaging.Datasets;
 using MlNetMedical.Imaging.Preprocessing;
 
-namespace MlNetMedical.Catalogs;
+namespace MlNetMedical;
 
 /// <summary>
 /// Medical-dataset loading, split filtering and an in-memory cache that keeps volume columns, on ML.NET's <c>ml.Data</c>.

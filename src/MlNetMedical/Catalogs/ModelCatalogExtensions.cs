@@ -1,9 +1,10 @@
+using MlNetMedical.Catalogs;
 using MlNetMedical.Data;
 using MlNetMedical.Imaging.Preprocessing;
 using MlNetMedical.Serialization;
 using MlNetMedical.Trainers;
 
-namespace MlNetMedical.Catalogs;
+namespace MlNetMedical;
 
 /// <summary>
 /// Saving and loading models that hold the framework's components, on ML.NET's <c>ml.Model</c>: <c>ml.Model.SaveMedical</c> and

@@ -1,8 +1,9 @@
+using MlNetMedical.Catalogs;
 using MlNetMedical.Data;
 using MlNetMedical.Metrics;
 using MlNetMedical.Pipeline;
 
-namespace MlNetMedical.Catalogs;
+namespace MlNetMedical;
 
 /// <summary>What the framework adds to ML.NET's multiclass evaluation (<c>ml.MulticlassClassification.Evaluate</c> gives the rest).</summary>
 public static class MulticlassEvaluationExtensions

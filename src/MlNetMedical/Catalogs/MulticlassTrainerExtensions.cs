@@ -1,9 +1,10 @@
+using MlNetMedical.Catalogs;
 using MlNetMedical.Data;
 using MlNetMedical.Models;
 using MlNetMedical.Trainers;
 using MlNetMedical.Training;
 
-namespace MlNetMedical.Catalogs;
+namespace MlNetMedical;
 
 /// <summary>
 /// The framework's multiclass trainers on ML.NET's <c>ml.MulticlassClassification.Trainers</c>. Each writes <c>Score</c> (a vector of

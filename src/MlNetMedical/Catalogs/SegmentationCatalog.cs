@@ -7,16 +7,6 @@ using MlNetMedical.Training;
 
 namespace MlNetMedical.Catalogs;
 
-/// <summary>Adds <c>ml.Segmentation</c>, the catalog ML.NET lacks.</summary>
-public static class SegmentationCatalogExtensions
-{
-    extension(MLContext ml)
-    {
-        /// <summary>Segmentation: U-Net trainers, evaluation (Dice, IoU, HD95, ASSD) and cross-validation. One per context.</summary>
-        public SegmentationCatalog Segmentation => SegmentationCatalog.For(ml);
-    }
-}
-
 /// <summary>
 /// Segmentation, which ML.NET has no catalog for (<c>ml.Segmentation</c>): trainers that write a <c>PredictedMask</c> volume column,
 /// <see cref="Evaluate"/> and <see cref="CrossValidate"/>.

@@ -1,10 +1,11 @@
+using MlNetMedical.Catalogs;
 using MlNetMedical.Data;
 using MlNetMedical.Imaging.Augmentation;
 using MlNetMedical.Models;
 using MlNetMedical.Trainers;
 using MlNetMedical.Transforms;
 
-namespace MlNetMedical.Catalogs;
+namespace MlNetMedical;
 
 /// <summary>The framework's network transforms on ML.NET's <c>ml.Transforms</c>.</summary>
 public static class TransformExtensions

@@ -34,8 +34,18 @@ public static class SchemaShapes
     private static SchemaShape.Column Shape(string name, DataViewType type, SchemaShape? annotations) => type switch
     {
         VectorDataViewType v => MlNetInternals.NewColumn(name, v.IsKnownSize ? SchemaShape.Column.VectorKind.Vector : SchemaShape.Column.VectorKind.VariableVector,
-            v.ItemType, v.ItemType is KeyDataViewType, annotations),
-        _ => MlNetInternals.NewColumn(name, SchemaShape.Column.VectorKind.Scalar, type, type is KeyDataViewType, annotations),
+            ItemOf(v.ItemType), v.ItemType is KeyDataViewType, annotations),
+        _ => MlNetInternals.NewColumn(name, SchemaShape.Column.VectorKind.Scalar, ItemOf(type), type is KeyDataViewType, annotations),
+    };
+
+    // A shape column of a key holds the key's raw number type with isKey set (ML.NET's SchemaShape.Create does the same; its
+    // constructor refuses a key item type).
+    private static DataViewType ItemOf(DataViewType type) => type is not KeyDataViewType key ? type : key.RawType switch
+    {
+        var t when t == typeof(byte) => NumberDataViewType.Byte,
+        var t when t == typeof(ushort) => NumberDataViewType.UInt16,
+        var t when t == typeof(ulong) => NumberDataViewType.UInt64,
+        _ => NumberDataViewType.UInt32,
     };
 
     /// <summary><paramref name="shape"/> with <paramref name="added"/> columns; a column of the same name is replaced,

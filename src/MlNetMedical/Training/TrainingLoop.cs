@@ -147,6 +147,15 @@ public sealed class TrainingLoop(TrainingOptions options, int seed, string stage
             split = DataSplitter.TrainTest(keys, options.ValidationFraction, nameof(SplitKey.Group),
                 samples.Any(s => s.HasLabel) ? nameof(SplitKey.Label) : null, StableSeed(seed, 0));
         }
+        catch (ArgumentException) when (samples.Any(s => s.HasLabel))
+        {
+            // Few groups per label (each stratum too small to give up a group): split the groups without stratifying.
+            try { split = DataSplitter.TrainTest(keys, options.ValidationFraction, nameof(SplitKey.Group), null, StableSeed(seed, 0)); }
+            catch (ArgumentException e)
+            {
+                throw new InvalidOperationException($"{stage}: the validation split failed ({groups} groups, ValidationFraction {options.ValidationFraction}): {e.Message}", e);
+            }
+        }
         catch (ArgumentException e)
         {
             throw new InvalidOperationException($"{stage}: the validation split failed ({groups} groups, ValidationFraction {options.ValidationFraction}): {e.Message}", e);

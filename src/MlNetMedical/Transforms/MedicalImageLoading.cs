@@ -7,7 +7,7 @@ using MlNetMedical.Serialization;
 using MlNetMedical.Catalogs;
 using MlNetMedical.Transforms;
 
-namespace MlNetMedical.Catalogs
+namespace MlNetMedical
 {
     /// <summary>Medical image loading on ML.NET's <c>ml.Transforms</c>.</summary>
     public static class MedicalImageLoadingExtensions

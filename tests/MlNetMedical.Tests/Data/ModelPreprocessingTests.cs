@@ -1,3 +1,6 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MlNetMedical.Catalogs;
 using MlNetMedical.Data;
 using MlNetMedical.Imaging;
 using MlNetMedical.Imaging.Preprocessing;
@@ -15,7 +18,7 @@ namespace MlNetMedical.Tests.Data;
 public sealed class ModelPreprocessingTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("mlnm-modelprep-").FullName;
-    private readonly MedicalContext _ml = new(seed: 5);
+    private readonly MLContext _ml = new(seed: 5);
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
@@ -27,24 +30,30 @@ public sealed class ModelPreprocessingTests : IDisposable
     private string WriteManifest(int count) =>
         SyntheticImages.WriteManifest(_dir, count, i => i % 2 == 0 ? "test" : "train", Affine.Diagonal(Spacing[0], Spacing[1], 1));
 
-    private static ITransformer PassThrough(MedicalContext ml, IDataView data) =>
+    private static ITransformer PassThrough(MLContext ml, IDataView data) =>
         ml.Transforms.Conversion.MapValueToKey("LabelKey", "Id").Fit(data);
 
     [Fact]
     public void SavedModelRecordsTheTrainingViewsPreprocessing()
     {
         var data = _ml.Data.LoadFromManifest(WriteManifest(4), Chain);
-        Assert.Equal(Chain.ToJson(), data.Schema.Preprocessing?.ToJson());
-        Assert.Same(data.Schema.Preprocessing, _ml.Data.FilterBySplit(data, "train").Schema.Preprocessing);
+        Assert.Equal(Chain.ToJson(), PreprocessingAnnotation.Read(data.Schema)?.ToJson());
+        Assert.Equal(Chain.ToJson(), PreprocessingAnnotation.Read(_ml.Data.FilterBySplit(data, "train").Schema)?.ToJson());
+        var model = PassThrough(_ml, data);
+        // ML.NET's own stages pass the annotation through.
+        Assert.Equal(Chain.ToJson(), PreprocessingAnnotation.Read(model.Transform(data).Schema)?.ToJson());
         var path = Path.Combine(_dir, "model.zip");
-        _ml.Model.Save(PassThrough(_ml, data), data.Schema, path);
+        _ml.Model.SaveMedical(model, data.Schema, path);
 
-        _ml.Model.Load(path, out var schema);
-        Assert.NotNull(schema?.Preprocessing);
-        Assert.Equal(Chain.ToJson(), schema!.Preprocessing!.ToJson());
-        Assert.Equal(Chain.Hash(), schema.Preprocessing.Hash());
-        // The recorded chain loads new data exactly as training saw it.
-        var again = _ml.Data.LoadFromManifest(Path.Combine(_dir, "manifest.csv"), schema.Preprocessing, prefetch: 0);
+        var loaded = _ml.Model.LoadMedical(path, out var schema);
+        var recorded = PreprocessingAnnotation.Read(schema!);
+        Assert.NotNull(recorded);
+        Assert.Equal(Chain.ToJson(), recorded!.ToJson());
+        Assert.Equal(Chain.Hash(), recorded.Hash());
+        Assert.Equal(data.Schema.Select(c => (c.Name, c.Type)), schema!.Select(c => (c.Name, c.Type)));
+        // The recorded chain loads new data exactly as training saw it, and the loaded model runs on it.
+        var again = _ml.Data.LoadFromManifest(Path.Combine(_dir, "manifest.csv"), recorded, prefetch: 0);
+        Assert.Equal(model.Transform(data).GetColumn<uint>("LabelKey"), loaded.Transform(again).GetColumn<uint>("LabelKey"));
         Assert.Equal(data.GetColumn<Volume>("Image").Select(v => Convert.ToHexString(v.Data)), again.GetColumn<Volume>("Image").Select(v => Convert.ToHexString(v.Data)));
         Assert.Equal(new[] { 12, 12 }, again.GetColumn<Volume>("Image").First().Shape.Take(2));
     }
@@ -53,25 +62,25 @@ public sealed class ModelPreprocessingTests : IDisposable
     public void ExplicitPreprocessingOverridesAndNoneStaysNone()
     {
         var plain = _ml.Data.LoadFromManifest(WriteManifest(2));
-        Assert.Null(plain.Schema.Preprocessing);
+        Assert.Null(PreprocessingAnnotation.Read(plain.Schema));
         var model = PassThrough(_ml, plain);
         using (var stream = new MemoryStream())
         {
-            _ml.Model.Save(model, plain.Schema, stream);
+            _ml.Model.SaveMedical(model, plain.Schema, stream);
             stream.Position = 0;
-            _ml.Model.Load(stream, out var schema);
+            _ml.Model.LoadMedical(stream, out var schema);
             Assert.NotNull(schema);
-            Assert.Null(schema!.Preprocessing);
+            Assert.Null(PreprocessingAnnotation.Read(schema!));
         }
         using (var stream = new MemoryStream())
         {
             var explicitChain = new TransformChain(new PercentileClip { Lower = 1, Upper = 99 });
-            _ml.Model.Save(model, plain.Schema, stream, explicitChain);
+            _ml.Model.SaveMedical(model, plain.Schema, stream, explicitChain);
             stream.Position = 0;
-            _ml.Model.Load(stream, out var schema);
-            Assert.Equal(explicitChain.ToJson(), schema!.Preprocessing!.ToJson());
+            _ml.Model.LoadMedical(stream, out var schema);
+            Assert.Equal(explicitChain.ToJson(), PreprocessingAnnotation.Read(schema!)!.ToJson());
         }
-        var e = Assert.Throws<ArgumentException>(() => _ml.Model.Save(model, null, new MemoryStream(), Chain));
+        var e = Assert.Throws<ArgumentException>(() => _ml.Model.SaveMedical(model, null, new MemoryStream(), Chain));
         Assert.Contains("input schema", e.Message);
     }
 

@@ -1,3 +1,6 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MlNetMedical.Catalogs;
 using MlNetMedical.Data;
 using MlNetMedical.Imaging;
 using MlNetMedical.Models;
@@ -11,7 +14,7 @@ namespace MlNetMedical.Tests.Data;
 public sealed class PrefetchTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("mlnm-prefetch-").FullName;
-    private readonly MedicalContext _ml = new(seed: 9);
+    private readonly MLContext _ml = new(seed: 9);
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
@@ -37,8 +40,9 @@ public sealed class PrefetchTests : IDisposable
             // Split filters and splits subset the dataset itself (only kept rows are loaded): same rows as the plain view's.
             Assert.Equal(Rows(_ml.Data.FilterBySplit(plain, "test")), Rows(_ml.Data.FilterBySplit(prefetched, "test")));
             Assert.Equal(5, _ml.Data.FilterBySplit(prefetched, "test").GetRowCount());
-            var a = _ml.Data.TrainTestSplit(plain, 0.3, "GroupId", seed: 2);
-            var b = _ml.Data.TrainTestSplit(prefetched, 0.3, "GroupId", seed: 2);
+            // The framework's splitter (trainers' validation splits) subsets the dataset too.
+            var a = DataSplitter.TrainTest(plain, 0.3, "GroupId", "Label", seed: 2);
+            var b = DataSplitter.TrainTest(prefetched, 0.3, "GroupId", "Label", seed: 2);
             Assert.Equal(Rows(a.TestSet), Rows(b.TestSet));
             Assert.Equal(Rows(a.TrainSet), Rows(b.TrainSet));
         }
@@ -52,7 +56,7 @@ public sealed class PrefetchTests : IDisposable
         float[] Scores(int prefetch)
         {
             var data = _ml.Data.LoadFromManifest(manifest, prefetch: prefetch);
-            using var model = _ml.Classification.Trainers.ImageClassifier(EncoderClassifierConfig.PlainCnn(2, 1, 2, depth: 2, baseChannels: 4),
+            using var model = _ml.MulticlassClassification.Trainers.ImageCnn(EncoderClassifierConfig.PlainCnn(2, 1, 2, depth: 2, baseChannels: 4),
                 training: SyntheticImages.Quick(2)).Fit(_ml.Data.FilterBySplit(data, "train"));
             return [.. model.Transform(data).GetColumn<float[]>("Score").SelectMany(s => s)];
         }

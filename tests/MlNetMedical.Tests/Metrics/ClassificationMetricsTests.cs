@@ -1,72 +1,78 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MlNetMedical.Catalogs;
 using MlNetMedical.Metrics;
+using MlNetMedical.Pipeline;
 using Xunit;
 
 namespace MlNetMedical.Tests.Metrics;
 
+/// <summary>
+/// One-vs-rest ROC curves and AUC (<c>ml.MulticlassClassification.EvaluateRoc</c>), which ML.NET's multiclass evaluation lacks.
+/// Accuracy, log-loss, confusion matrix and the rest are ML.NET's own (<c>ml.MulticlassClassification.Evaluate</c>).
+/// </summary>
 public class ClassificationMetricsTests
 {
-    // Six rows, three classes; every figure below was worked out by hand.
-    private static readonly int[] Labels = [0, 0, 1, 1, 2, 2];
+    private readonly MLContext _ml = new(seed: 1);
+
+    public sealed class ScoredRow3
+    {
+        [KeyType(3)] public uint Label { get; set; }
+        [VectorType(3)] public float[] Score { get; set; } = [];
+    }
+
+    public sealed class ScoredRow2
+    {
+        [KeyType(2)] public uint Label { get; set; }
+        [VectorType(2)] public float[] Score { get; set; } = [];
+    }
+
+    // Six rows, three classes (keys 1..3); every figure below was worked out by hand.
+    private static readonly uint[] Labels = [1, 1, 2, 2, 3, 3];
     private static readonly float[][] Probabilities =
     [
-        [0.7f, 0.2f, 0.1f],   // right
-        [0.4f, 0.5f, 0.1f],   // predicted 1
-        [0.1f, 0.8f, 0.1f],   // right
-        [0.3f, 0.3f, 0.4f],   // predicted 2
-        [0.2f, 0.2f, 0.6f],   // right
-        [0.5f, 0.25f, 0.25f], // predicted 0
+        [0.7f, 0.2f, 0.1f],
+        [0.4f, 0.5f, 0.1f],
+        [0.1f, 0.8f, 0.1f],
+        [0.3f, 0.3f, 0.4f],
+        [0.2f, 0.2f, 0.6f],
+        [0.5f, 0.25f, 0.25f],
     ];
 
-    private static MulticlassClassificationMetrics Example(int topK = 2) =>
-        MulticlassClassificationMetrics.Compute(Labels, Probabilities, ["a", "b", "c"], topK);
+    private IDataView Rows3(uint[] labels, float[][] scores) =>
+        _ml.Data.LoadFromEnumerable(labels.Zip(scores, (l, s) => new ScoredRow3 { Label = l, Score = s }).ToArray());
 
-    [Fact]
-    public void AccuracyConfusionPrecisionRecallF1()
-    {
-        var m = Example();
-        Assert.Equal(0.5, m.MicroAccuracy, 12);
-        Assert.Equal(0.5, m.MacroAccuracy, 12);
-        Assert.Equal(0.5, m.BalancedAccuracy, 12);
-        Assert.Equal(6, m.RowCount);
-        long[][] expected = [[1, 1, 0], [0, 1, 1], [1, 0, 1]];   // rows actual, columns predicted
-        for (var r = 0; r < 3; r++) Assert.Equal(expected[r], m.ConfusionMatrix.Counts[r]);
-        Assert.Equal(1, m.ConfusionMatrix.GetCount(actual: 2, predicted: 0));
-        Assert.All(m.PerClassPrecision, p => Assert.Equal(0.5, p, 12));
-        Assert.All(m.PerClassRecall, r => Assert.Equal(0.5, r, 12));
-        Assert.Equal(0.5, m.MacroF1, 12);
-        Assert.Contains("Precision", m.ConfusionMatrix.GetFormattedConfusionTable());
-    }
-
-    [Fact]
-    public void LogLossAndReduction()
-    {
-        var m = Example();
-        // −(ln .7 + ln .4 + ln .8 + ln .3 + ln .6 + ln .25) / 6, with the float inputs rounding at 1e-7.
-        Assert.Equal(0.7662004, m.LogLoss, 6);
-        Assert.Equal((1.0986123 - 0.7662004) / 1.0986123, m.LogLossReduction, 6);   // prior: ln 3
-        Assert.Equal(0.6364830, m.PerClassLogLoss[0], 6);
-        Assert.Equal(0.7135584, m.PerClassLogLoss[1], 6);
-        Assert.Equal(0.9485599, m.PerClassLogLoss[2], 6);
-    }
-
-    [Fact]
-    public void TopKUsesTheArgMaxTieRule()
-    {
-        var m = Example(topK: 2);
-        // Rows 4 and 6: the true class ties with a lower-index class and loses to a higher one, so it ranks third.
-        Assert.Equal(4.0 / 6, m.TopKAccuracy, 12);
-        Assert.Equal([0.5, 4.0 / 6, 1.0], m.TopKAccuracyForAllK);
-        Assert.True(double.IsNaN(Example(topK: 0).TopKAccuracy));
-        Assert.Throws<ArgumentOutOfRangeException>(() => Example(topK: 4));
-    }
+    private IDataView Rows2(uint[] labels, float[][] scores) =>
+        _ml.Data.LoadFromEnumerable(labels.Zip(scores, (l, s) => new ScoredRow2 { Label = l, Score = s }).ToArray());
 
     [Fact]
     public void OneVsRestAuc()
     {
-        var m = Example();
+        var roc = _ml.MulticlassClassification.EvaluateRoc(Rows3(Labels, Probabilities));
         // Each class: one positive beats all four negatives, the other beats three of four → 7/8.
-        Assert.All(m.PerClassRocAuc, a => Assert.Equal(0.875, a, 12));
-        Assert.Equal(0.875, m.MacroRocAuc, 12);
+        Assert.All(roc.PerClass, c => Assert.Equal(0.875, c.Auc, 12));
+        Assert.Equal(0.875, roc.MacroAuc, 12);
+        Assert.Equal([0, 1, 2], roc.PerClass.Select(c => c.ClassIndex));
+        Assert.All(roc.PerClass, c => Assert.Equal((2L, 4L), (c.Positives, c.Negatives)));
+        Assert.Equal(["1", "2", "3"], roc.ClassNames);   // a key without KeyValues: its values 1..K
+    }
+
+    [Fact]
+    public void ClassNamesComeFromTheKeyValuesOfMapValueToKey()
+    {
+        var names = new[] { "a", "b", "c" };
+        var rows = Labels.Zip(Probabilities, (l, s) => new NamedRow { Diagnosis = names[l - 1], Score = s }).ToArray();
+        var data = _ml.Data.LoadFromEnumerable(rows);
+        var keyed = _ml.Transforms.Conversion.MapValueToKey("Label", "Diagnosis").Fit(data).Transform(data);
+        var roc = _ml.MulticlassClassification.EvaluateRoc(keyed);
+        Assert.Equal(names, roc.ClassNames);
+        Assert.Equal(0.875, roc.MacroAuc, 12);
+    }
+
+    public sealed class NamedRow
+    {
+        public string Diagnosis { get; set; } = "";
+        [VectorType(3)] public float[] Score { get; set; } = [];
     }
 
     [Fact]
@@ -85,75 +91,63 @@ public class ClassificationMetricsTests
         Assert.Equal(curve.Auc, trapezoid, 12);
         // All scores tied: the curve is the diagonal and AUC is one half.
         Assert.Equal(0.5, RocCurve.Compute(0, new[] { 0.3, 0.3, 0.3 }, new[] { true, false, false }).Auc, 12);
+        Assert.Contains("NaN", Assert.Throws<ArgumentException>(() => RocCurve.Compute(0, new[] { double.NaN }, new[] { true })).Message);
     }
 
     [Fact]
     public void BinaryAucIsTheSameForBothClasses()
     {
-        int[] labels = [0, 1, 1, 0, 1];
-        float[][] p = [[0.9f, 0.1f], [0.3f, 0.7f], [0.6f, 0.4f], [0.8f, 0.2f], [0.2f, 0.8f]];
-        var m = MulticlassClassificationMetrics.Compute(labels, p);
-        // Positives (class 1) score .7 .4 .8, negatives .1 .2: all six pairs won.
-        Assert.Equal(1.0, m.PerClassRocAuc[1], 12);
-        Assert.Equal(1.0, m.PerClassRocAuc[0], 12);
-        Assert.Equal(0.8, m.MicroAccuracy, 12);
-        Assert.Equal(["0", "1"], m.ClassNames);
+        // Positives (class 2) score .7 .4 .8, negatives .1 .2: all six pairs won.
+        var roc = _ml.MulticlassClassification.EvaluateRoc(Rows2([1, 2, 2, 1, 2],
+            [[0.9f, 0.1f], [0.3f, 0.7f], [0.6f, 0.4f], [0.8f, 0.2f], [0.2f, 0.8f]]));
+        Assert.Equal(1.0, roc.PerClass[1].Auc, 12);
+        Assert.Equal(1.0, roc.PerClass[0].Auc, 12);
     }
 
     [Fact]
-    public void AbsentClassIsNaNAndLeftOutOfMacroAverages()
+    public void AbsentClassIsNaNAndLeftOutOfTheMacroAuc()
     {
-        // Class 2 never occurs and is never predicted.
-        int[] labels = [0, 1, 1];
-        float[][] p = [[0.6f, 0.3f, 0.1f], [0.2f, 0.7f, 0.1f], [0.6f, 0.3f, 0.1f]];
-        var m = MulticlassClassificationMetrics.Compute(labels, p);
-        Assert.True(double.IsNaN(m.PerClassRecall[2]));
-        Assert.True(double.IsNaN(m.PerClassPrecision[2]));
-        Assert.True(double.IsNaN(m.ConfusionMatrix.PerClassF1[2]));
-        Assert.True(double.IsNaN(m.PerClassLogLoss[2]));
-        Assert.True(double.IsNaN(m.PerClassRocAuc[2]));
-        Assert.Equal((1.0 + 0.5) / 2, m.MacroAccuracy, 12);
-        // F1: class 0 = 2/(2+1+0) = 2/3, class 1 = 2/(2+0+1) = 2/3.
-        Assert.Equal(2.0 / 3, m.MacroF1, 12);
-        // Class 0 AUC: positive .6 vs negatives .2 (win) and .6 (tie) → 1.5/2.
-        Assert.Equal(0.75, m.PerClassRocAuc[0], 12);
-        Assert.Equal(0.75, m.MacroRocAuc, 12);   // class 1 has the same ranking problem: .3 vs .7(+), .3(+) → 1.5/2
+        // Class 3 never occurs.
+        var roc = _ml.MulticlassClassification.EvaluateRoc(Rows3([1, 2, 2], [[0.6f, 0.3f, 0.1f], [0.2f, 0.7f, 0.1f], [0.6f, 0.3f, 0.1f]]));
+        Assert.True(double.IsNaN(roc.PerClass[2].Auc));
+        Assert.Empty(roc.PerClass[2].Points);
+        // Class 1 AUC: positive .6 vs negatives .2 (win) and .6 (tie) → 1.5/2; class 2 likewise: .3 vs .7(+), .3(+).
+        Assert.Equal(0.75, roc.PerClass[0].Auc, 12);
+        Assert.Equal(0.75, roc.MacroAuc, 12);
     }
 
     [Fact]
-    public void SingleClassHasAccuracyButNoAucOrReduction()
+    public void MissingLabelsAreSkippedAndAllWrongIsZero()
     {
-        var m = MulticlassClassificationMetrics.Compute([0, 0], [[1f], [1f]], ["only"]);
-        Assert.Equal(1.0, m.MicroAccuracy);
-        Assert.Equal(0.0, m.LogLoss, 12);
-        Assert.True(double.IsNaN(m.LogLossReduction));
-        Assert.True(double.IsNaN(m.MacroRocAuc));
-        Assert.Empty(m.RocCurves[0].Points);
+        // Key 0 (a row without a label) is skipped; the two labelled rows are ranked the wrong way round.
+        var roc = _ml.MulticlassClassification.EvaluateRoc(Rows2([0, 1, 2], [[0.5f, 0.5f], [0f, 1f], [1f, 0f]]));
+        Assert.Equal(0.0, roc.MacroAuc, 12);
+        Assert.All(roc.PerClass, c => Assert.Equal(2, c.Positives + c.Negatives));
+        var single = _ml.MulticlassClassification.EvaluateRoc(Rows2([1, 1], [[1f, 0f], [1f, 0f]]));
+        Assert.True(double.IsNaN(single.MacroAuc));
     }
 
     [Fact]
-    public void AllWrongWithZeroProbabilityIsClipped()
+    public void BadColumnsAreNamed()
     {
-        var m = MulticlassClassificationMetrics.Compute([0, 1], [[0f, 1f], [1f, 0f]]);
-        Assert.Equal(0.0, m.MicroAccuracy);
-        Assert.Equal(0.0, m.MacroAccuracy);
-        Assert.Equal(0.0, m.MacroF1);   // both classes occur, none right: F1 = 0, not NaN
-        Assert.True(double.IsNaN(m.PerClassPrecision[0]) == false);
-        Assert.Equal(-Math.Log(1e-15), m.LogLoss, 9);   // 34.538776...
-        Assert.Equal(0.0, m.MacroRocAuc, 12);
-        Assert.True(m.LogLossReduction < 0);
+        var text = _ml.Data.LoadFromEnumerable(PatientRow.Make());
+        var label = Assert.Throws<SchemaMismatchException>(() => _ml.MulticlassClassification.EvaluateRoc(text, labelColumnName: "Diagnosis", scoreColumnName: "Features"));
+        Assert.Equal("MulticlassClassification.EvaluateRoc", label.Stage);
+        Assert.Equal("Diagnosis", label.ColumnName);
+        Assert.Contains("needs column 'Diagnosis' to be a key column", label.Message);
+        var keyed = PatientRow.Labelled(_ml);
+        var score = Assert.Throws<SchemaMismatchException>(() => _ml.MulticlassClassification.EvaluateRoc(keyed));
+        Assert.Contains("needs column 'Score' (a known-length vector of Single), but the input has no such column", score.Message);
+        // Two classes, three scores.
+        var shortScore = Assert.Throws<InvalidOperationException>(() => _ml.MulticlassClassification.EvaluateRoc(Mismatched()));
+        Assert.Contains("score column 'Score' has 3 values at row 0, label 'Label' has 2 classes", shortScore.Message);
     }
 
-    [Fact]
-    public void BadInputNamesTheRowAndParameter()
+    public sealed class MismatchedRow
     {
-        var sum = Assert.Throws<ArgumentException>(() => MulticlassClassificationMetrics.Compute([0, 1], [[0.5f, 0.5f], [2f, 0.1f]]));
-        Assert.Contains("row 1", sum.Message);
-        Assert.Equal("probabilities", sum.ParamName);
-        var label = Assert.Throws<ArgumentOutOfRangeException>(() => MulticlassClassificationMetrics.Compute([0, 2], [[0.5f, 0.5f], [0.5f, 0.5f]]));
-        Assert.Contains("row 1: label 2", label.Message);
-        Assert.Throws<ArgumentException>(() => MulticlassClassificationMetrics.Compute([], Array.Empty<float[]>()));
-        var raw = Assert.Throws<ArgumentException>(() => MulticlassClassificationMetrics.Compute([0], [[0.2f, 0.3f]]));
-        Assert.Contains("softmax", raw.Message);
+        [KeyType(2)] public uint Label { get; set; } = 1;
+        [VectorType(3)] public float[] Score { get; set; } = [0.2f, 0.3f, 0.5f];
     }
+
+    private IDataView Mismatched() => _ml.Data.LoadFromEnumerable(new[] { new MismatchedRow() });
 }

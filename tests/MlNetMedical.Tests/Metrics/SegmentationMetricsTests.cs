@@ -1,5 +1,10 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MlNetMedical.Catalogs;
 using MlNetMedical.Data;
 using MlNetMedical.Metrics;
+using MlNetMedical.Pipeline;
+using MlNetMedical.Serialization;
 using Xunit;
 
 namespace MlNetMedical.Tests.Metrics;
@@ -117,5 +122,118 @@ public class SegmentationMetricsTests
         Assert.Throws<ArgumentException>(() => SegmentationMetrics.ComputeCase(Square(1), Square(1, [1, 2]), [1]));
         Assert.Throws<ArgumentException>(() => new LabelMap([2, 2], new int[3]));
         Assert.Throws<ArgumentException>(() => new LabelMap([2, 2], new int[4], [1, 0]));
+    }
+
+    // ---- ml.Segmentation.Evaluate and CrossValidate over ML.NET views ----
+
+    public sealed class SegRow
+    {
+        [VolumeColumn(VolumeKind.Mask)] public LabelMap Mask { get; set; } = null!;
+        [VolumeColumn(VolumeKind.Mask)] public LabelMap PredictedMask { get; set; } = null!;
+    }
+
+    public sealed class OtherMask { public int[] Voxels { get; set; } = []; }
+
+    public sealed class OtherMaskRow
+    {
+        [VolumeColumn(VolumeKind.Mask)] public OtherMask Mask { get; set; } = new();
+        [VolumeColumn(VolumeKind.Mask)] public OtherMask PredictedMask { get; set; } = new();
+    }
+
+    private static LabelMap Map(params int[] labels) => new([2, 3], labels, [1.5, 1.0]);
+
+    [Fact]
+    public void EvaluateAveragesCases()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.LoadFromEnumerable(new[]
+        {
+            new SegRow { Mask = Map(1, 1, 0, 0, 0, 0), PredictedMask = Map(1, 1, 0, 0, 0, 0) },   // perfect
+            new SegRow { Mask = Map(1, 1, 0, 0, 0, 2), PredictedMask = Map(1, 0, 0, 0, 0, 0) },   // half of class 1, misses class 2
+        });
+        Assert.Equal(new VolumeDataViewType(VolumeKind.Mask, typeof(LabelMap)), data.Schema["Mask"].Type);
+        var m = ml.Segmentation.Evaluate(data);
+        Assert.Equal([1, 2], m.PerClass.Select(c => c.ClassIndex));
+        Assert.Equal((1.0 + 2.0 / 3) / 2, m.PerClass[0].Dice, 12);
+        // Case 2, class 1: truth surface {(0,0),(0,1)}, prediction {(0,0)}: distances 0, 1 (column step 1.0) and 0.
+        Assert.Equal((0 + 1.0 / 3) / 2, m.PerClass[0].MeanSurfaceDistance, 12);
+        Assert.Equal((1.0 + 0.0) / 2, m.PerClass[1].Dice, 12);   // absent in case 1 (Dice 1), missed in case 2
+        Assert.True(double.IsPositiveInfinity(m.PerClass[1].Hausdorff95));
+        Assert.Equal(2, m.PerCase.Count);
+        Assert.Equal("lesion", ml.Segmentation.Evaluate(data, classes: [1], classNames: ["lesion"]).PerClass[0].Name);
+    }
+
+    /// <summary>A stand-in segmenter for the cross-validation plumbing: predicts the true mask with its last voxel cleared.</summary>
+    internal sealed class MaskEcho : RowMappingTransformer
+    {
+        internal static readonly VolumeDataViewType MaskType = new(VolumeKind.Mask, typeof(LabelMap));
+        static MaskEcho() => ModelRegistry.Register("Tests.MaskEcho", 1, _ => new MaskEcho());
+        protected override IReadOnlyList<ColumnRequirement> RequiredColumns => [ColumnRequirement.Volume("Mask", VolumeKind.Mask)];
+        protected override IReadOnlyList<DataViewSchema.DetachedColumn> GetOutputColumns(DataViewSchema inputSchema) =>
+            [new("PredictedMask", MaskType, new DataViewSchema.Annotations.Builder().ToAnnotations())];
+        protected override void MapRow(DataViewRow input, object?[] outputs)
+        {
+            LabelMap truth = null!;
+            input.GetGetter<LabelMap>(input.Schema["Mask"])(ref truth);
+            var labels = (int[])truth.Labels.Clone();
+            labels[^1] = 0;
+            outputs[0] = new LabelMap([.. truth.Shape], labels, [.. truth.Spacing]);
+        }
+        public override void SaveToArchive(ArchiveSaveContext context) => context.WriteConfig(new { });
+    }
+
+    private sealed class MaskEchoEstimator : EstimatorBase<MaskEcho>
+    {
+        protected override IReadOnlyList<ColumnRequirement> RequiredColumns => [ColumnRequirement.Volume("Mask", VolumeKind.Mask)];
+        protected override IReadOnlyList<SchemaShape.Column> GetOutputColumns(SchemaShape inputSchema) => [SchemaShapes.ColumnOf("PredictedMask", MaskEcho.MaskType)];
+        protected override MaskEcho FitCore(IDataView input) => new();
+    }
+
+    public sealed class MaskOnlyRow { [VolumeColumn(VolumeKind.Mask)] public LabelMap Mask { get; set; } = null!; }
+
+    [Fact]
+    public void CrossValidateScoresEachFold()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.LoadFromEnumerable(Enumerable.Range(0, 12).Select(_ => new MaskOnlyRow { Mask = Map(0, 0, 0, 1, 1, 1) }).ToArray());
+        var log = new List<string>();
+        ml.Medical().Log += (_, e) => log.Add(e.ToString());
+        var results = ml.Segmentation.CrossValidate(data, new MaskEchoEstimator(), numberOfFolds: 2);
+        Assert.Equal([0, 1], results.Select(r => r.Fold));
+        Assert.All(results, r => Assert.Equal(4.0 / 5, r.Metrics.MeanDice, 12));   // 2 of 3 voxels kept: 2·2 / (3 + 2)
+        Assert.Equal(12, results.Sum(r => r.ScoredHoldOutSet.GetColumn<LabelMap>("PredictedMask").Count()));
+        Assert.All(results, r => Assert.IsType<MaskEcho>(r.Model));
+        Assert.Contains(log, l => l.Contains("fold 2 of 2"));
+    }
+
+    [Fact]
+    public void EvaluateUsesRegisteredMaskConverters()
+    {
+        var ml = new MLContext(seed: 1);
+        VolumeTypes.Register<OtherMask>();
+        var data = ml.Data.LoadFromEnumerable(new[] { new OtherMaskRow { Mask = new OtherMask { Voxels = [0, 1, 1, 0] }, PredictedMask = new OtherMask { Voxels = [0, 1, 0, 0] } } });
+        if (!MaskConverters.CanConvert(typeof(OtherMask)))
+        {
+            var unknown = Assert.Throws<InvalidOperationException>(() => ml.Segmentation.Evaluate(data, classes: [1]));
+            Assert.Contains("no mask converter for", unknown.Message);
+            Assert.Contains("row 0, columns 'Mask' and 'PredictedMask'", unknown.Message);
+            MaskConverters.Register<OtherMask>(m => new LabelMap([2, 2], m.Voxels));
+        }
+        Assert.Equal(2.0 / 3, ml.Segmentation.Evaluate(data, classes: [1]).MeanDice, 12);
+    }
+
+    [Fact]
+    public void EvaluateNamesTheStageAndTheMissingColumn()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.LoadFromEnumerable(PatientRow.Make());
+        var e = Assert.Throws<SchemaMismatchException>(() => ml.Segmentation.Evaluate(data));
+        Assert.Contains("Segmentation.Evaluate needs column 'Mask' (a mask volume column), but the input has no such column", e.Message);
+        Assert.Contains("Patient", e.AvailableColumns);
+        var wrong = Assert.Throws<SchemaMismatchException>(() => ml.Segmentation.Evaluate(data, labelColumnName: "Features"));
+        Assert.Equal("Features", wrong.ColumnName);
+        Assert.Contains("Segmentation.Evaluate needs column 'Features' to be a mask volume column, but it is Vector<Single>", wrong.Message);
+        var none = ml.Data.LoadFromEnumerable(Array.Empty<SegRow>());
+        Assert.Contains("no rows to evaluate", Assert.Throws<InvalidOperationException>(() => ml.Segmentation.Evaluate(none)).Message);
     }
 }

@@ -3,6 +3,9 @@ using System.Diagnostics;
 using System.IO.Compression;
 using System.Text;
 using System.Text.Json.Nodes;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MlNetMedical.Catalogs;
 using MlNetMedical.Data;
 using MlNetMedical.Imaging.Preprocessing;
 using MlNetMedical.Models;
@@ -15,15 +18,16 @@ using Xunit.Abstractions;
 namespace MlNetMedical.Tests.Pipeline;
 
 /// <summary>
-/// Bounded fuzzing of the model loader with fixed-seed mutations of real model files the library saves (a nearest-centroid
-/// chain, a VectorClassifier MLP, a tiny image CNN with volume columns and a preprocessing chain): at least 2,000 cases, each
+/// Bounded fuzzing of the model loader with fixed-seed mutations of real model files the library saves (ML.NET's key mapping, a
+/// framework scaler and ML.NET's maximum-entropy trainer in one chain; ML.NET's key mapping with a VectorClassifier MLP; a tiny
+/// image CNN with volume columns and a preprocessing chain): at least 2,000 cases, each
 /// of which must finish within a time limit (a hang detector, not a speed check), either load or throw
 /// <see cref="InvalidDataException"/> naming the file (the loader's one documented error for a bad file), and allocate no
 /// more than a small multiple of what the case's file and the seed's entries hold (a lying size must not buy an allocation).
 /// Mutations: bytes of the zip (flips, overwrites, truncation, insertion and deletion), extreme values in zip header fields
 /// (sizes, offsets, counts, name lengths), manifest JSON edits, zip-level edits (entries dropped, doubled, renamed, added,
 /// stored uncompressed), and "re-sealed" edits of the entries themselves with the manifest's hashes recomputed, as someone
-/// crafting a file would, so the transformers' loaders see the mutated configs and weights.
+/// crafting a file would, so the transformers' loaders (ML.NET's, for the nested ML.NET model zips) see the mutated configs and weights.
 /// </summary>
 [Collection("Torch")]
 public sealed class ModelFileFuzzTests(ITestOutputHelper output)
@@ -38,26 +42,33 @@ public sealed class ModelFileFuzzTests(ITestOutputHelper output)
 
     private sealed record SeedFile(string Name, byte[] Bytes, long Held);
 
+    private static readonly MLContext Ml = new(seed: 7);
+
     private static List<SeedFile> Seeds()
     {
-        var ml = new MedicalContext(seed: 7);
+        var ml = Ml;
         var seeds = new List<SeedFile>();
         void Add(string name, ITransformer model, DataViewSchema schema, TransformChain? chain = null)
         {
             using var stream = new MemoryStream();
-            ml.Model.Save(model, schema, stream, chain);
+            ml.Model.SaveMedical(model, schema, stream, chain);
             var bytes = stream.ToArray();
             using var zip = new ZipArchive(new MemoryStream(bytes));
             seeds.Add(new(name, bytes, bytes.Length + zip.Entries.Sum(e => e.Length)));
         }
         var rows = ml.Data.LoadFromEnumerable(PatientRow.Make());
-        Add("nearest-centroid", ml.Transforms.Conversion.MapValueToKey("Label", "Diagnosis")
-            .Append(new VectorScalerEstimator("Features", 3f)).Append(ml.Classification.Trainers.NearestCentroid()).Fit(rows), rows.Schema);
+        Add("maxent-chain", ml.Transforms.Conversion.MapValueToKey("Label", "Diagnosis")
+            .Append(new VectorScalerEstimator("Features", 3f)).Append(ml.MulticlassClassification.Trainers.LbfgsMaximumEntropy()).Fit(rows), rows.Schema);
         Add("mlp", ml.Transforms.Conversion.MapValueToKey("Label", "Diagnosis")
-            .Append(ml.Classification.Trainers.Mlp([4], training: new MlNetMedical.Training.TrainingOptions { Epochs = 2, BatchSize = 16 })).Fit(rows), rows.Schema);
-        var images = ml.Data.LoadFromEnumerable(SyntheticImages.Disks(8, 1));
-        Add("image-cnn", ml.Classification.Trainers.ImageClassifier(EncoderClassifierConfig.PlainCnn(2, 1, 2, depth: 3, baseChannels: 4),
-            training: SyntheticImages.Quick(1)).Fit(images), images.Schema, new TransformChain(new ZScore { Mask = "nonzero" }));
+            .Append(ml.MulticlassClassification.Trainers.Mlp([4], training: new MlNetMedical.Training.TrainingOptions { Epochs = 2, BatchSize = 16 })).Fit(rows), rows.Schema);
+        var dir = Directory.CreateTempSubdirectory("mlnm-fuzz-").FullName;
+        try
+        {
+            var images = ml.Data.LoadFromManifest(SyntheticImages.WriteManifest(dir, 8, _ => "train"), prefetch: 0);
+            Add("image-cnn", ml.MulticlassClassification.Trainers.ImageCnn(EncoderClassifierConfig.PlainCnn(2, 1, 2, depth: 3, baseChannels: 4),
+                training: SyntheticImages.Quick(1)).Fit(images), images.Schema, new TransformChain(new ZScore { Mask = "nonzero" }));
+        }
+        finally { Directory.Delete(dir, recursive: true); }
         return seeds;
     }
 
@@ -82,7 +93,7 @@ public sealed class ModelFileFuzzTests(ITestOutputHelper output)
             catch (Exception e) { throw new InvalidOperationException($"mutation {Strategies[strategy].Method.Name} failed on {seed.Name} case {i}", e); }
             var name = $"fuzz-{seed.Name}-{i}.zip";
             loading.Start();
-            var outcome = Run(() => ModelArchive.Load(new MemoryStream(bytes), name, out _), PerCaseLimit);
+            var outcome = Run(() => ModelArchive.Load(Ml.Model, new MemoryStream(bytes), name, out _), PerCaseLimit);
             loading.Stop();
             string label = $"{seed.Name} case {i} ({Strategies[strategy].Method.Name})";
             long budget = AllocationFactor * Math.Max(seed.Held, bytes.Length) + AllocationSlack;
@@ -129,7 +140,7 @@ public sealed class ModelFileFuzzTests(ITestOutputHelper output)
             return (n, Encoding.UTF8.GetBytes(config.ToJsonString()));
         }));
         long before = GC.GetAllocatedBytesForCurrentThread();
-        var e = Assert.Throws<InvalidDataException>(() => ModelArchive.Load(new MemoryStream(huge), "m.zip", out _));
+        var e = Assert.Throws<InvalidDataException>(() => ModelArchive.Load(Ml.Model, new MemoryStream(huge), "m.zip", out _));
         Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 16 << 20);
         Assert.Contains("folder 'model/children/1/': config asks for 1,125,902,057,472,002 weights, but weights.safetensors holds", e.Message);
     }
@@ -146,7 +157,7 @@ public sealed class ModelFileFuzzTests(ITestOutputHelper output)
     /// <summary>Frees the networks' tensors of a loaded model (a chain's stages included).</summary>
     private static void Dispose(ITransformer model)
     {
-        if (model.GetType().GetProperty("Transformers")?.GetValue(model) is IEnumerable<ITransformer> stages)
+        if (model is IEnumerable<ITransformer> stages)
             foreach (var stage in stages) Dispose(stage);
         (model as IDisposable)?.Dispose();
     }
@@ -232,7 +243,7 @@ public sealed class ModelFileFuzzTests(ITestOutputHelper output)
     private static readonly string[] JsonValues =
     [
         "null", "0", "-1", "1", "2", "2147483647", "-2147483648", "9223372036854775807", "1e308", "-1e308", "0.5", "\"\"", "\"x\"", "true", "[]", "{}",
-        "[null]", "[\"a\",\"a\"]", "[-1]", "[2147483647]", "\"../../etc/passwd\"", "\"model/../x\"", "\"manifest.json\"", "\"TransformerChain\"", "\"NearestCentroid\"",
+        "[null]", "[\"a\",\"a\"]", "[-1]", "[2147483647]", "\"../../etc/passwd\"", "\"model/../x\"", "\"manifest.json\"", "\"TransformerChain\"", "\"Tests.VectorScaler\"", "\"MlNet\"",
         "\"System.Diagnostics.Process, System.Diagnostics.Process\"", "\"MlNetMedical.Imaging.Volume, MlNetMedical.Imaging\"", "\"ImageVolume\"", "\"Vector\"", "\"Key\"",
         "\"mlnm-model\"", "\"Single\"", "\"classification\"", "\"segmentation\"", "\"0000\"", "{\"version\":1,\"transforms\":[{\"type\":\"zscore\"}]}",
     ];

@@ -1,76 +1,154 @@
-using System.Collections;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MlNetMedical.Catalogs;
 using MlNetMedical.Data;
+using MlNetMedical.Imaging;
+using MlNetMedical.Imaging.Formats;
+using MlNetMedical.Imaging.Preprocessing;
 using MlNetMedical.Pipeline;
+using MlNetMedical.Transforms;
 using Xunit;
 
 namespace MlNetMedical.Tests.Pipeline;
 
-public class TransformsTests
+/// <summary>
+/// <c>ml.Transforms.LoadMedicalImages</c> after ML.NET's <c>ml.Data.LoadFromTextFile</c>: a manifest with image paths and tabular
+/// columns, the images read into volume columns next to the tabular ones.
+/// </summary>
+public sealed class TransformsTests : IDisposable
 {
-    private readonly MedicalContext _ml = new(seed: 3);
+    private readonly MLContext _ml = new(seed: 3);
+    private readonly string _dir = Directory.CreateTempSubdirectory("mlnm-loadimages-").FullName;
 
-    public sealed class MixedRow
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    public sealed class CsvRow
     {
-        public float Age { get; set; }
-        [VectorType(2)] public float[] Level1 { get; set; } = [];
-        [VectorType(3)] public float[] Level2 { get; set; } = [];
-        public double Wrong { get; set; }
+        [LoadColumn(0)] public string ImagePath { get; set; } = "";
+        [LoadColumn(1)] public float Age { get; set; }
+        [LoadColumn(2)] public string MaskPath { get; set; } = "";
     }
 
-    [Fact]
-    public void ConcatenateJoinsScalarsAndVectorsInOrder()
-    {
-        var data = _ml.Data.LoadFromEnumerable(new[] { new MixedRow { Age = 7, Level1 = [1, 2], Level2 = [3, 4, 5] } });
-        var concat = _ml.Transforms.Concatenate("Features", "Level2", "Age", "Level1");
-        var output = concat.Fit(data).Transform(data);
-        Assert.Equal(new VectorDataViewType(NumberDataViewType.Single, 6), output.Schema["Features"].Type);
-        Assert.Equal([3f, 4, 5, 7, 1, 2], output.GetColumn<float[]>("Features").Single());
-        var e = Assert.Throws<SchemaMismatchException>(() => _ml.Transforms.Concatenate("Features", "Age", "Wrong").Fit(data));
-        Assert.Contains("Concatenate('Features') needs column 'Wrong' to be a Single scalar or a known-length vector of Single, but it is Double", e.Message);
-        // Saved and loaded inside a chain.
-        using var stream = new MemoryStream();
-        _ml.Model.Save(_ml.Transforms.Concatenate("Features", "Age", "Level1").Fit(data).Append(new VectorScaler("Features", 2f)), data.Schema, stream);
-        stream.Position = 0;
-        Assert.Equal([14f, 2, 4], _ml.Model.Load(stream, out _).Transform(data).GetColumn<float[]>("Features").Single());
-    }
+    private static float[] Voxels(int i) => Enumerable.Range(0, 4 * 5).Select(v => v * 0.5f + i).ToArray();
 
-    private sealed class CountingRows(IReadOnlyList<PatientRow> rows) : IEnumerable<PatientRow>
+    /// <summary>Three 4×5 images (and a mask for the first two) under images/, listed with relative paths in a CSV.</summary>
+    private string WriteCsv(params string[] extraLines)
     {
-        public int Enumerations { get; private set; }
-        public IEnumerator<PatientRow> GetEnumerator() { Enumerations++; return rows.GetEnumerator(); }
-        IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
-    }
-
-    /// <summary>An estimator that reads its input three times, as iterative trainers do.</summary>
-    private sealed class ThreePassEstimator : EstimatorBase<VectorScaler>
-    {
-        protected override IReadOnlyList<ColumnRequirement> RequiredColumns => [ColumnRequirement.SingleVector("Features")];
-        protected override IReadOnlyList<SchemaShape.Column> GetOutputColumns(SchemaShape inputSchema) => [];
-        protected override VectorScaler FitCore(IDataView input)
+        var images = Directory.CreateDirectory(Path.Combine(_dir, "images")).FullName;
+        var lines = new List<string> { "ImagePath,Age,MaskPath" };
+        for (var i = 0; i < 3; i++)
         {
-            for (var pass = 0; pass < 3; pass++) _ = input.GetColumn<float[]>("Features").Count();
-            return new VectorScaler("Features", 1f);
+            Nifti.Write(Volume.Create<float>(Voxels(i), [4, 5]), Path.Combine(images, $"scan{i}.nii"));
+            var mask = "";
+            if (i < 2)
+            {
+                Nifti.Write(Volume.Create<byte>(Enumerable.Range(0, 20).Select(v => (byte)(v % 2)).ToArray(), [4, 5]), Path.Combine(images, $"seg{i}.nii"));
+                mask = $"seg{i}.nii";
+            }
+            lines.Add($"scan{i}.nii,{40 + 10 * i},{mask}");
         }
+        lines.AddRange(extraLines);
+        var path = Path.Combine(_dir, "table.csv");
+        File.WriteAllLines(path, lines);
+        return path;
+    }
+
+    private IDataView Table(string csv) => _ml.Data.LoadFromTextFile<CsvRow>(csv, separatorChar: ',', hasHeader: true);
+
+    private string ImageFolder => Path.Combine(_dir, "images");
+
+    [Fact]
+    public void LoadsImagesNamedByATextColumnBesideTheTabularColumns()
+    {
+        var table = Table(WriteCsv());
+        var chain = new TransformChain(new PercentileClip { Lower = 1, Upper = 99 });
+        var estimator = _ml.Transforms.LoadMedicalImages(inputColumnName: "ImagePath", imageFolder: ImageFolder, preprocessing: chain);
+        var output = estimator.Fit(table).Transform(table);
+        Assert.Equal(new VolumeDataViewType(VolumeKind.Image, typeof(Volume)), output.Schema["Image"].Type);
+        Assert.Equal(chain.ToJson(), PreprocessingAnnotation.Read(output.Schema)?.ToJson());
+        Assert.Equal([40f, 50, 60], output.GetColumn<float>("Age"));
+        Assert.Equal(["scan0.nii", "scan1.nii", "scan2.nii"], output.GetColumn<string>("ImagePath"));
+        Assert.All(output.GetColumn<Volume>("Image"), v => Assert.Equal([4, 5], v.Shape.Take(2)));
+
+        // Without preprocessing the voxels are the files'.
+        var plain = _ml.Transforms.LoadMedicalImages(inputColumnName: "ImagePath", imageFolder: ImageFolder).Fit(table).Transform(table);
+        Assert.Equal(Enumerable.Range(0, 3).Select(Voxels), plain.GetColumn<Volume>("Image").Select(v => v.ToFloatArray()));
+        Assert.Null(PreprocessingAnnotation.Read(plain.Schema));
+        // The estimator's output shape is what the transformer writes.
+        var shape = estimator.GetOutputSchema(SchemaShapes.Create(table.Schema));
+        Assert.IsType<VolumeDataViewType>(shape.Find("Image")!.Value.ItemType);
     }
 
     [Fact]
-    public void CacheCheckpointReadsUpstreamOnce()
+    public void MasksLoadWithTheirImagesAndARowWithoutOneIsNull()
     {
-        var plain = new CountingRows(PatientRow.Make());
-        _ml.Transforms.Conversion.MapValueToKey("Label", "Diagnosis").Append(new ThreePassEstimator()).Fit(_ml.Data.LoadFromEnumerable(plain));
-        Assert.Equal(1 + 3, plain.Enumerations);
+        var table = Table(WriteCsv());
+        var output = _ml.Transforms.LoadMedicalImages(inputColumnName: "ImagePath", imageFolder: ImageFolder, maskInputColumnName: "MaskPath")
+            .Fit(table).Transform(table);
+        Assert.Equal(new VolumeDataViewType(VolumeKind.Mask, typeof(Volume)), output.Schema["Mask"].Type);
+        var masks = output.GetColumn<Volume?>("Mask").ToList();
+        Assert.Equal(Enumerable.Range(0, 20).Select(v => (float)(v % 2)), masks[0]!.ToFloatArray());
+        Assert.NotNull(masks[1]);
+        Assert.Null(masks[2]);
+        Assert.Contains("both 'Image'", Assert.Throws<ArgumentException>(() =>
+            _ml.Transforms.LoadMedicalImages(inputColumnName: "ImagePath", maskInputColumnName: "MaskPath", maskOutputColumnName: "Image")).Message);
+    }
 
-        var cached = new CountingRows(PatientRow.Make());
-        _ml.Transforms.Conversion.MapValueToKey("Label", "Diagnosis").Append(new VectorScalerEstimator("Features", 1f)).AppendCacheCheckpoint()
-            .Append(new ThreePassEstimator()).Fit(_ml.Data.LoadFromEnumerable(cached));
-        Assert.Equal(1 + 1, cached.Enumerations);   // key fit, then one cache fill serves all three passes
+    [Fact]
+    public void InAChainWithMLNetStagesAndSavedWithTheModel()
+    {
+        var table = Table(WriteCsv());
+        var pipeline = _ml.Transforms.NormalizeMinMax("Age")
+            .Append(_ml.Transforms.LoadMedicalImages(inputColumnName: "ImagePath", imageFolder: ImageFolder, preprocessing: new TransformChain(new ZScore())))
+            .Append(_ml.Transforms.Concatenate("Tabular", "Age"));
+        var model = pipeline.Fit(table);
+        var path = Path.Combine(_dir, "model.zip");
+        _ml.Model.SaveMedical(model, table.Schema, path);
+        var loaded = _ml.Model.LoadMedical(path, out var schema);
+        Assert.Equal(table.Schema.Select(c => (c.Name, c.Type)), schema!.Select(c => (c.Name, c.Type)));
+        var stages = ((IEnumerable<ITransformer>)loaded).ToList();
+        Assert.Equal(3, stages.Count);
+        var loader = Assert.IsType<MedicalImageLoadingTransformer>(stages[1]);
+        Assert.Equal((ImageFolder, "ImagePath", "Image"), (loader.ImageFolder, loader.InputColumnName, loader.OutputColumnName));
+        var before = model.Transform(table);
+        var after = loaded.Transform(table);
+        Assert.Equal(before.GetColumn<Volume>("Image").Select(v => v.ToFloatArray()), after.GetColumn<Volume>("Image").Select(v => v.ToFloatArray()));
+        Assert.Equal(before.GetColumn<float[]>("Tabular"), after.GetColumn<float[]>("Tabular"));
+        Assert.Equal(new TransformChain(new ZScore()).ToJson(), PreprocessingAnnotation.Read(after.Schema)?.ToJson());
+    }
 
-        var source = new CountingRows(PatientRow.Make());
-        var view = _ml.Data.Cache(_ml.Data.LoadFromEnumerable(source));
-        Assert.Equal(0, source.Enumerations);
-        Assert.Equal(48, view.GetColumn<string>("Patient").Count());
-        Assert.Equal(48, view.CountRows());
-        Assert.Equal(PatientRow.Make().Select(r => r.Patient), view.GetColumn<string>("Patient"));
-        Assert.Equal(1, source.Enumerations);
+    [Fact]
+    public void AMissingFileIsNamedWithItsRowAndColumn()
+    {
+        var table = Table(WriteCsv("nope.nii,70,"));
+        var output = _ml.Transforms.LoadMedicalImages(inputColumnName: "ImagePath", imageFolder: ImageFolder).Fit(table).Transform(table);
+        var e = Assert.Throws<FileNotFoundException>(() => output.GetColumn<Volume>("Image").ToList());
+        var expected = Path.Combine(ImageFolder, "nope.nii");
+        Assert.Equal(expected, e.FileName);
+        Assert.Contains($"Transforms.LoadMedicalImages: row 3, column 'ImagePath': file '{expected}' not found", e.Message);
+        // Columns that do not need the images still read.
+        Assert.Equal(4, output.GetColumn<float>("Age").Count());
+
+        // Relative to the current directory when no folder is given: the message says how to point elsewhere.
+        var relative = _ml.Transforms.LoadMedicalImages(inputColumnName: "ImagePath").Fit(table).Transform(table);
+        Assert.Contains("pass imageFolder", Assert.Throws<FileNotFoundException>(() => relative.GetColumn<Volume>("Image").First()).Message);
+    }
+
+    [Fact]
+    public void BadSettingsAndColumnsAreNamed()
+    {
+        var table = Table(WriteCsv(",80,"));
+        var missingFolder = Path.Combine(_dir, "no-such-folder");
+        var folder = Assert.Throws<DirectoryNotFoundException>(() => _ml.Transforms.LoadMedicalImages(inputColumnName: "ImagePath", imageFolder: missingFolder));
+        Assert.Contains($"imageFolder '{missingFolder}' does not exist", folder.Message);
+
+        var wrongType = Assert.Throws<SchemaMismatchException>(() => _ml.Transforms.LoadMedicalImages(inputColumnName: "Age").Fit(table));
+        Assert.Equal("Transforms.LoadMedicalImages", wrongType.Stage);
+        Assert.Contains("needs column 'Age' to be a scalar String column, but it is Single", wrongType.Message);
+        var missing = Assert.Throws<SchemaMismatchException>(() => _ml.Transforms.LoadMedicalImages(inputColumnName: "Path").Fit(table));
+        Assert.Contains("needs column 'Path' (a scalar String column), but the input has no such column", missing.Message);
+
+        var empty = _ml.Transforms.LoadMedicalImages(inputColumnName: "ImagePath", imageFolder: ImageFolder).Fit(table).Transform(table);
+        Assert.Contains("row 3, column 'ImagePath' is empty", Assert.Throws<InvalidDataException>(() => empty.GetColumn<Volume>("Image").ToList()).Message);
     }
 }

@@ -2,6 +2,9 @@ using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Text;
 using System.Text.Json.Nodes;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MlNetMedical.Catalogs;
 using MlNetMedical.Data;
 using MlNetMedical.Pipeline;
 using MlNetMedical.Serialization;
@@ -15,25 +18,22 @@ namespace MlNetMedical.Tests.Pipeline;
 /// </summary>
 public class UntrustedModelFileTests
 {
-    private readonly MedicalContext _ml = new(seed: 4);
-    private const string Centroids = "model/children/2/blobs/centroids";
+    private readonly MLContext _ml = new(seed: 4);
+    private const string Factor = ModelArchiveTests.Factor;
+    private const string MlNetZip = "model/children/2/blobs/mlnet.zip";
 
-    internal static byte[] SavedBytes(MedicalContext ml, DataViewSchema? schema = null)
+    internal static byte[] SavedBytes(MLContext ml, DataViewSchema? schema = null)
     {
-        var data = ml.Data.LoadFromEnumerable(PatientRow.Make());
-        var model = ml.Transforms.Conversion.MapValueToKey("Label", "Diagnosis")
-            .Append(new VectorScalerEstimator("Features", 3f))
-            .Append(ml.Classification.Trainers.NearestCentroid())
-            .Fit(data);
+        var (model, data) = ModelArchiveTests.Trained(ml);
         using var stream = new MemoryStream();
-        ml.Model.Save(model, schema ?? data.Schema, stream);
+        ml.Model.SaveMedical(model, schema ?? data.Schema, stream);
         return stream.ToArray();
     }
 
     private byte[] SavedBytes() => SavedBytes(_ml);
 
     private InvalidDataException LoadError(byte[] archive, ModelFileLimits? limits = null) =>
-        Assert.Throws<InvalidDataException>(() => ModelArchive.Load(new MemoryStream(archive), "m.zip", out _, limits));
+        Assert.Throws<InvalidDataException>(() => ModelArchive.Load(_ml.Model, new MemoryStream(archive), "m.zip", out _, limits));
 
     /// <summary>The offset of <paramref name="entry"/>'s central directory header.</summary>
     internal static int CentralHeader(byte[] zip, string entry)
@@ -99,19 +99,20 @@ public class UntrustedModelFileTests
     {
         var d = ModelFileLimits.Default;
         Assert.Equal((4096, 1L << 30, 2L << 30, 16L << 20), (d.MaxEntries, d.MaxEntryBytes, d.MaxTotalBytes, d.MaxManifestBytes));
-        Assert.Throws<ArgumentOutOfRangeException>(() => ModelArchive.Load(new MemoryStream(SavedBytes()), "m.zip", out _, new ModelFileLimits(MaxEntries: 0)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => ModelArchive.Load(_ml.Model, new MemoryStream(SavedBytes()), "m.zip", out _, new ModelFileLimits(MaxEntries: 0)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => _ml.Model.LoadMedical(new MemoryStream(SavedBytes()), out _, new ModelFileLimits(MaxEntryBytes: (long)Array.MaxLength + 1)));
     }
 
     [Fact]
     public void OversizedEntryIsRejectedFromTheCentralDirectoryBeforeDecompressing()
     {
-        // The central directory claims ~2 GiB for the centroids and their compressed bytes are garbage: a loader that
+        // The central directory claims ~2 GiB for the factor and its compressed bytes are garbage: a loader that
         // decompressed first would fail on the garbage (or allocate); this one must refuse from the declared size alone.
-        var zip = DeclareLength(SavedBytes(), Centroids, 0x7FFF_FFF0);
-        var data = DataOffset(zip, Centroids);
-        for (var i = 0; i < 8; i++) zip[data + i] = 0xFF;
+        var zip = DeclareLength(SavedBytes(), Factor, 0x7FFF_FFF0);
+        var data = DataOffset(zip, Factor);
+        for (var i = 0; i < 4; i++) zip[data + i] = 0xFF;
         var message = LoadError(zip).Message;
-        Assert.Contains($"model archive 'm.zip': entry '{Centroids}' declares 2,147,483,632 bytes, more than the limit of 1,073,741,824 (ModelFileLimits.MaxEntryBytes)", message);
+        Assert.Contains($"model archive 'm.zip': entry '{Factor}' declares 2,147,483,632 bytes, more than the limit of 1,073,741,824 (ModelFileLimits.MaxEntryBytes)", message);
 
         // A real entry over a small limit passed in, the manifest's own limit, and the total.
         Assert.Contains("more than the limit of 16 (ModelFileLimits.MaxEntryBytes)", LoadError(SavedBytes(), new ModelFileLimits(MaxEntryBytes: 16)).Message);
@@ -131,41 +132,90 @@ public class UntrustedModelFileTests
     [Fact]
     public void ALyingCentralDirectoryBuysNoAllocation()
     {
-        // Manifest and central directory agree on 500 MB for an entry that holds 16 bytes: the bounded read stops at the data.
+        // Manifest and central directory agree on 500 MB for an entry that holds 4 bytes: the bounded read stops at the data.
         const uint claimed = 500_000_000;
         var zip = DeclareLength(EditManifest(SavedBytes(), m =>
         {
             foreach (var e in m["entries"]!.AsArray())
-                if (e!["path"]!.GetValue<string>() == Centroids) e["length"] = claimed;
-        }), Centroids, claimed);
+                if (e!["path"]!.GetValue<string>() == Factor) e["length"] = claimed;
+        }), Factor, claimed);
         long before = GC.GetAllocatedBytesForCurrentThread();
         var message = LoadError(zip).Message;
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.Contains($"entry '{Centroids}'", message);
+        Assert.Contains($"entry '{Factor}'", message);
         Assert.True(allocated < 16 << 20, $"allocated {allocated:N0} bytes for a 500 MB claim");
+    }
+
+    private static byte[] Entry(byte[] zip, string name)
+    {
+        using var archive = new ZipArchive(new MemoryStream(zip));
+        using var s = archive.GetEntry(name)!.Open();
+        using var m = new MemoryStream();
+        s.CopyTo(m);
+        return m.ToArray();
+    }
+
+    /// <summary>The file with its nested ML.NET zip replaced, resealed (manifest hashes recomputed) as someone crafting a file would.</summary>
+    private static byte[] WithNestedZip(byte[] archive, Func<byte[], byte[]> change) =>
+        Rehash(Rewrite(archive, (n, d) => n == MlNetZip ? (n, change(d)) : (n, d)));
+
+    [Fact]
+    public void NestedMLNetZipsCountAgainstTheLimitsAndAreCheckedBeforeMLNetReadsThem()
+    {
+        var bytes = SavedBytes();
+        int outerEntries;
+        long outerBytes;
+        using (var zip = new ZipArchive(new MemoryStream(bytes)))
+            (outerEntries, outerBytes) = (zip.Entries.Count, zip.Entries.Sum(e => e.Length));
+        // The outer file alone is within these limits; its nested zips' entries push it over.
+        var entries = LoadError(bytes, new ModelFileLimits(MaxEntries: outerEntries + 1)).Message;
+        Assert.Contains("model archive 'm.zip', entry 'model/children/0/blobs/mlnet.zip': with its", entries);
+        Assert.Contains($"more than the limit of {outerEntries + 1:N0} (ModelFileLimits.MaxEntries)", entries);
+        var total = LoadError(bytes, new ModelFileLimits(MaxTotalBytes: outerBytes + 1)).Message;
+        Assert.Contains("the model file declares more than", total);
+        Assert.Contains("(ModelFileLimits.MaxTotalBytes)", total);
+
+        // A nested entry outside its root, and one whose size lies, never reach ML.NET.
+        var evil = WithNestedZip(bytes, z => Rewrite(z, (n, d) => (n, d), ("../evil", [1])));
+        Assert.Contains($"entry '{MlNetZip}' has entry '../evil' outside its root", LoadError(evil).Message);
+        var nestedName = new ZipArchive(new MemoryStream(Entry(bytes, MlNetZip))).Entries.First(e => e.Length > 0).FullName;
+        var lying = WithNestedZip(bytes, z => DeclareLength(z, nestedName, 500_000_000));
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var message = LoadError(lying).Message;
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 16 << 20);
+        Assert.Contains($"entry '{MlNetZip}'", message);
+        Assert.Contains("500,000,000", message);
+        // A well-formed zip that ML.NET cannot load is named with ML.NET's reason.
+        var empty = WithNestedZip(bytes, _ =>
+        {
+            using var m = new MemoryStream();
+            using (var z = new ZipArchive(m, ZipArchiveMode.Create, leaveOpen: true)) z.CreateEntry("Readme.txt");
+            return m.ToArray();
+        });
+        Assert.Contains($"entry '{MlNetZip}': ML.NET cannot load it", LoadError(empty).Message);
     }
 
     [Fact]
     public void LengthAndHashAreCheckedAgainstTheManifestBeforeAnyLoader()
     {
         // Lengths are compared from the central directory, before decompressing.
-        var longer = Rewrite(SavedBytes(), (n, d) => n == Centroids ? (n, [.. d, 0, 0, 0, 0]) : (n, d));
-        Assert.Contains($"entry '{Centroids}' does not match its manifest (the zip declares 20 bytes, the manifest 16)", LoadError(longer).Message);
-        // Same length, other bytes: the hash; the NearestCentroid loader would have accepted these floats.
+        var longer = Rewrite(SavedBytes(), (n, d) => n == Factor ? (n, [.. d, 0, 0, 0, 0]) : (n, d));
+        Assert.Contains($"entry '{Factor}' does not match its manifest (the zip declares 8 bytes, the manifest 4)", LoadError(longer).Message);
+        // Same length, other bytes: the hash; the VectorScaler loader would have accepted this float.
         var flipped = Rewrite(SavedBytes(), (n, d) =>
         {
-            if (n == Centroids) d[3] ^= 0x40;
+            if (n == Factor) d[3] ^= 0x40;
             return (n, d);
         });
-        Assert.Contains($"entry '{Centroids}' does not match its manifest (SHA-256 differs)", LoadError(flipped).Message);
+        Assert.Contains($"entry '{Factor}' does not match its manifest (SHA-256 differs)", LoadError(flipped).Message);
     }
 
     [Fact]
     public void EntriesAndManifestMustListTheSameFiles()
     {
         Assert.Contains("has entry 'model/extra.bin' that its manifest does not list", LoadError(Rewrite(SavedBytes(), (n, d) => (n, d), ("model/extra.bin", [0]))).Message);
-        Assert.Contains($"manifest lists '{Centroids}' but the archive lacks it", LoadError(Rewrite(SavedBytes(), (n, d) => n == Centroids ? null : (n, d))).Message);
-        Assert.Contains($"has entry '{Centroids}' twice", LoadError(Rewrite(SavedBytes(), (n, d) => (n, d), (Centroids, new byte[16]))).Message);
+        Assert.Contains($"manifest lists '{Factor}' but the archive lacks it", LoadError(Rewrite(SavedBytes(), (n, d) => n == Factor ? null : (n, d))).Message);
+        Assert.Contains($"has entry '{Factor}' twice", LoadError(Rewrite(SavedBytes(), (n, d) => (n, d), (Factor, new byte[16]))).Message);
         Assert.Contains("has an entry without a path", LoadError(EditManifest(SavedBytes(), m => m["entries"]!.AsArray().Add(null))).Message);
     }
 
@@ -191,16 +241,24 @@ public class UntrustedModelFileTests
             """{"name":"Image","type":{"kind":"ImageVolume","clrType":"System.Diagnostics.Process, System.Diagnostics.Process"}}""")));
         var message = LoadError(planted).Message;
         Assert.Contains("column 'Image': volume type 'System.Diagnostics.Process, System.Diagnostics.Process' is not allowed", message);
-        Assert.Contains("'MlNetMedical.Imaging.Volume, MlNetMedical.Imaging'", message);
-        Assert.Contains("ColumnTypeCodec.RegisterVolumeType<T>()", message);
+        Assert.Contains("'MlNetMedical.Imaging.Volume'", message);
+        Assert.Contains("VolumeTypes.Register<T>()", message);
 
         // The library's own types load; a user's own type loads once registered.
-        var ours = new DataViewSchema([new("Image", new VolumeDataViewType(VolumeKind.Image, typeof(Imaging.Volume))), new("Mask", VolumeDataViewType.LabelMapMask),
-                                       new("Scan", new VolumeDataViewType(VolumeKind.Image, typeof(ScanStub)))]);
+        var builder = new DataViewSchema.Builder();
+        builder.AddColumn("Image", new VolumeDataViewType(VolumeKind.Image, typeof(Imaging.Volume)));
+        builder.AddColumn("Mask", new VolumeDataViewType(VolumeKind.Mask, typeof(LabelMap)));
+        builder.AddColumn("Scan", new VolumeDataViewType(VolumeKind.Image, typeof(ScanStub)));
+        var ours = builder.ToSchema();
         var saved = SavedBytes(_ml, ours);
-        Assert.Contains($"volume type '{typeof(ScanStub).FullName}, MlNetMedical.Tests' is not allowed", LoadError(saved).Message);
-        ColumnTypeCodec.RegisterVolumeType<ScanStub>();
-        ModelArchive.Load(new MemoryStream(saved), "m.zip", out var schema);
+        if (VolumeTypes.Find(typeof(ScanStub).FullName!) is null)
+        {
+            var unknown = LoadError(saved).Message;
+            Assert.Contains($"volume type '{typeof(ScanStub).FullName}' is not allowed", unknown);
+            Assert.Contains("VolumeTypes.Register", unknown);
+        }
+        VolumeTypes.Register<ScanStub>();
+        ModelArchive.Load(_ml.Model, new MemoryStream(saved), "m.zip", out var schema);
         Assert.Equal(ours.Select(c => c.Type), schema!.Select(c => c.Type));
     }
 
@@ -208,8 +266,8 @@ public class UntrustedModelFileTests
     public void TransformerHeadersNeedANameAndAVersionFromOne()
     {
         byte[] Header(string json) => UntrustedModelFileTests.Rehash(Rewrite(SavedBytes(), (n, d) =>
-            n == "model/children/2/transformer.json" ? (n, Encoding.UTF8.GetBytes(json)) : (n, d)));
-        Assert.Contains("folder 'model/children/2/': transformer.json has config version 0; versions start at 1", LoadError(Header("""{"type":"NearestCentroid","version":0}""")).Message);
+            n == "model/children/1/transformer.json" ? (n, Encoding.UTF8.GetBytes(json)) : (n, d)));
+        Assert.Contains("folder 'model/children/1/': transformer.json has config version 0; versions start at 1", LoadError(Header("""{"type":"Tests.VectorScaler","version":0}""")).Message);
         Assert.Contains("transformer.json names no transformer type", LoadError(Header("""{"type":"","version":1}""")).Message);
         Assert.Contains("transformer.json is not valid JSON: JSON deserialization for type 'MlNetMedical.Serialization.TransformerHeader' was missing required properties including: 'type'",
             LoadError(Header("""{"version":1}""")).Message);
@@ -219,7 +277,7 @@ public class UntrustedModelFileTests
     [Fact]
     public void AChainCountFromTheFileSizesNothing()
     {
-        var huge = Rehash(Rewrite(SavedBytes(), (n, d) => n == "model/config.json" ? (n, """{"count":2147483647}"""u8.ToArray()) : (n, d)));
+        var huge = Rehash(Rewrite(SavedBytes(), (n, d) => n == "model/config.json" ? (n, """{"segments":2147483647,"stages":2147483647}"""u8.ToArray()) : (n, d)));
         long before = GC.GetAllocatedBytesForCurrentThread();
         Assert.Contains("folder 'model/children/3/': missing transformer.json", LoadError(huge).Message);
         Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 16 << 20);
@@ -228,9 +286,9 @@ public class UntrustedModelFileTests
     [Fact]
     public void ANullOrMissingConfigValueIsAClearError()
     {
-        byte[] Config(string json) => Rehash(Rewrite(SavedBytes(), (n, d) => n == "model/children/2/config.json" ? (n, Encoding.UTF8.GetBytes(json)) : (n, d)));
-        Assert.Contains("folder 'model/children/2/': config is not a valid Config", LoadError(Config("""{"featureColumnName":"Features","classNames":null,"dimension":2,"scale":1}""")).Message);
-        Assert.Contains("missing required properties including: 'classNames'", LoadError(Config("""{"featureColumnName":"Features","dimension":2,"scale":1}""")).Message);
+        byte[] Config(string json) => Rehash(Rewrite(SavedBytes(), (n, d) => n == "model/children/1/config.json" ? (n, Encoding.UTF8.GetBytes(json)) : (n, d)));
+        Assert.Contains("folder 'model/children/1/': config is not a valid Config", LoadError(Config("""{"column":null}""")).Message);
+        Assert.Contains("missing required properties including: 'column'", LoadError(Config("""{}""")).Message);
     }
 
     /// <summary>Recomputes the manifest's lengths and hashes, as someone crafting a file would.</summary>
@@ -259,13 +317,19 @@ public class UntrustedModelFileTests
     [Fact]
     public void ANetworkConfigAskingForMoreWeightsThanItsFileHoldsIsRefusedBeforeBuilding()
     {
-        var images = _ml.Data.LoadFromEnumerable(MlNetMedical.Tests.Trainers.SyntheticImages.Disks(8, 1));
-        using var model = _ml.Classification.Trainers.ImageClassifier(MlNetMedical.Models.EncoderClassifierConfig.PlainCnn(2, 1, 2, depth: 2, baseChannels: 4),
-            training: MlNetMedical.Tests.Trainers.SyntheticImages.Quick(1)).Fit(images);
-        using var stream = new MemoryStream();
-        _ml.Model.Save(model, images.Schema, stream);
-        var saved = stream.ToArray();
-        Assert.NotNull(_ml.Model.Load(new MemoryStream(saved), out _)); // the untouched file loads
+        var dir = Directory.CreateTempSubdirectory("mlnm-untrusted-").FullName;
+        byte[] saved;
+        try
+        {
+            var images = _ml.Data.LoadFromManifest(MlNetMedical.Tests.Trainers.SyntheticImages.WriteManifest(dir, 8, _ => "train"), prefetch: 0);
+            using var model = _ml.MulticlassClassification.Trainers.ImageCnn(MlNetMedical.Models.EncoderClassifierConfig.PlainCnn(2, 1, 2, depth: 2, baseChannels: 4),
+                training: MlNetMedical.Tests.Trainers.SyntheticImages.Quick(1)).Fit(images);
+            using var stream = new MemoryStream();
+            _ml.Model.SaveMedical(model, images.Schema, stream);
+            saved = stream.ToArray();
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+        using (var untouched = (IDisposable)_ml.Model.LoadMedical(new MemoryStream(saved), out _)) Assert.NotNull(untouched); // the untouched file loads
 
         // Someone re-hashes a file whose network config asks for 8,192-channel layers: hundreds of millions of weights.
         var crafted = Rehash(Rewrite(saved, (n, d) =>
@@ -279,7 +343,7 @@ public class UntrustedModelFileTests
             return (n, Encoding.UTF8.GetBytes(config.ToJsonString()));
         }));
         long before = GC.GetAllocatedBytesForCurrentThread();
-        var error = Assert.Throws<InvalidDataException>(() => _ml.Model.Load(new MemoryStream(crafted), out _));
+        var error = Assert.Throws<InvalidDataException>(() => _ml.Model.LoadMedical(new MemoryStream(crafted), out _));
         // The cap stops the first oversized layer before TorchSharp allocates it (the message names that layer).
         Assert.Contains("asks for more weights than weights.safetensors", error.Message);
         Assert.Contains("conv 4096->8192", error.Message);

@@ -1,3 +1,6 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MlNetMedical.Catalogs;
 using MlNetMedical.Data;
 using MlNetMedical.Imaging;
 using MlNetMedical.Imaging.Augmentation;
@@ -11,7 +14,7 @@ namespace MlNetMedical.Tests.Trainers;
 [Collection("Torch")]
 public sealed class AugmentTests : IDisposable
 {
-    private readonly MedicalContext _ml = new(seed: 11);
+    private readonly MLContext _ml = new(seed: 11);
     private readonly string _dir = Directory.CreateTempSubdirectory("mlnm-augment-").FullName;
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
@@ -27,9 +30,9 @@ public sealed class AugmentTests : IDisposable
     {
         var train = _ml.Data.LoadFromEnumerable(SyntheticImages.Disks(12, 1));
         var test = _ml.Data.LoadFromEnumerable(SyntheticImages.Disks(6, 2));
-        var staged = _ml.Transforms.Augment(Config).Append(_ml.Classification.Trainers.ImageClassifier(Cnn, training: SyntheticImages.Quick(2))).Fit(train);
-        var viaOption = _ml.Classification.Trainers.ImageClassifier(Cnn, training: SyntheticImages.Quick(2) with { Augmentation = Augmentations.From(Config, _ml.Seed) }).Fit(train);
-        var plain = _ml.Classification.Trainers.ImageClassifier(Cnn, training: SyntheticImages.Quick(2)).Fit(train);
+        var staged = _ml.Transforms.Augment(Config).Append(_ml.MulticlassClassification.Trainers.ImageCnn(Cnn, SyntheticImages.Quick(2))).Fit(train);
+        var viaOption = _ml.MulticlassClassification.Trainers.ImageCnn(Cnn, SyntheticImages.Quick(2) with { Augmentation = Augmentations.From(Config, _ml.Medical().Seed) }).Fit(train);
+        var plain = _ml.MulticlassClassification.Trainers.ImageCnn(Cnn, SyntheticImages.Quick(2)).Fit(train);
         Assert.Equal(Scores(viaOption, test), Scores(staged, test)); // one code path
         Assert.NotEqual(Scores(plain, test), Scores(staged, test)); // and it did augment
 
@@ -39,10 +42,10 @@ public sealed class AugmentTests : IDisposable
 
         // Saved in the zip; predictions after reload are identical.
         var path = Path.Combine(_dir, "augmented.zip");
-        _ml.Model.Save(staged, train.Schema, path);
-        var loaded = _ml.Model.Load(path, out _);
+        _ml.Model.SaveMedical(staged, train.Schema, path);
+        var loaded = _ml.Model.LoadMedical(path, out _);
         Assert.Equal(Scores(staged, test), Scores(loaded, test));
-        var stage = Assert.IsType<AugmentTransformer>(((dynamic)loaded).Transformers[0]);
+        var stage = Assert.IsType<AugmentTransformer>(Assert.IsAssignableFrom<IEnumerable<ITransformer>>(loaded).First());
         Assert.Equal(Config, stage.Config);
     }
 

@@ -1,3 +1,6 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MlNetMedical.Catalogs;
 using MlNetMedical.Data;
 using MlNetMedical.Imaging;
 using MlNetMedical.Models;
@@ -14,7 +17,7 @@ namespace MlNetMedical.Tests.Trainers;
 [Collection("Torch")]
 public sealed class BatchedInferenceTests
 {
-    private readonly MedicalContext _ml = new(seed: 13);
+    private readonly MLContext _ml = new(seed: 13);
 
     private static List<string> Outputs(ImageNetworkTransformer model, IDataView data, int batchSize)
     {
@@ -63,9 +66,9 @@ public sealed class BatchedInferenceTests
         [
             unet,
             _ml.Transforms.SegmentationEncoderFeatures(unet, levels: [-2, -1], pooling: PoolingKind.AverageMax).Fit(train),
-            _ml.Classification.Trainers.ImageClassifier(EncoderClassifierConfig.PlainCnn(2, 1, 2, depth: 3, baseChannels: 4), training: SyntheticImages.Quick(1)).Fit(train),
-            _ml.MultiTask.Trainers.Joint(JointTopology.YNet, unet: SyntheticImages.TinyUNet, training: SyntheticImages.Quick(1)).Fit(train),
-            _ml.MultiTask.Trainers.Joint(JointTopology.Simple, unet: SyntheticImages.TinyUNet, training: SyntheticImages.Quick(1)).Fit(train),
+            _ml.MulticlassClassification.Trainers.ImageCnn(EncoderClassifierConfig.PlainCnn(2, 1, 2, depth: 3, baseChannels: 4), SyntheticImages.Quick(1)).Fit(train),
+            _ml.MulticlassClassification.Trainers.JointSegmentationClassifier(JointTopology.YNet, unet: SyntheticImages.TinyUNet, training: SyntheticImages.Quick(1)).Fit(train),
+            _ml.MulticlassClassification.Trainers.JointSegmentationClassifier(JointTopology.Simple, unet: SyntheticImages.TinyUNet, training: SyntheticImages.Quick(1)).Fit(train),
         ];
         foreach (var model in models)
         {

@@ -1,6 +1,9 @@
 using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MlNetMedical.Catalogs;
 using MlNetMedical.Data;
 using MlNetMedical.Models;
 using MlNetMedical.Pipeline;
@@ -12,7 +15,7 @@ namespace MlNetMedical.Tests.Trainers;
 [Collection("Torch")]
 public sealed class SavePredictTests : IDisposable
 {
-    private readonly MedicalContext _ml = new(seed: 5);
+    private readonly MLContext _ml = new(seed: 5);
     private readonly string _dir = Directory.CreateTempSubdirectory("mlnm-save-").FullName;
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
@@ -20,7 +23,7 @@ public sealed class SavePredictTests : IDisposable
     private ITransformer FeaturesPipeline(IDataView train)
     {
         var seg = _ml.Segmentation.Trainers.UNet(SyntheticImages.TinyUNet, SyntheticImages.Quick(2)).Fit(train);
-        return _ml.Transforms.SegmentationEncoderFeatures(seg, levels: [-1]).Append(_ml.Classification.Trainers.SoftmaxRegression()).Fit(train);
+        return _ml.Transforms.SegmentationEncoderFeatures(seg, levels: [-1]).Append(_ml.MulticlassClassification.Trainers.LbfgsMaximumEntropy()).Fit(train);
     }
 
     [Fact]
@@ -30,8 +33,8 @@ public sealed class SavePredictTests : IDisposable
         var test = _ml.Data.LoadFromEnumerable(SyntheticImages.Disks(10, 2));
         var model = FeaturesPipeline(train);
         var path = Path.Combine(_dir, "model.zip");
-        _ml.Model.Save(model, train.Schema, path);
-        var loaded = _ml.Model.Load(path, out _);
+        _ml.Model.SaveMedical(model, train.Schema, path);
+        var loaded = _ml.Model.LoadMedical(path, out _);
         var before = model.Transform(test).GetColumn<float[]>("Score").ToList();
         var after = loaded.Transform(test).GetColumn<float[]>("Score").ToList();
         for (var i = 0; i < before.Count; i++) Assert.Equal(before[i], after[i]);
@@ -44,14 +47,14 @@ public sealed class SavePredictTests : IDisposable
         var test = _ml.Data.LoadFromEnumerable(SyntheticImages.Disks(6, 2));
         ITransformer[] models =
         [
-            _ml.Classification.Trainers.ImageClassifier(EncoderClassifierConfig.PlainCnn(2, 1, 2, depth: 3, baseChannels: 4), training: SyntheticImages.Quick(1)).Fit(train),
-            _ml.MultiTask.Trainers.Joint(JointTopology.YNet, unet: SyntheticImages.TinyUNet, training: SyntheticImages.Quick(1)).Fit(train),
+            _ml.MulticlassClassification.Trainers.ImageCnn(EncoderClassifierConfig.PlainCnn(2, 1, 2, depth: 3, baseChannels: 4), training: SyntheticImages.Quick(1)).Fit(train),
+            _ml.MulticlassClassification.Trainers.JointSegmentationClassifier(JointTopology.YNet, unet: SyntheticImages.TinyUNet, training: SyntheticImages.Quick(1)).Fit(train),
         ];
         foreach (var model in models)
         {
             var path = Path.Combine(_dir, "m.zip");
-            _ml.Model.Save(model, path);
-            var loaded = _ml.Model.Load(path, out _);
+            _ml.Model.SaveMedical(model, train.Schema, path);
+            var loaded = _ml.Model.LoadMedical(path, out _);
             Assert.Equal(model.Transform(test).GetColumn<float[]>("Score").ToList(), loaded.Transform(test).GetColumn<float[]>("Score").ToList());
         }
     }
@@ -62,7 +65,7 @@ public sealed class SavePredictTests : IDisposable
         var train = _ml.Data.LoadFromEnumerable(SyntheticImages.Disks(16, 1));
         using var small = _ml.Segmentation.Trainers.UNet(SyntheticImages.TinyUNet, SyntheticImages.Quick(1)).Fit(train);
         var path = Path.Combine(_dir, "seg.zip");
-        _ml.Model.Save(small, path);
+        _ml.Model.SaveMedical(small, train.Schema, path);
         // Swap in the config of a wider network and re-seal the manifest, so only the weights disagree.
         var entries = new Dictionary<string, byte[]>();
         using (var zip = ZipFile.OpenRead(path))
@@ -93,21 +96,31 @@ public sealed class SavePredictTests : IDisposable
                 using var s = zip.CreateEntry(name).Open();
                 s.Write(bytes);
             }
-        var error = Assert.Throws<InvalidDataException>(() => _ml.Model.Load(tampered, out _));
+        var error = Assert.Throws<InvalidDataException>(() => _ml.Model.LoadMedical(tampered, out _));
         Assert.Contains("weights.safetensors does not match", error.Message);
     }
 
     [Fact]
-    public void PredictionEnginePoolIsSafeFromManyThreads()
+    public void PredictionEnginesOnManyThreadsAgreeWithTransform()
     {
         var train = _ml.Data.LoadFromEnumerable(SyntheticImages.Disks(16, 1));
         var model = FeaturesPipeline(train);
         var rows = SyntheticImages.Disks(8, 9);
-        var engine = _ml.Model.CreatePredictionEngine<DiskRow, ScoredRow>(model);
-        var expected = rows.Select(r => engine.Predict(r).Score).ToList();
-        var pool = _ml.Model.CreatePredictionEnginePool<DiskRow, ScoredRow>(model);
+        var expected = model.Transform(_ml.Data.LoadFromEnumerable(rows)).GetColumn<float[]>("Score").ToList();
+        using (var engine = _ml.Model.CreatePredictionEngine<DiskRow, ScoredRow>(model))
+            for (var i = 0; i < rows.Count; i++)
+            {
+                var prediction = engine.Predict(rows[i]);
+                Assert.Equal(expected[i], prediction.Score);
+                Assert.Equal((uint)(Array.IndexOf(expected[i], expected[i].Max()) + 1), prediction.PredictedLabel);
+            }
+        // ML.NET's PredictionEngine is not thread-safe: one per thread, all sharing the model's network stages.
         var results = new float[rows.Count * 4][];
-        Parallel.For(0, results.Length, new ParallelOptions { MaxDegreeOfParallelism = 4 }, i => results[i] = pool.Predict(rows[i % rows.Count]).Score);
+        Parallel.For(0, 4, new ParallelOptions { MaxDegreeOfParallelism = 4 }, t =>
+        {
+            using var engine = _ml.Model.CreatePredictionEngine<DiskRow, ScoredRow>(model);
+            for (var i = t; i < results.Length; i += 4) results[i] = engine.Predict(rows[i % rows.Count]).Score;
+        });
         for (var i = 0; i < results.Length; i++) Assert.Equal(expected[i % rows.Count], results[i]);
     }
 }

@@ -1,3 +1,4 @@
+using Microsoft.ML.Data;
 using MlNetMedical.Data;
 using MlNetMedical.Imaging;
 using MlNetMedical.Imaging.Formats;
@@ -6,12 +7,31 @@ using MlNetMedical.Training;
 
 namespace MlNetMedical.Tests.Trainers;
 
-/// <summary>A row of the tiny synthetic task: a noisy 16×16 image with a bright disk in the left (class "left") or right half.</summary>
+/// <summary>
+/// A row of the tiny synthetic task: a noisy 16×16 image with a bright disk in the left (<see cref="Label"/> 1) or right (2) half
+/// (0 = no label). The data view's <c>Label</c> column is an ML.NET key of two classes without names, which the framework's trainers
+/// name "1" and "2".
+/// </summary>
 public sealed class DiskRow
 {
     [VolumeColumn(VolumeKind.Image)] public Volume Image { get; set; } = null!;
     [VolumeColumn(VolumeKind.Mask)] public Volume? Mask { get; set; }
-    [KeyType("left", "right")] public uint Label { get; set; }
+
+    /// <summary>The class as the data view's key holds it: 1 = left, 2 = right, 0 = missing.</summary>
+    [NoColumn] public uint Label { get; set; }
+
+    /// <summary>
+    /// The <c>Label</c> column. ML.NET's LoadFromEnumerable reads a key property as 0-based and adds one (a value ≥ the key count
+    /// becomes the missing key 0), so this is <see cref="Label"/> − 1, a missing label wrapping to <see cref="uint.MaxValue"/>;
+    /// CreateEnumerable writes the key as it is (1-based, 0 = missing).
+    /// </summary>
+    [ColumnName("Label"), KeyType(2)]
+    public uint LabelKey
+    {
+        get => unchecked(Label - 1);
+        set => Label = value;
+    }
+
     public string GroupId { get; set; } = "";
 }
 
@@ -19,7 +39,7 @@ public sealed class DiskRow
 public sealed class ScoredRow
 {
     public float[] Score { get; set; } = [];
-    [KeyType("left", "right")] public uint PredictedLabel { get; set; }
+    [KeyType(2)] public uint PredictedLabel { get; set; }
 }
 
 internal static class SyntheticImages

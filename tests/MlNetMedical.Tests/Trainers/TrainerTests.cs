@@ -1,4 +1,7 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
 using TorchSharp;
+using MlNetMedical.Catalogs;
 using MlNetMedical.Data;
 using MlNetMedical.Models;
 using MlNetMedical.Pipeline;
@@ -15,7 +18,7 @@ public sealed class TorchCollection;
 [Collection("Torch")]
 public sealed class TrainerTests
 {
-    private readonly MedicalContext _ml = new(seed: 3);
+    private readonly MLContext _ml = new(seed: 3);
     private IDataView Train => _ml.Data.LoadFromEnumerable(SyntheticImages.Disks(48, 1));
     private IDataView Test => _ml.Data.LoadFromEnumerable(SyntheticImages.Disks(40, 2));
 
@@ -26,7 +29,7 @@ public sealed class TrainerTests
             $"training loss did not fall: {string.Join(", ", history.Epochs.Select(e => e["train_loss"].ToString("F4")))}");
     }
 
-    private double Accuracy(IDataView scored) => _ml.Classification.Evaluate(scored).MicroAccuracy;
+    private double Accuracy(IDataView scored) => _ml.MulticlassClassification.Evaluate(scored).MicroAccuracy;
 
     [Fact]
     public void UNetPretrainingLearnsTheDisks()
@@ -41,13 +44,11 @@ public sealed class TrainerTests
     }
 
     [Fact]
-    public void FrozenEncoderFeaturesWithSoftmaxRegressionBeatChance()
+    public void FrozenEncoderFeaturesWithLbfgsMaximumEntropyBeatChance()
     {
         using var seg = _ml.Segmentation.Trainers.UNet(SyntheticImages.TinyUNet, SyntheticImages.Quick(4)).Fit(Train);
         var features = _ml.Transforms.SegmentationEncoderFeatures(seg, levels: [-1, -2], pooling: PoolingKind.AverageMax);
-        var softmax = _ml.Classification.Trainers.SoftmaxRegression();
-        var model = features.Append(softmax).Fit(Train);
-        AssertLearned(softmax.LastHistory);
+        var model = features.Append(_ml.MulticlassClassification.Trainers.LbfgsMaximumEntropy()).Fit(Train);
         var accuracy = Accuracy(model.Transform(Test));
         Assert.True(accuracy >= 0.7, $"accuracy {accuracy}");
     }
@@ -67,7 +68,7 @@ public sealed class TrainerTests
     public void MlpOnFeaturesBeatsChance()
     {
         using var seg = _ml.Segmentation.Trainers.UNet(SyntheticImages.TinyUNet, SyntheticImages.Quick(4)).Fit(Train);
-        var mlp = _ml.Classification.Trainers.Mlp(hiddenUnits: [16]);
+        var mlp = _ml.MulticlassClassification.Trainers.Mlp(hiddenUnits: [16]);
         var model = _ml.Transforms.SegmentationEncoderFeatures(seg, levels: [-1, -2], pooling: PoolingKind.AverageMax).Append(mlp).Fit(Train);
         AssertLearned(mlp.LastHistory);
         Assert.True(Accuracy(model.Transform(Test)) >= 0.7);
@@ -79,7 +80,7 @@ public sealed class TrainerTests
     public void FineTuningFromTheSegmentationEncoderBeatsChance(FreezeMode freeze)
     {
         using var seg = _ml.Segmentation.Trainers.UNet(SyntheticImages.TinyUNet, SyntheticImages.Quick(4)).Fit(Train);
-        var trainer = _ml.Classification.Trainers.ImageClassifier(
+        var trainer = _ml.MulticlassClassification.Trainers.FineTunedEncoder(
             EncoderClassifierConfig.FromSegmentation(SyntheticImages.TinyUNet, new ClassificationHeadConfig()), seg,
             new FineTuneSettings { Freeze = freeze, EpochsPerUnfreeze = 1 }, SyntheticImages.Quick(8));
         using var model = trainer.Fit(Train);
@@ -91,7 +92,7 @@ public sealed class TrainerTests
     [Fact]
     public void ScratchCnnLearns()
     {
-        var trainer = _ml.Classification.Trainers.ImageClassifier(EncoderClassifierConfig.PlainCnn(2, 1, 2, depth: 3, baseChannels: 4),
+        var trainer = _ml.MulticlassClassification.Trainers.ImageCnn(EncoderClassifierConfig.PlainCnn(2, 1, 2, depth: 3, baseChannels: 4),
             training: SyntheticImages.Quick(10));
         using var model = trainer.Fit(Train);
         AssertLearned(trainer.LastHistory);
@@ -104,7 +105,7 @@ public sealed class TrainerTests
         using var seg = _ml.Segmentation.Trainers.UNet(SyntheticImages.TinyUNet, SyntheticImages.Quick(2)).Fit(Train);
         var before = ((EncoderNetwork)seg.Network).Encoder.state_dict().Where(kv => kv.Value.dtype == TorchSharp.torch.ScalarType.Float32)
             .ToDictionary(kv => kv.Key, kv => kv.Value.contiguous().data<float>().ToArray());
-        var trainer = _ml.Classification.Trainers.ImageClassifier(
+        var trainer = _ml.MulticlassClassification.Trainers.FineTunedEncoder(
             EncoderClassifierConfig.FromSegmentation(SyntheticImages.TinyUNet, new ClassificationHeadConfig()), seg,
             new FineTuneSettings { Freeze = FreezeMode.WholeEncoder }, SyntheticImages.Quick(3));
         using var model = trainer.Fit(Train);
@@ -121,7 +122,7 @@ public sealed class TrainerTests
     public void JointTrainingUsesRowsWithOnlyAMaskOrOnlyALabel(JointTopology topology)
     {
         var data = _ml.Data.LoadFromEnumerable(SyntheticImages.Disks(48, 1, partial: true));
-        var trainer = _ml.MultiTask.Trainers.Joint(topology, classificationWeight: 1.0, unet: SyntheticImages.TinyUNet, training: SyntheticImages.Quick(8));
+        var trainer = _ml.MulticlassClassification.Trainers.JointSegmentationClassifier(topology, classificationWeight: 1.0, unet: SyntheticImages.TinyUNet, training: SyntheticImages.Quick(8));
         using var model = trainer.Fit(data);
         AssertLearned(trainer.LastHistory);
         var scored = model.Transform(Test);

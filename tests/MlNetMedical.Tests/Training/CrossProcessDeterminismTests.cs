@@ -1,3 +1,6 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MlNetMedical.Catalogs;
 using MlNetMedical.Data;
 using System.Diagnostics;
 using System.Globalization;
@@ -22,10 +25,10 @@ public sealed class CrossProcessDeterminismTests
     /// (round-trip format), the SHA-256 of its weights and its test scores as bits.</summary>
     internal static string TrainAndDescribe(int seed)
     {
-        var ml = new MedicalContext(seed: seed);
+        var ml = new MLContext(seed: seed);
         var train = ml.Data.LoadFromEnumerable(SyntheticImages.Disks(16, 1));
         var test = ml.Data.LoadFromEnumerable(SyntheticImages.Disks(6, 2));
-        var trainer = ml.Classification.Trainers.ImageClassifier(EncoderClassifierConfig.PlainCnn(2, 1, 2, depth: 3, baseChannels: 4),
+        var trainer = ml.MulticlassClassification.Trainers.ImageCnn(EncoderClassifierConfig.PlainCnn(2, 1, 2, depth: 3, baseChannels: 4),
             training: SyntheticImages.Quick(3) with
             {
                 ClassBalancing = ClassBalancing.BalancedSampler,

@@ -1,3 +1,6 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MlNetMedical.Catalogs;
 using MlNetMedical.Data;
 using MlNetMedical.Models;
 using MlNetMedical.Tests.Trainers;
@@ -9,7 +12,7 @@ namespace MlNetMedical.Tests.Training;
 [Collection("Torch")]
 public sealed class TrainingLoopTests : IDisposable
 {
-    private readonly MedicalContext _ml = new(seed: 7);
+    private readonly MLContext _ml = new(seed: 7);
     private readonly string _dir = Directory.CreateTempSubdirectory("mlnm-ckpt-").FullName;
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
@@ -18,7 +21,7 @@ public sealed class TrainingLoopTests : IDisposable
 
     private (TrainingHistory History, float[] Scores) Run(TrainingOptions options)
     {
-        var trainer = _ml.Classification.Trainers.ImageClassifier(EncoderClassifierConfig.PlainCnn(2, 1, 2, depth: 3, baseChannels: 4), training: options);
+        var trainer = _ml.MulticlassClassification.Trainers.ImageCnn(EncoderClassifierConfig.PlainCnn(2, 1, 2, depth: 3, baseChannels: 4), options);
         using var model = trainer.Fit(Train);
         var scores = model.Transform(_ml.Data.LoadFromEnumerable(SyntheticImages.Disks(6, 2))).GetColumn<float[]>("Score").SelectMany(s => s).ToArray();
         return (trainer.LastHistory!, scores);
