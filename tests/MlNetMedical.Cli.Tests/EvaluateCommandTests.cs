@@ -25,6 +25,11 @@ public sealed class EvaluateCommandTests(TinyModels models)
         Assert.Equal(TinyModels.LiverClasses, cls.GetProperty("classNames").EnumerateArray().Select(e => e.GetString()));
         var matrix = cls.GetProperty("confusionMatrix").EnumerateArray().Select(r => r.EnumerateArray().Select(c => c.GetInt64()).ToArray()).ToArray();
         Assert.Equal(6, matrix.Sum(r => r.Sum()));
+        // Rows are the true classes: their sums are the test split's label counts.
+        var lines = File.ReadAllLines(models.LiverManifest);
+        var header = lines[0].Split(',');
+        var testLabels = lines.Skip(1).Select(l => l.Split(',')).Where(f => f[Array.IndexOf(header, "split")] == "test").Select(f => f[Array.IndexOf(header, "label")]).ToList();
+        Assert.Equal(TinyModels.LiverClasses.Select(c => (long)testLabels.Count(l => l == c)), matrix.Select(r => r.Sum()));
         var accuracy = cls.GetProperty("accuracy").GetDouble();
         Assert.Equal(Enumerable.Range(0, 3).Sum(k => matrix[k][k]) / 6.0, accuracy, 9);
         Assert.True(cls.GetProperty("logLoss").GetDouble() > 0);
@@ -137,14 +142,14 @@ public sealed class EvaluateCommandTests(TinyModels models)
     public sealed class VectorRow
     {
         [VectorType(2)] public float[] Features { get; set; } = [];
-        [KeyType(2)] public uint Label { get; set; }
+        [KeyType(2)] public uint Label { get; set; }   // LoadFromEnumerable: 0-based class index
     }
 
     /// <summary>A stock ML.NET classifier on a 2-vector (no framework stage).</summary>
     private static (MLContext Ml, ITransformer Model, IDataView Rows) VectorModel()
     {
         var ml = new MLContext(seed: 1);
-        var rows = ml.Data.LoadFromEnumerable(new[] { new VectorRow { Features = [0, 1], Label = 1 }, new VectorRow { Features = [1, 0], Label = 2 } });
+        var rows = ml.Data.LoadFromEnumerable(new[] { new VectorRow { Features = [0, 1], Label = 0 }, new VectorRow { Features = [1, 0], Label = 1 } });
         return (ml, ml.MulticlassClassification.Trainers.LbfgsMaximumEntropy().Fit(rows), rows);
     }
 

@@ -18,7 +18,7 @@ public sealed class ReportMetricsTests
 
     private static IDataView Scored(MLContext ml, string[] classes, (int Label, float[] Score)[] rows)
     {
-        var (key, names) = SchemaShapes.ClassKey(classes);
+        var key = SchemaShapes.ClassKey(classes).Type;
         var definition = SchemaDefinition.Create(typeof(Row));
         var keyValues = new VBuffer<ReadOnlyMemory<char>>(classes.Length, classes.Select(c => c.AsMemory()).ToArray());
         foreach (var column in new[] { "Label", "PredictedLabel" })
@@ -29,7 +29,8 @@ public sealed class ReportMetricsTests
         definition["Score"].ColumnType = new VectorDataViewType(NumberDataViewType.Single, classes.Length);
         return ml.Data.LoadFromEnumerable(rows.Select(r => new Row
         {
-            Label = (uint)r.Label + 1, Score = r.Score, PredictedLabel = (uint)Array.IndexOf(r.Score, r.Score.Max()) + 1,
+            // ML.NET's LoadFromEnumerable takes a key property as the 0-based index (stored + 1).
+            Label = (uint)r.Label, Score = r.Score, PredictedLabel = (uint)Array.IndexOf(r.Score, r.Score.Max()),
         }).ToList(), definition);
     }
 

@@ -172,7 +172,8 @@ internal static class ProgramWriter
             return $".Append(ml.MulticlassClassification.Trainers.Mlp({Ints(f.HiddenUnits)}, {Num(f.Dropout)}, {Options(config, f.Training, false)} with {{ WeightDecay = {Num(f.L2)} }}))";
         var options = PipelineRunner.MaximumEntropy(f);
         return $$"""
-            .Append(ml.Transforms.NormalizeMeanVariance(DefaultColumnNames.Features))
+            .AppendCacheCheckpoint(ml)
+                .Append(ml.Transforms.NormalizeMeanVariance(DefaultColumnNames.Features))
                 .Append(ml.MulticlassClassification.Trainers.LbfgsMaximumEntropy(new LbfgsMaximumEntropyMulticlassTrainer.Options
                 {
                     L2Regularization = (float){{Num(f.L2)}}, MaximumNumberOfIterations = {{options.MaximumNumberOfIterations}}, NumberOfThreads = {{options.NumberOfThreads}},

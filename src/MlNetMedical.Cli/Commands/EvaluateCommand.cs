@@ -174,9 +174,10 @@ public sealed class EvaluateCommand : ICliCommand
                 definition[column].AddAnnotation(SchemaShapes.AnnotationKinds.KeyValues, KeyValues(classNames), new VectorDataViewType(TextDataViewType.Instance, classNames.Count));
             }
             definition[DefaultColumnNames.Score].ColumnType = new VectorDataViewType(NumberDataViewType.Single, classNames.Count);
+            // ML.NET reads a key property of a row class as the 0-based class index (it stores index + 1; 0 is missing).
             var rows = Labels.Select((label, i) => new ScoredRow
             {
-                Label = (uint)label + 1, Score = Probabilities[i], PredictedLabel = (uint)ArgMax(Probabilities[i]) + 1,
+                Label = (uint)label, Score = Probabilities[i], PredictedLabel = (uint)ArgMax(Probabilities[i]),
             }).ToList();
             return ml.Data.LoadFromEnumerable(rows, definition);
         }
@@ -228,7 +229,7 @@ public sealed class EvaluateCommand : ICliCommand
         }
     }
 
-    /// <summary>A scored row in the model's class order, for ML.NET's evaluator.</summary>
+    /// <summary>A scored row in the model's class order, for ML.NET's evaluator (keys as 0-based class indices).</summary>
     private sealed class ScoredRow
     {
         public uint Label { get; set; }

@@ -106,7 +106,10 @@ public sealed class PipelineRunner(ProgressView view)
                 {
                     // ML.NET's L-BFGS trainer neither reports epochs nor watches a cancellation token: check before and after.
                     cancellation.ThrowIfCancellationRequested();
-                    model = features.Append(ml.Transforms.NormalizeMeanVariance(DefaultColumnNames.Features))
+                    // ML.NET trainers do not cache: without the checkpoint every L-BFGS iteration would rerun the encoder on
+                    // every image. The cache (ML.NET's, which leaves out the volume columns) serves fitting only.
+                    model = features.AppendCacheCheckpoint(ml)
+                        .Append(ml.Transforms.NormalizeMeanVariance(DefaultColumnNames.Features))
                         .Append(ml.MulticlassClassification.Trainers.LbfgsMaximumEntropy(MaximumEntropy(featurize))).Fit(train);
                     cancellation.ThrowIfCancellationRequested();
                 }

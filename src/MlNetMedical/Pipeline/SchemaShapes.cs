@@ -28,6 +28,10 @@ public static class SchemaShapes
     public static SchemaShape.Column ColumnOf(string name, DataViewType type, DataViewSchema.Annotations? annotations = null) =>
         Shape(name, type, annotations is null ? null : AnnotationShape(annotations));
 
+    /// <summary>The shape of a key column (ML.NET's shapes keep no key count), with <paramref name="annotations"/>, e.g. key values.</summary>
+    public static SchemaShape.Column KeyColumnOf(string name, DataViewSchema.Annotations? annotations = null) =>
+        MlNetInternals.NewColumn(name, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.UInt32, true, annotations is null ? null : AnnotationShape(annotations));
+
     private static SchemaShape AnnotationShape(DataViewSchema.Annotations annotations) =>
         new(annotations.Schema.Select(a => Shape(a.Name, a.Type, null)));
 

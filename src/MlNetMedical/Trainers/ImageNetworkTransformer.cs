@@ -124,7 +124,7 @@ public sealed class ImageNetworkTransformer : RowMappingTransformer, IDisposable
         return
         [
             SchemaShapes.ColumnOf(DefaultColumnNames.Score, new VectorDataViewType(NumberDataViewType.Single, count), SlotNames(names)),
-            SchemaShapes.ColumnOf(DefaultColumnNames.PredictedLabel, label.ItemType, hasKeyValues ? SchemaShapes.ClassKey(names).Annotations : null),
+            SchemaShapes.KeyColumnOf(DefaultColumnNames.PredictedLabel, hasKeyValues ? SchemaShapes.ClassKey(names).Annotations : null),
         ];
     }
 

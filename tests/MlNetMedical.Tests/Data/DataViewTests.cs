@@ -77,7 +77,9 @@ public sealed class DataViewTests : IDisposable
         Assert.ThrowsAny<IOException>(() => _ml.Data.LoadFromManifest(missing));
         var empty = Path.Combine(_dir, "empty.csv");
         File.WriteAllLines(empty, ["id,image"]);
-        Assert.Contains($"manifest '{empty}': the dataset has no items", Assert.Throws<InvalidDataException>(() => _ml.Data.LoadFromManifest(empty)).Message);
+        var noCases = Assert.Throws<MlNetMedical.Imaging.Datasets.ManifestException>(() => _ml.Data.LoadFromManifest(empty));
+        Assert.Equal(empty, noCases.Path);
+        Assert.Contains("the manifest lists no cases", noCases.Message);
         Assert.Throws<ArgumentOutOfRangeException>(() => _ml.Data.LoadFromManifest(SyntheticImages.WriteManifest(_dir, 2, _ => "train"), prefetch: -1));
     }
 

@@ -15,6 +15,7 @@ public class ClassificationMetricsTests
 {
     private readonly MLContext _ml = new(seed: 1);
 
+    // In ML.NET's row classes a [KeyType] property holds the 0-based class index (0 → key 1); the view's keys are 1-based.
     public sealed class ScoredRow3
     {
         [KeyType(3)] public uint Label { get; set; }
@@ -27,8 +28,8 @@ public class ClassificationMetricsTests
         [VectorType(2)] public float[] Score { get; set; } = [];
     }
 
-    // Six rows, three classes (keys 1..3); every figure below was worked out by hand.
-    private static readonly uint[] Labels = [1, 1, 2, 2, 3, 3];
+    // Six rows, three classes (0-based indices); every figure below was worked out by hand.
+    private static readonly uint[] Labels = [0, 0, 1, 1, 2, 2];
     private static readonly float[][] Probabilities =
     [
         [0.7f, 0.2f, 0.1f],
@@ -61,7 +62,7 @@ public class ClassificationMetricsTests
     public void ClassNamesComeFromTheKeyValuesOfMapValueToKey()
     {
         var names = new[] { "a", "b", "c" };
-        var rows = Labels.Zip(Probabilities, (l, s) => new NamedRow { Diagnosis = names[l - 1], Score = s }).ToArray();
+        var rows = Labels.Zip(Probabilities, (l, s) => new NamedRow { Diagnosis = names[l], Score = s }).ToArray();
         var data = _ml.Data.LoadFromEnumerable(rows);
         var keyed = _ml.Transforms.Conversion.MapValueToKey("Label", "Diagnosis").Fit(data).Transform(data);
         var roc = _ml.MulticlassClassification.EvaluateRoc(keyed);
@@ -98,7 +99,7 @@ public class ClassificationMetricsTests
     public void BinaryAucIsTheSameForBothClasses()
     {
         // Positives (class 2) score .7 .4 .8, negatives .1 .2: all six pairs won.
-        var roc = _ml.MulticlassClassification.EvaluateRoc(Rows2([1, 2, 2, 1, 2],
+        var roc = _ml.MulticlassClassification.EvaluateRoc(Rows2([0, 1, 1, 0, 1],
             [[0.9f, 0.1f], [0.3f, 0.7f], [0.6f, 0.4f], [0.8f, 0.2f], [0.2f, 0.8f]]));
         Assert.Equal(1.0, roc.PerClass[1].Auc, 12);
         Assert.Equal(1.0, roc.PerClass[0].Auc, 12);
@@ -108,7 +109,7 @@ public class ClassificationMetricsTests
     public void AbsentClassIsNaNAndLeftOutOfTheMacroAuc()
     {
         // Class 3 never occurs.
-        var roc = _ml.MulticlassClassification.EvaluateRoc(Rows3([1, 2, 2], [[0.6f, 0.3f, 0.1f], [0.2f, 0.7f, 0.1f], [0.6f, 0.3f, 0.1f]]));
+        var roc = _ml.MulticlassClassification.EvaluateRoc(Rows3([0, 1, 1], [[0.6f, 0.3f, 0.1f], [0.2f, 0.7f, 0.1f], [0.6f, 0.3f, 0.1f]]));
         Assert.True(double.IsNaN(roc.PerClass[2].Auc));
         Assert.Empty(roc.PerClass[2].Points);
         // Class 1 AUC: positive .6 vs negatives .2 (win) and .6 (tie) → 1.5/2; class 2 likewise: .3 vs .7(+), .3(+).
@@ -119,11 +120,18 @@ public class ClassificationMetricsTests
     [Fact]
     public void MissingLabelsAreSkippedAndAllWrongIsZero()
     {
-        // Key 0 (a row without a label) is skipped; the two labelled rows are ranked the wrong way round.
-        var roc = _ml.MulticlassClassification.EvaluateRoc(Rows2([0, 1, 2], [[0.5f, 0.5f], [0f, 1f], [1f, 0f]]));
+        // Key 0 (a row without a label: "?" is not among the key's values) is skipped; the two labelled rows are ranked the wrong way round.
+        var keyData = _ml.Data.LoadFromEnumerable(new[] { new KeyOnly { Diagnosis = "a" }, new KeyOnly { Diagnosis = "b" } });
+        var data = _ml.Data.LoadFromEnumerable(new[]
+        {
+            new NamedRow2 { Diagnosis = "?", Score = [0.5f, 0.5f] }, new NamedRow2 { Diagnosis = "a", Score = [0f, 1f] }, new NamedRow2 { Diagnosis = "b", Score = [1f, 0f] },
+        });
+        var keyed = _ml.Transforms.Conversion.MapValueToKey("Label", "Diagnosis", keyData: keyData).Fit(data).Transform(data);
+        Assert.Equal([0u, 1u, 2u], keyed.GetColumn<uint>("Label"));
+        var roc = _ml.MulticlassClassification.EvaluateRoc(keyed);
         Assert.Equal(0.0, roc.MacroAuc, 12);
         Assert.All(roc.PerClass, c => Assert.Equal(2, c.Positives + c.Negatives));
-        var single = _ml.MulticlassClassification.EvaluateRoc(Rows2([1, 1], [[1f, 0f], [1f, 0f]]));
+        var single = _ml.MulticlassClassification.EvaluateRoc(Rows2([0, 0], [[1f, 0f], [1f, 0f]]));
         Assert.True(double.IsNaN(single.MacroAuc));
     }
 
@@ -143,9 +151,17 @@ public class ClassificationMetricsTests
         Assert.Contains("score column 'Score' has 3 values at row 0, label 'Label' has 2 classes", shortScore.Message);
     }
 
+    public sealed class KeyOnly { public string Diagnosis { get; set; } = ""; }
+
+    public sealed class NamedRow2
+    {
+        public string Diagnosis { get; set; } = "";
+        [VectorType(2)] public float[] Score { get; set; } = [0, 0];
+    }
+
     public sealed class MismatchedRow
     {
-        [KeyType(2)] public uint Label { get; set; } = 1;
+        [KeyType(2)] public uint Label { get; set; } = 0;
         [VectorType(3)] public float[] Score { get; set; } = [0.2f, 0.3f, 0.5f];
     }
 

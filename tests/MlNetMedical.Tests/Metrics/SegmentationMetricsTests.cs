@@ -216,7 +216,7 @@ public class SegmentationMetricsTests
         {
             var unknown = Assert.Throws<InvalidOperationException>(() => ml.Segmentation.Evaluate(data, classes: [1]));
             Assert.Contains("no mask converter for", unknown.Message);
-            Assert.Contains("row 0, columns 'Mask' and 'PredictedMask'", unknown.Message);
+            Assert.Contains("MaskConverters.Register<OtherMask>", unknown.Message);
             MaskConverters.Register<OtherMask>(m => new LabelMap([2, 2], m.Voxels));
         }
         Assert.Equal(2.0 / 3, ml.Segmentation.Evaluate(data, classes: [1]).MeanDice, 12);
