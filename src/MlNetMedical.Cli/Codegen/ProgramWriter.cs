@@ -55,7 +55,8 @@ internal static class ProgramWriter
             void Report(string name, ITransformer model)
             {
                 ml.Model.SaveMedical(model, data.Schema, Path.Combine(outDir, "models", name + ".zip"));
-                var scored = model.Transform(test);
+                // Scored once into memory, as mlnm run scores (the networks then see the test images in the same batches).
+                var scored = ml.Data.CacheInMemory(model.Transform(test));
                 if (scored.Schema.GetColumnOrNull(DefaultColumnNames.Score) is null) { Console.WriteLine($"{name}: saved models/{name}.zip"); return; }
                 var m = ml.MulticlassClassification.Evaluate(scored);
                 var roc = ml.MulticlassClassification.EvaluateRoc(scored);
@@ -173,10 +174,11 @@ internal static class ProgramWriter
         var options = PipelineRunner.MaximumEntropy(f);
         return $$"""
             .AppendCacheCheckpoint(ml)
-                .Append(ml.Transforms.NormalizeMeanVariance(DefaultColumnNames.Features))
+                .Append(ml.Transforms.NormalizeMeanVariance(DefaultColumnNames.Features, fixZero: false))
                 .Append(ml.MulticlassClassification.Trainers.LbfgsMaximumEntropy(new LbfgsMaximumEntropyMulticlassTrainer.Options
                 {
-                    L2Regularization = (float){{Num(f.L2)}}, MaximumNumberOfIterations = {{options.MaximumNumberOfIterations}}, NumberOfThreads = {{options.NumberOfThreads}},
+                    L2Regularization = (float){{Num(f.L2)}}, L1Regularization = {{Num(options.L1Regularization)}}f,
+                    MaximumNumberOfIterations = {{options.MaximumNumberOfIterations}}, NumberOfThreads = {{options.NumberOfThreads}},
                 }))
             """;
     }

@@ -109,7 +109,7 @@ public sealed class PipelineRunner(ProgressView view)
                     // ML.NET trainers do not cache: without the checkpoint every L-BFGS iteration would rerun the encoder on
                     // every image. The cache (ML.NET's, which leaves out the volume columns) serves fitting only.
                     model = features.AppendCacheCheckpoint(ml)
-                        .Append(ml.Transforms.NormalizeMeanVariance(DefaultColumnNames.Features))
+                        .Append(ml.Transforms.NormalizeMeanVariance(DefaultColumnNames.Features, fixZero: false))
                         .Append(ml.MulticlassClassification.Trainers.LbfgsMaximumEntropy(MaximumEntropy(featurize))).Fit(train);
                     cancellation.ThrowIfCancellationRequested();
                 }
@@ -232,12 +232,13 @@ public sealed class PipelineRunner(ProgressView view)
         Augmentation = augmentation, Progress = progress, Seed = config.Seed, CancellationToken = cancellation,
     };
 
-    /// <summary>The softmax-regression classifier of a featurize stage as ML.NET's L-BFGS maximum entropy: <c>l2</c> is its
-    /// L2 regularization, <c>training.epochs</c> its iteration limit; its thread count is the run's budget (1 thread
-    /// when the run has none, so results do not depend on the machine's cores).</summary>
+    /// <summary>The softmax-regression classifier of a featurize stage as ML.NET's L-BFGS maximum entropy on standardised
+    /// features: <c>l2</c> is its L2 regularization and there is no L1 (ML.NET's default of 1 would drop most encoder features),
+    /// <c>training.epochs</c> its iteration limit; one thread, so results do not depend on the machine's cores.</summary>
     internal static Microsoft.ML.Trainers.LbfgsMaximumEntropyMulticlassTrainer.Options MaximumEntropy(FeaturizeStage featurize) => new()
     {
         L2Regularization = (float)featurize.L2,
+        L1Regularization = 0,
         MaximumNumberOfIterations = featurize.Training.Epochs,
         NumberOfThreads = 1,
     };

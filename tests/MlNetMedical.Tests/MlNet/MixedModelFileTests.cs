@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MlNetMedical.Models;
@@ -31,24 +30,7 @@ public sealed class MixedModelFileTests
         scored.GetColumn<float[]>("Score").Zip(scored.GetColumn<string>("PredictedDiagnosis"))
             .Select(p => string.Join(" ", p.First.Select(v => BitConverter.SingleToInt32Bits(v).ToString("X8"))) + " " + p.Second));
 
-    private static string RunWorker(string path)
-    {
-        var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
-        var psi = new ProcessStartInfo(host) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(typeof(MixedModelFileTests).Assembly.Location);
-        psi.ArgumentList.Add(WorkerCommand);
-        psi.ArgumentList.Add(path);
-        using var process = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {host}");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(300_000))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException("the prediction child process did not finish in 300 s");
-        }
-        Assert.True(process.ExitCode == 0, $"child exited {process.ExitCode}: {stdout.Result}{stderr.Result}");
-        return stdout.Result;
-    }
+    private static string RunWorker(string path) => ChildProcess.Run(WorkerCommand, path);
 
     [Theory]
     [InlineData("features")]

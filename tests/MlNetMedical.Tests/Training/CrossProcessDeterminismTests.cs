@@ -2,7 +2,6 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using MlNetMedical.Catalogs;
 using MlNetMedical.Data;
-using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
 using MlNetMedical.Models;
@@ -44,24 +43,7 @@ public sealed class CrossProcessDeterminismTests
         return string.Join("\n", lines);
     }
 
-    private static string RunWorker(int seed)
-    {
-        var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
-        var psi = new ProcessStartInfo(host) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(typeof(CrossProcessDeterminismTests).Assembly.Location);
-        psi.ArgumentList.Add(WorkerCommand);
-        psi.ArgumentList.Add(seed.ToString(CultureInfo.InvariantCulture));
-        using var process = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {host}");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(300_000))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException("the training child process did not finish in 300 s");
-        }
-        Assert.True(process.ExitCode == 0, $"child exited {process.ExitCode}: {stdout.Result}{stderr.Result}");
-        return stdout.Result;
-    }
+    private static string RunWorker(int seed) => ChildProcess.Run(WorkerCommand, seed.ToString(CultureInfo.InvariantCulture));
 
     [Fact]
     public void SeededTrainingIsBitIdenticalAcrossProcesses()
