@@ -53,7 +53,7 @@ internal sealed class BoxedRowCursor : DataViewRowCursor
         return (ref TValue value) =>
         {
             if (_position < 0 || _done) throw new InvalidOperationException($"cursor is not on a row (reading column '{column.Name}')");
-            value = (TValue)_valueAt(index)!;
+            ColumnValues.Assign(_valueAt(index), ref value);
         };
     }
 

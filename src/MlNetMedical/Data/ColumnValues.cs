@@ -48,6 +48,33 @@ internal static class ColumnValues
         _ => value,
     };
 
+    /// <summary>
+    /// Hands a stored raw value to a getter's caller. ML.NET's getters write vectors into the caller's buffer, which the caller
+    /// then owns and may change (ML.NET's own normalisers do, in place); a stored vector is therefore copied, never shared.
+    /// </summary>
+    public static void Assign<TValue>(object? stored, ref TValue destination)
+    {
+        if (VectorCopier<TValue>.Copy is { } copy) copy(stored, ref destination);
+        else destination = (TValue)stored!;
+    }
+
+    private delegate void Copier<TValue>(object? stored, ref TValue destination);
+
+    private static class VectorCopier<TValue>
+    {
+        public static readonly Copier<TValue>? Copy = Make();
+
+        private static Copier<TValue>? Make()
+        {
+            if (!typeof(TValue).IsGenericType || typeof(TValue).GetGenericTypeDefinition() != typeof(VBuffer<>)) return null;
+            var method = typeof(ColumnValues).GetMethod(nameof(CopyVector), BindingFlags.NonPublic | BindingFlags.Static)!
+                .MakeGenericMethod(typeof(TValue).GetGenericArguments()[0]);
+            return (Copier<TValue>)Delegate.CreateDelegate(typeof(Copier<TValue>), method);
+        }
+    }
+
+    private static void CopyVector<T>(object? stored, ref VBuffer<T> destination) => ((VBuffer<T>)stored!).CopyTo(ref destination);
+
     /// <summary>The values of a vector as a new dense array.</summary>
     public static T[] Dense<T>(VBuffer<T> vector)
     {

@@ -155,7 +155,7 @@ public abstract class RowMappingTransformer : IMedicalTransformer
                     _mapping.Compute([snapshot], _values);
                     _computedAt = _input.Position;
                 }
-                value = (TValue)_values[0][output]!;
+                ColumnValues.Assign(_values[0][output], ref value);
             };
         }
     }
@@ -222,6 +222,6 @@ internal sealed class SnapshotRow(DataViewSchema schema, long position, IReadOnl
     public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column)
     {
         Rows.CheckGetter<TValue>(this, column);
-        return (ref TValue value) => value = (TValue)values[column.Index]!;
+        return (ref TValue value) => ColumnValues.Assign(values[column.Index], ref value);
     }
 }

@@ -145,6 +145,38 @@ public sealed class StockComponentsTests
         Assert.Subset(new HashSet<string> { "left", "right" }, names.ToHashSet());
     }
 
+    /// <summary>ML.NET's getters may change the buffer they fill (its normalisers do, in place): the framework's views must hand
+    /// out copies, or a stock stage after a framework stage of the same column name corrupts what later reads see.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ScoresReadDirectlyEqualScoresReadThroughACache(bool manifest)
+    {
+        var folder = Directory.CreateTempSubdirectory("mlnm-cache-").FullName;
+        IDataView train = Train, test = Test;
+        var features = Features();
+        if (!manifest)
+            features = _ml.Transforms.SegmentationEncoderFeatures(Segmentation(), levels: [-1, -2], pooling: PoolingKind.AverageMax)
+                .Append(_ml.Transforms.NormalizeMinMax("Features")).AppendCacheCheckpoint(_ml);
+        if (manifest)
+        {
+            var data = _ml.Data.LoadFromManifest(SyntheticImages.WriteManifest(folder, 24, i => i % 3 == 0 ? "test" : "train"));
+            (train, test) = (_ml.Data.FilterBySplit(data, "train"), _ml.Data.FilterBySplit(data, "test"));
+            features = _ml.Transforms.SegmentationEncoderFeatures(Segmentation(), levels: [-1, -2], pooling: PoolingKind.AverageMax)
+                .Append(_ml.Transforms.NormalizeMinMax("Features")).AppendCacheCheckpoint(_ml);
+        }
+        var model = features.Append(_ml.Transforms.Conversion.MapValueToKey("Label", manifest ? "Label" : "Diagnosis")).Append(Trainer("LbfgsMaximumEntropy")).Fit(train);
+        var direct = model.Transform(test).GetColumn<float[]>("Score").ToList();
+        var cached = _ml.Data.CacheInMemory(model.Transform(test)).GetColumn<float[]>("Score").ToList();
+        var evaluated = _ml.MulticlassClassification.Evaluate(model.Transform(test));
+        var evaluatedCached = _ml.MulticlassClassification.Evaluate(_ml.Data.CacheInMemory(model.Transform(test)));
+        Directory.Delete(folder, recursive: true);
+        Assert.Equal(direct.Count, cached.Count);
+        for (var i = 0; i < direct.Count; i++) Assert.Equal(direct[i], cached[i]);
+        Assert.Equal(evaluated.MicroAccuracy, evaluatedCached.MicroAccuracy);
+        Assert.Equal(evaluated.LogLoss, evaluatedCached.LogLoss);
+    }
+
     [Fact]
     public void StockSaveOfAChainWithAFrameworkStageNamesTheCallThatWorks()
     {
