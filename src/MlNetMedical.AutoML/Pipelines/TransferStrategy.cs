@@ -98,11 +98,14 @@ public sealed class TransferStrategy : ISweepablePipeline
         {
             case FrozenSoftmax:
                 _choice.Add(FrozenSoftmax, FeatureSpace().Float("l2", 1e-5, 1e-1, log: true, defaultValue: 1e-2),
-                    p => _ => Features(p).Append(_ml.Transforms.NormalizeMeanVariance(DefaultColumnNames.Features))
+                    // The cache keeps L-BFGS from rerunning the encoder every iteration; fixZero: false standardises (ML.NET's
+                    // default only rescales) and L1 = 0 keeps the encoder's features (ML.NET's default L1 of 1 drops most of them).
+                    p => _ => Features(p).AppendCacheCheckpoint(_ml).Append(_ml.Transforms.NormalizeMeanVariance(DefaultColumnNames.Features, fixZero: false))
                                          .Append(_ml.MulticlassClassification.Trainers.LbfgsMaximumEntropy(new LbfgsMaximumEntropyMulticlassTrainer.Options
                                          {
                                              LabelColumnName = _options.Columns.Label, FeatureColumnName = DefaultColumnNames.Features,
                                              L2Regularization = (float)p.GetDouble("l2"),
+                                             L1Regularization = 0,
                                              // One thread: the same sums in the same order whatever runs beside it, within any trial's budget.
                                              NumberOfThreads = 1,
                                          })));
