@@ -14,10 +14,11 @@ public sealed class ConsoleTrainingProgress(TextWriter writer) : IProgress<Train
     public void Report(TrainingProgress value)
     {
         if (!value.EpochEnd) return;
-        var metrics = string.Join(", ", value.Metrics.Select(m => $"{m.Key} {m.Value:0.###}"));
+        // Metrics other than train_loss are the validation split's.
+        var metrics = string.Join(", ", value.Metrics.Where(m => m.Key != "train_loss").Select(m => $"validation {m.Key} {m.Value:0.###}"));
         var left = value.Remaining is { } r ? $", about {Format(r)} left" : "";
         lock (writer)
-            writer.WriteLine($"{value.Stage}: epoch {value.Epoch}/{value.Epochs}, loss {value.Loss:0.####}{(metrics.Length > 0 ? ", " + metrics : "")}, {Format(value.Elapsed)} so far{left}");
+            writer.WriteLine($"{value.Stage}: epoch {value.Epoch}/{value.Epochs}, training loss {value.Loss:0.####}{(metrics.Length > 0 ? ", " + metrics : "")}, {Format(value.Elapsed)} so far{left}");
     }
 
     private static string Format(TimeSpan t) => t.TotalHours >= 1 ? $"{(int)t.TotalHours}h{t.Minutes:00}m" : t.TotalMinutes >= 1 ? $"{(int)t.TotalMinutes}m{t.Seconds:00}s" : $"{t.TotalSeconds:0.0}s";
