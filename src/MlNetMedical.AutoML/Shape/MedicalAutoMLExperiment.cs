@@ -73,6 +73,9 @@ public sealed class MedicalAutoMLExperiment
     /// <summary>The engine underneath, for what ML.NET AutoML has no setter for (pruner, study storage, heartbeat, enqueued trials).</summary>
     public AutoMLExperiment Engine { get; }
 
+    /// <summary>The tuner of the last run (default: cost-frugal CFO, as ML.NET's default ECI-CFO).</summary>
+    public ITuner? Tuner { get; private set; }
+
     /// <summary>The engine's result of the last run: every trial, the leaderboard and its files, warm-start count.</summary>
     public ExperimentResult? LastResult { get; private set; }
 
@@ -228,7 +231,8 @@ public sealed class MedicalAutoMLExperiment
               .SetMetric(metric.Name, metric.Direction)
               .SetTrialRunner(new ShapeTrialRunner(_ml, build, data, metric, _models));
         if (_seed is null) Engine.SetSeed(seed);
-        Engine.SetTuner(_tuner?.Invoke(seed, _parallelism) ?? new CfoTuner(seed));
+        Tuner = _tuner?.Invoke(seed, _parallelism) ?? new CfoTuner(seed);
+        Engine.SetTuner(Tuner);
         _adapter.Begin(metric.Direction);
         ExperimentResult result;
         try { result = await Engine.RunAsync(cancellation).ConfigureAwait(false); }

@@ -77,9 +77,9 @@ public sealed class SweepableEstimator
 
 /// <summary>
 /// Stages of sweepable estimators, each one estimator or a choice between several (ML.NET AutoML's <c>SweepablePipeline</c>). Stage
-/// <c>i</c>'s parameters are named <c>e{i}.param</c>; a stage of several alternatives is a choice <c>e{i}</c> whose labels are the
-/// alternatives' names, each with its parameters under <c>e{i}.label.param</c>. Immutable: <see cref="Append(SweepableEstimator)"/>
-/// returns a new pipeline.
+/// <c>i</c> is a choice <c>e{i}</c> whose labels are its alternatives' names (one label when it has one alternative), each with its
+/// parameters under <c>e{i}.label.param</c> (<c>e1.lbfgs.l2</c>); a fixed stage (one estimator, no parameters) has no dimension.
+/// Immutable: <see cref="Append(SweepableEstimator)"/> returns a new pipeline.
 /// </summary>
 public sealed class SweepablePipeline : ISweepablePipeline
 {
@@ -123,23 +123,13 @@ public sealed class SweepablePipeline : ISweepablePipeline
         if (_stages.Count == 0) throw new InvalidOperationException("The sweepable pipeline has no stages; Append a sweepable estimator.");
         var space = new SearchSpace();
         for (int i = 0; i < _stages.Count; i++)
-        {
-            var stage = _stages[i];
-            if (stage.Count == 1)
-                foreach (var p in stage[0].SearchSpace.Parameters) space.Add(Rename(p, $"e{i}.{p.Name}"));
-            else
-                space.Choice($"e{i}", Labels(stage).Zip(stage, (l, a) => ((object)l, (SearchSpace?)a.SearchSpace)).ToArray());
-        }
+            if (IsSwept(_stages[i]))
+                space.Choice($"e{i}", Labels(_stages[i]).Zip(_stages[i], (l, a) => ((object)l, (SearchSpace?)a.SearchSpace)).ToArray());
         return space;
     }
 
-    private static Parameter Rename(Parameter p, string name) => p switch
-    {
-        FloatParameter f => new FloatParameter(name, f.Low, f.High, f.Log, f.Default is { } d ? Convert.ToDouble(d, System.Globalization.CultureInfo.InvariantCulture) : null),
-        IntParameter n => new IntParameter(name, n.Low, n.High, n.Step, n.Log, n.Default is { } d ? Convert.ToInt32(d, System.Globalization.CultureInfo.InvariantCulture) : null),
-        ChoiceParameter c => new ChoiceParameter(name, c.Choices, Enumerable.Range(0, c.Choices.Count).Select(c.BranchOf).ToList(), c.Default),
-        _ => throw new ArgumentException($"Parameter '{p.Name}' has type {p.GetType().Name}; a sweepable pipeline can nest float, int and choice parameters only."),
-    };
+    /// <summary>A fixed stage (one estimator, no parameters) has no dimension; any other is a choice, of one alternative or several.</summary>
+    private static bool IsSwept(IReadOnlyList<SweepableEstimator> stage) => stage.Count > 1 || stage[0].SearchSpace.Count > 0;
 
     /// <summary>The context of the first stage made by <c>ml.MedicalAuto()</c>; null when none was.</summary>
     public MLContext? Context => _stages.SelectMany(s => s).Select(a => a.Context).FirstOrDefault(c => c is not null);
@@ -156,7 +146,7 @@ public sealed class SweepablePipeline : ISweepablePipeline
             var stage = _stages[i];
             SweepableEstimator chosen;
             string prefix;
-            if (stage.Count == 1) { chosen = stage[0]; prefix = $"e{i}."; }
+            if (!IsSwept(stage)) { chosen = stage[0]; prefix = $"e{i}."; }
             else
             {
                 string label = parameters.GetString($"e{i}");
