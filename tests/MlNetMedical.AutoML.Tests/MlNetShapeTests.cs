@@ -229,6 +229,31 @@ public sealed class MlNetShapeTests : IDisposable
         Assert.Equal(best.Metric, ml.MulticlassClassification.Evaluate(best.Model.Transform(validation)).MicroAccuracy, 12);
     }
 
+    [Fact]
+    public async Task AResumedStudyWhoseBestRanEarlierFitsItAgainAndAStudyWithoutACompletedTrialSaysWhy()
+    {
+        var ml = NewContext();
+        var train = Blobs(ml, 45, 9);
+        var validation = Blobs(ml, 30, 10);
+        MedicalAutoMLExperiment Experiment(int max) => ml.MedicalAuto().CreateExperiment().SetPipeline(StockPipeline(ml)).SetDataset(train, validation)
+            .SetMaxModelToExplore(max).SetRandomSearchTuner().SetStudy(Path.Combine(_dir, "resume.db"), "resume");
+        var first = await Experiment(2).RunAsync();
+        var monitor = new RecordingMonitor();
+        var resumed = Experiment(2).SetMonitor(monitor);
+        var again = await resumed.RunAsync();
+        Assert.Empty(monitor.Running);                      // the budget was spent by the first run
+        Assert.Equal(first.TrialSettings.TrialId, again.TrialSettings.TrialId);
+        Assert.Equal(first.Metric, again.Metric);
+        Assert.Equal(first.TrialSettings.Parameter, again.TrialSettings.Parameter);
+        Assert.Equal(9, ml.Data.CreateEnumerable<ScoredRow>(again.Model.Transform(Blobs(ml, 9, 11)), reuseRowObject: false).Count());
+
+        var broken = ml.MedicalAuto().CreateSweepableEstimator((c, _) => c.MulticlassClassification.Trainers.LbfgsMaximumEntropy(featureColumnName: "NoSuchColumn"));
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            ml.MedicalAuto().CreateExperiment().SetPipeline(broken).SetDataset(train, validation).SetMaxModelToExplore(1).RunAsync());
+        Assert.Contains("no completed trial", e.Message);
+        Assert.Contains("NoSuchColumn", e.Message);
+    }
+
     private sealed class MaskRow
     {
         [VolumeColumn(VolumeKind.Mask)] public Volume Mask { get; set; } = null!;

@@ -236,17 +236,23 @@ public sealed class MedicalAutoMLExperiment
         _adapter.Begin(metric.Direction);
         ExperimentResult result;
         try { result = await Engine.RunAsync(cancellation).ConfigureAwait(false); }
+        catch
+        {
+            if (_adapter.End() is { } held) Models.Dispose(held.Model);
+            throw;
+        }
         finally { _models.Clear(); }
         LastResult = result;
         var best = result.BestTrial;
+        var kept = _adapter.End();
+        if (kept is not null && kept.TrialSettings.TrialId == best?.Number) return kept with { TrialSettings = TrialSettings.Of(best!) };
+        if (kept is not null) Models.Dispose(kept.Model);
         if (best is null)
         {
-            _adapter.End();
             var failure = result.Trials.FirstOrDefault(t => t.Error is not null)?.Error;
             throw new InvalidOperationException($"Study '{result.Study.Name}' has no completed trial ({result.Trials.Count} trials" +
                                                 (failure is null ? ")." : $"; first failure: {failure})."));
         }
-        if (_adapter.End() is { } kept && kept.TrialSettings.TrialId == best.Number) return kept with { TrialSettings = TrialSettings.Of(best) };
         // The best trial ran elsewhere (an earlier run or another worker): fit its configuration as a trial would.
         var fold = data.Folds[0];
         var model = build(_ml, _space!.Validate(best.Parameters), new TrialTraining(null, metric.EpochMetric, cancellation, data.GroupColumnName)).Fit(fold.Train);
