@@ -255,7 +255,7 @@ public sealed class MedicalAutoMLExperiment
         }
         // The best trial ran elsewhere (an earlier run or another worker): fit its configuration as a trial would.
         var fold = data.Folds[0];
-        var model = build(_ml, _space!.Validate(best.Parameters), new TrialTraining(null, metric.EpochMetric, cancellation, data.GroupColumnName)).Fit(fold.Train);
+        var model = build(_ml, _space!.Validate(best.Parameters), new TrialTraining(null, metric.EpochMetric, cancellation, data.GroupColumnName) { ValidationData = fold.Validation }).Fit(fold.Train);
         var metrics = best.UserAttributes.Where(kv => double.TryParse(kv.Value, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out _))
                           .ToDictionary(kv => kv.Key, kv => double.Parse(kv.Value, System.Globalization.CultureInfo.InvariantCulture));
         metrics[metric.Name] = best.Value!.Value;
@@ -418,7 +418,7 @@ internal sealed class ShapeTrialRunner(MLContext ml, Func<MLContext, ParameterSe
             foreach (var fold in data.Folds)
             {
                 var reporter = new EpochReporter(trial, fold.Index == 0, metric.EpochMetric);
-                var model = build(ml, trial.Parameters, new TrialTraining(reporter, metric.EpochMetric, trial.CancellationToken, data.GroupColumnName)).Fit(fold.Train);
+                var model = build(ml, trial.Parameters, new TrialTraining(reporter, metric.EpochMetric, trial.CancellationToken, data.GroupColumnName) { ValidationData = fold.Validation }).Fit(fold.Train);
                 epochs += reporter.Epochs;
                 if (trial.IsPruned) { Models.Dispose(model); throw new TrialPrunedException(trial.Number, reporter.Epochs - 1); }
                 Dictionary<string, double> values;
