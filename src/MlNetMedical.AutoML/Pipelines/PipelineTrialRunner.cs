@@ -95,7 +95,7 @@ internal sealed class PipelineTrialRunner(ISweepablePipeline pipeline, MLContext
         foreach (var fold in data.Folds)
         {
             string epochMetric = SweepMetrics.EpochMetricOf(trial.Metric);
-            var reporter = new EpochReporter(trial, fold.Index == 0, epochMetric);
+            var reporter = new TrialEpochReporter(trial, fold.Index == 0, epochMetric);
             var model = pipeline.BuildEstimator(trial.Parameters, new TrialTraining(reporter, epochMetric, trial.CancellationToken, data.GroupColumnName) { ValidationData = fold.Validation }).Fit(fold.Train);
             try
             {
@@ -111,20 +111,20 @@ internal sealed class PipelineTrialRunner(ISweepablePipeline pipeline, MLContext
         trial.SetAttribute(EpochsTrainedAttribute, epochs);
         return Task.FromResult<IReadOnlyDictionary<string, double>>(sums.ToDictionary(kv => kv.Key, kv => kv.Value / data.Folds.Count));
     }
+}
 
-    /// <summary>Counts epochs and, on the reporting fold, hands the epoch's validation metric to the pruner (false = stop).</summary>
-    private sealed class EpochReporter(TrialContext trial, bool report, string metric) : IEpochMetricsCallback
+/// <summary>Counts epochs and, on the reporting fold, hands the epoch's validation metric to the pruner (false = stop).</summary>
+internal sealed class TrialEpochReporter(TrialContext trial, bool report, string metric) : IEpochMetricsCallback
+{
+    public int Epochs { get; private set; }
+
+    public bool OnEpoch(int epoch, IReadOnlyDictionary<string, double> metrics)
     {
-        public int Epochs { get; private set; }
-
-        public bool OnEpoch(int epoch, IReadOnlyDictionary<string, double> metrics)
-        {
-            Epochs = epoch + 1;
-            if (!report) return true;
-            if (!metrics.TryGetValue(metric, out var value))
-                throw new InvalidOperationException($"Trial {trial.Number}: the trainer reported [{string.Join(", ", metrics.Keys)}] without '{metric}'; give it a validation fraction > 0.");
-            return !trial.Report(epoch, value);
-        }
+        Epochs = epoch + 1;
+        if (!report) return true;
+        if (!metrics.TryGetValue(metric, out var value))
+            throw new InvalidOperationException($"Trial {trial.Number}: the trainer reported [{string.Join(", ", metrics.Keys)}] without '{metric}'; give it a validation fraction > 0.");
+        return !trial.Report(epoch, value);
     }
 }
 

@@ -417,7 +417,7 @@ internal sealed class ShapeTrialRunner(MLContext ml, Func<MLContext, ParameterSe
         {
             foreach (var fold in data.Folds)
             {
-                var reporter = new EpochReporter(trial, fold.Index == 0, metric.EpochMetric);
+                var reporter = new TrialEpochReporter(trial, fold.Index == 0, metric.EpochMetric);
                 var model = build(ml, trial.Parameters, new TrialTraining(reporter, metric.EpochMetric, trial.CancellationToken, data.GroupColumnName) { ValidationData = fold.Validation }).Fit(fold.Train);
                 epochs += reporter.Epochs;
                 if (trial.IsPruned) { Models.Dispose(model); throw new TrialPrunedException(trial.Number, reporter.Epochs - 1); }
@@ -439,19 +439,5 @@ internal sealed class ShapeTrialRunner(MLContext ml, Func<MLContext, ParameterSe
         var averages = sums.ToDictionary(kv => kv.Key, kv => kv.Value / data.Folds.Count);
         models.Put(trial.Number, bestModel!, averages);
         return Task.FromResult<IReadOnlyDictionary<string, double>>(averages);
-    }
-
-    private sealed class EpochReporter(TrialContext trial, bool report, string metric) : IEpochMetricsCallback
-    {
-        public int Epochs { get; private set; }
-
-        public bool OnEpoch(int epoch, IReadOnlyDictionary<string, double> metrics)
-        {
-            Epochs = epoch + 1;
-            if (!report) return true;
-            if (!metrics.TryGetValue(metric, out var value))
-                throw new InvalidOperationException($"Trial {trial.Number}: the trainer reported [{string.Join(", ", metrics.Keys)}] without '{metric}'; give it a validation fraction > 0.");
-            return !trial.Report(epoch, value);
-        }
     }
 }
