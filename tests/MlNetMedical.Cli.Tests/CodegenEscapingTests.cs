@@ -36,6 +36,7 @@ public sealed class CodegenEscapingTests
             stages:
               - pretrain: {name: p}
               - featurize: {name: f, from: p}
+              - imagenet_features: {name: i}
               - fine_tune: {name: t, from: p}
               - joint: {name: j, from: p}
               - scratch: {name: s}

@@ -78,7 +78,7 @@ public sealed class RunCommandTests
     [Theory]
     [InlineData("name: x\nstages:\n  - pretrain: {}\n  - fine_tune: {from: nothing}\ndata: {synthetic: {task: cardiac-level-2d}}\n", "p.yaml:4:", "not an earlier pretrain or joint stage")]
     [InlineData("name: x\nstages:\n  - pretrain: {}\ndata: {synthetic: {task: cardiac}}\n", "p.yaml:4:", "allowed values: brain-tumor-3d, cardiac-level-2d")]
-    [InlineData("name: x\nstages:\n  - pretrain: {}\n    featurize: {}\ndata: {synthetic: {task: cardiac-level-2d}}\n", "p.yaml:", "exactly one of: pretrain, featurize, fine_tune, scratch, joint")]
+    [InlineData("name: x\nstages:\n  - pretrain: {}\n    featurize: {}\ndata: {synthetic: {task: cardiac-level-2d}}\n", "p.yaml:", "exactly one of: pretrain, featurize, imagenet_features, fine_tune, scratch, joint")]
     [InlineData("name: x\nstages:\n  - joint: {topology: unet}\ndata: {synthetic: {task: cardiac-level-2d}}\n", "p.yaml:3:", "allowed values: simple, y-net")]
     [InlineData("name: x\nstagse: []\n", "p.yaml:2:1", "allowed keys: name, seed, threads, data, preprocessing")]
     [InlineData("name: x\nstages:\n  - pretrain: {}\ndata: {synthetic: {task: cardiac-level-2d}}\naugmentation: {flip_probability: 1.5}\n", "p.yaml:5:", "'flip_probability' must be a probability in [0, 1]")]
@@ -140,6 +140,44 @@ public sealed class RunCommandTests
             foreach (var stage in config.Stages) Assert.Contains(output.ToString().Split('\n'), l => l.StartsWith(stage.Name + " "));
         }
         finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void ImagenetFeaturesStageRunsWithoutPretrainAndReportsItsKind()
+    {
+        // ResNet18 at 224² costs about 0.1–0.3 s per image: 8 images in all.
+        var config = PipelineExecution.Read("""
+            name: toy-imagenet
+            data:
+              synthetic: {task: cardiac-level-2d, train: 4, test: 4, pretrain: 2, size: 16}
+            stages:
+              - imagenet_features: {name: imagenet, training: {epochs: 20}}
+            evaluation: {samples: 1}
+            """, "p.yaml", []);
+        Assert.Equal(FeatureClassifier.SoftmaxRegression, config.Stages[0].ImagenetFeatures!.Classifier);
+        var dir = CliRun.TempDir("mlnm-imagenet-");
+        try
+        {
+            var output = new StringWriter();
+            PipelineExecution.Execute(new CliContext(output, TextWriter.Null), config, dir, dir, quiet: true, json: false);
+            Assert.Contains(output.ToString().Split('\n'), l => l.StartsWith("imagenet ") && l.Contains("imagenet-features"));
+            var report = JsonSerializer.Deserialize<RunReport>(File.ReadAllText(Path.Combine(dir, "metrics.json")), PipelineExecution.MetricsJson)!;
+            var method = Assert.Single(report.Methods);
+            Assert.Equal("imagenet-features", method.Kind);
+            Assert.Equal(4, method.Classification!.ConfusionMatrix.Sum(r => r.Sum()));
+            Assert.True(File.Exists(Path.Combine(dir, "models", "imagenet.zip")));
+            Assert.Contains("imagenet-features", File.ReadAllText(Path.Combine(dir, "report.html")));
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void ImagenetFeaturesStageRefusesABadL2NamingTheKey()
+    {
+        var e = Assert.Throws<CliUserException>(() => PipelineExecution.Read(
+            "name: x\ndata: {synthetic: {task: cardiac-level-2d}}\nstages:\n  - imagenet_features: {l2: -1}\n", "p.yaml", []));
+        Assert.Contains("p.yaml:4:", e.Message);
+        Assert.Contains("'l2' must be ≥ 0", e.Message);
     }
 
     internal static string RepoRoot()

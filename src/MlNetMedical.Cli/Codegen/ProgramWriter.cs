@@ -142,6 +142,11 @@ internal static class ProgramWriter
                     {FeatureClassifierCode(config, f)}
                     .Fit(train)
                 """,
+            ImagenetFeaturesStage f => $"""
+                ml.Transforms.ImageNetFeatures(modelDirectory: {Str(Path.Combine(AppContext.BaseDirectory, "DnnImageModels"))})
+                    {FeatureClassifierCode(config, f)}
+                    .Fit(train)
+                """,
             FineTuneStage t => $"""
                 ml.MulticlassClassification.Trainers.FineTunedEncoder(EncoderClassifierConfig.FromSegmentation(unet, {Head(t.Head)}), {From(t.From)},
                     {Transfer(t.Transfer, t.Training.LearningRate)},
@@ -167,7 +172,7 @@ internal static class ProgramWriter
     }
 
     /// <summary>The featurize stage's classifier, appended to the features (see PipelineRunner.MaximumEntropy for softmax-regression).</summary>
-    private static string FeatureClassifierCode(PipelineConfig config, FeaturizeStage f)
+    private static string FeatureClassifierCode(PipelineConfig config, IFeatureClassifierStage f)
     {
         if (f.Classifier == FeatureClassifier.Mlp)
             return $".Append(ml.MulticlassClassification.Trainers.Mlp({Ints(f.HiddenUnits)}, {Num(f.Dropout)}, {Options(config, f.Training, false)} with {{ WeightDecay = {Num(f.L2)} }}))";

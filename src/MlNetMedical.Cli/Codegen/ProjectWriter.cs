@@ -18,6 +18,8 @@ public static class ProjectWriter
         "Microsoft.ML.Core.dll", "Microsoft.ML.Data.dll", "Microsoft.ML.DataView.dll", "Microsoft.ML.StandardTrainers.dll", "Microsoft.ML.Transforms.dll",
         "Microsoft.ML.CpuMath.dll", "Microsoft.ML.KMeansClustering.dll", "Microsoft.ML.PCA.dll", "Newtonsoft.Json.dll", "System.CodeDom.dll",
         "System.Numerics.Tensors.dll", "gdcm-sharp.dll",
+        // The imagenet_features stage: ML.NET's ONNX transformer, ONNX Runtime's managed API and the ResNet18 featuriser.
+        "Microsoft.ML.OnnxTransformer.dll", "Microsoft.ML.OnnxRuntime.dll", "Microsoft.ML.DnnImageFeaturizer.ResNet18.dll",
     ];
 
     /// <summary>The ones without which the program cannot build.</summary>

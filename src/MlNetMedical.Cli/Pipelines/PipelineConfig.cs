@@ -62,7 +62,7 @@ public sealed class PipelineConfig : ExperimentConfig
     public override void Validate(YamlValidation check)
     {
         base.Validate(check);
-        check.Check(Stages.Count > 0, this, nameof(Stages), "must list at least one stage (pretrain, featurize, fine_tune, scratch, joint)");
+        check.Check(Stages.Count > 0, this, nameof(Stages), "must list at least one stage (pretrain, featurize, imagenet_features, fine_tune, scratch, joint)");
         var names = new HashSet<string>();
         var pretrained = new List<string>();
         foreach (var stage in Stages)
@@ -245,11 +245,12 @@ public sealed class StageConfig : IYamlValidated
 {
     public PretrainStage? Pretrain { get; set; }
     public FeaturizeStage? Featurize { get; set; }
+    public ImagenetFeaturesStage? ImagenetFeatures { get; set; }
     public FineTuneStage? FineTune { get; set; }
     public ScratchStage? Scratch { get; set; }
     public JointStage? Joint { get; set; }
 
-    [YamlSkip] public StageBody? Body => (StageBody?)Pretrain ?? (StageBody?)Featurize ?? (StageBody?)FineTune ?? (StageBody?)Scratch ?? Joint;
+    [YamlSkip] public StageBody? Body => (StageBody?)Pretrain ?? (StageBody?)Featurize ?? (StageBody?)ImagenetFeatures ?? (StageBody?)FineTune ?? (StageBody?)Scratch ?? Joint;
     [YamlSkip] public string Name => Body!.Name ?? YamlNaming.Key(Body.GetType().Name.Replace("Stage", ""));
 
     public void Validate(YamlValidation check) => OneOf.Check(check, this);
@@ -282,8 +283,18 @@ public sealed class PretrainStage : StageBody
 /// on standardised features); mlp is the framework's <c>Mlp</c>.</summary>
 public enum FeatureClassifier { SoftmaxRegression, Mlp }
 
+/// <summary>A stage that trains a small classifier on fixed feature vectors (featurize, imagenet_features).</summary>
+public interface IFeatureClassifierStage
+{
+    FeatureClassifier Classifier { get; }
+    double L2 { get; }
+    int[] HiddenUnits { get; }
+    double Dropout { get; }
+    TrainingSettings Training { get; }
+}
+
 /// <summary>The frozen encoder as a feature extractor (pooled levels) plus a small classifier on the features.</summary>
-public sealed class FeaturizeStage : StageBody, ITransferStage, IYamlValidated
+public sealed class FeaturizeStage : StageBody, ITransferStage, IFeatureClassifierStage, IYamlValidated
 {
     public string? From { get; set; }
     /// <summary>Encoder levels pooled (negative = from the deepest).</summary>
@@ -300,6 +311,27 @@ public sealed class FeaturizeStage : StageBody, ITransferStage, IYamlValidated
     public void Validate(YamlValidation check)
     {
         check.Check(Levels.Length > 0, this, nameof(Levels), "must name at least one level");
+        check.Check(L2 >= 0, this, nameof(L2), "must be ≥ 0");
+        check.Check(Dropout is >= 0 and < 1, this, nameof(Dropout), "must be in [0, 1)");
+        check.Check(HiddenUnits.All(h => h > 0), this, nameof(HiddenUnits), "must be positive widths");
+    }
+}
+
+/// <summary>The ImageNet baseline: ML.NET's ImageNet-trained ResNet18 (<c>ml.Transforms.ImageNetFeatures</c>: each slice, or a
+/// volume's middle slice, min–max scaled to 0..255, grey replicated to R, G, B, resized to 224×224) gives 512 features per image,
+/// and a small classifier is trained on them, as in the featurize stage. Needs no pretrain stage.</summary>
+public sealed class ImagenetFeaturesStage : StageBody, IFeatureClassifierStage, IYamlValidated
+{
+    public FeatureClassifier Classifier { get; set; } = FeatureClassifier.SoftmaxRegression;
+    /// <summary>L2 penalty: LbfgsMaximumEntropy's l2Regularization (softmax-regression), the weight decay of mlp.</summary>
+    public double L2 { get; set; } = 1e-3;
+    /// <summary>Hidden layer widths (mlp).</summary>
+    public int[] HiddenUnits { get; set; } = [64];
+    public double Dropout { get; set; }
+    public ImagenetFeaturesStage() => Training = new TrainingSettings { Epochs = 200, BatchSize = 0, LearningRate = 0.05, ValidationFraction = 0 };
+
+    public void Validate(YamlValidation check)
+    {
         check.Check(L2 >= 0, this, nameof(L2), "must be ≥ 0");
         check.Check(Dropout is >= 0 and < 1, this, nameof(Dropout), "must be in [0, 1)");
         check.Check(HiddenUnits.All(h => h > 0), this, nameof(HiddenUnits), "must be positive widths");

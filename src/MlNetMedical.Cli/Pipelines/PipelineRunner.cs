@@ -96,24 +96,13 @@ public sealed class PipelineRunner(ProgressView view)
             {
                 var encoder = From(trained, featurize, config).Model;
                 var features = ml.Transforms.SegmentationEncoderFeatures(encoder, featurize.Levels, featurize.Pooling);
-                ITransformer model;
-                if (featurize.Classifier == FeatureClassifier.Mlp)
-                {
-                    var options = Settings(featurize.Training, augmentation: null) with { WeightDecay = featurize.L2 };
-                    model = features.Append(ml.MulticlassClassification.Trainers.Mlp(featurize.HiddenUnits, featurize.Dropout, options)).Fit(train);
-                }
-                else
-                {
-                    // ML.NET's L-BFGS trainer neither reports epochs nor watches a cancellation token: check before and after.
-                    cancellation.ThrowIfCancellationRequested();
-                    // ML.NET trainers do not cache: without the checkpoint every L-BFGS iteration would rerun the encoder on
-                    // every image. The cache (ML.NET's, which leaves out the volume columns) serves fitting only.
-                    model = features.AppendCacheCheckpoint(ml)
-                        .Append(ml.Transforms.NormalizeMeanVariance(DefaultColumnNames.Features, fixZero: false))
-                        .Append(ml.MulticlassClassification.Trainers.LbfgsMaximumEntropy(MaximumEntropy(featurize))).Fit(train);
-                    cancellation.ThrowIfCancellationRequested();
-                }
-                return (model, new MethodResult { Kind = "frozen-features" });
+                return (FitFeatureClassifier(ml, features, featurize, train, Settings, cancellation), new MethodResult { Kind = "frozen-features" });
+            }
+            case ImagenetFeaturesStage imagenet:
+            {
+                cancellation.ThrowIfCancellationRequested();
+                var features = ml.Transforms.ImageNetFeatures();
+                return (FitFeatureClassifier(ml, features, imagenet, train, Settings, cancellation), new MethodResult { Kind = "imagenet-features" });
             }
             case FineTuneStage fineTune:
             {
@@ -137,6 +126,27 @@ public sealed class PipelineRunner(ProgressView view)
             }
             default: throw new InvalidOperationException("a stage without a kind passed validation");
         }
+    }
+
+    /// <summary>Appends a featurize or imagenet_features stage's classifier to <paramref name="features"/> (which write
+    /// <c>Features</c>) and fits the chain on the train split.</summary>
+    private static ITransformer FitFeatureClassifier<TFeatures>(MLContext ml, IEstimator<TFeatures> features, IFeatureClassifierStage stage, IDataView train,
+        Func<TrainingSettings, SampleAugmenter?, TrainingOptions> settings, CancellationToken cancellation) where TFeatures : class, ITransformer
+    {
+        if (stage.Classifier == FeatureClassifier.Mlp)
+        {
+            var options = settings(stage.Training, null) with { WeightDecay = stage.L2 };
+            return features.Append(ml.MulticlassClassification.Trainers.Mlp(stage.HiddenUnits, stage.Dropout, options)).Fit(train);
+        }
+        // ML.NET's L-BFGS trainer neither reports epochs nor watches a cancellation token: check before and after.
+        cancellation.ThrowIfCancellationRequested();
+        // ML.NET trainers do not cache: without the checkpoint every L-BFGS iteration would rerun the network on
+        // every image. The cache (ML.NET's, which leaves out the volume columns) serves fitting only.
+        var model = features.AppendCacheCheckpoint(ml)
+            .Append(ml.Transforms.NormalizeMeanVariance(DefaultColumnNames.Features, fixZero: false))
+            .Append(ml.MulticlassClassification.Trainers.LbfgsMaximumEntropy(MaximumEntropy(stage))).Fit(train);
+        cancellation.ThrowIfCancellationRequested();
+        return model;
     }
 
     /// <summary>A report with the run's title, task and environment.</summary>
@@ -235,7 +245,7 @@ public sealed class PipelineRunner(ProgressView view)
     /// <summary>The softmax-regression classifier of a featurize stage as ML.NET's L-BFGS maximum entropy on standardised
     /// features: <c>l2</c> is its L2 regularization and there is no L1 (ML.NET's default of 1 would drop most encoder features),
     /// <c>training.epochs</c> its iteration limit; one thread, so results do not depend on the machine's cores.</summary>
-    internal static Microsoft.ML.Trainers.LbfgsMaximumEntropyMulticlassTrainer.Options MaximumEntropy(FeaturizeStage featurize) => new()
+    internal static Microsoft.ML.Trainers.LbfgsMaximumEntropyMulticlassTrainer.Options MaximumEntropy(IFeatureClassifierStage featurize) => new()
     {
         L2Regularization = (float)featurize.L2,
         L1Regularization = 0,

@@ -14,5 +14,6 @@ internal static class BuiltInTransformers
         ModelRegistry.Register(VectorClassifierTransformer.RegisteredName, 1, VectorClassifierTransformer.Load);
         ModelRegistry.Register(AugmentTransformer.RegisteredName, 1, AugmentTransformer.Load);
         ModelRegistry.Register(MedicalImageLoadingTransformer.RegisteredName, 1, MedicalImageLoadingTransformer.Load);
+        ModelRegistry.Register(ImageNetPixelsTransformer.RegisteredName, 1, ImageNetPixelsTransformer.Load);
     }
 }
