@@ -288,7 +288,10 @@ public static partial class ModelArchive
 
     private static void Write(ZipArchive zip, string path, byte[] data)
     {
-        using var s = zip.CreateEntry(path, CompressionLevel.Optimal).Open();
+        // ML.NET's own model zips are compressed already (an ONNX featuriser makes one of ~64 MB): storing them as they are
+        // saves seconds of deflate for nothing.
+        var level = path.EndsWith(".zip", StringComparison.Ordinal) ? CompressionLevel.NoCompression : CompressionLevel.Optimal;
+        using var s = zip.CreateEntry(path, level).Open();
         s.Write(data);
     }
 
