@@ -78,6 +78,7 @@ public abstract class ImageNetworkTrainer(ImageColumns columns, TrainingOptions 
         var classNames = ReadsLabel ? input.Schema[Columns.Label].ClassNames() : null;
         var group = Training.ResolveGroupColumn(input.Schema, StageName, m => Log?.Invoke(LogKind.Warning, StageName, m));
         var samples = TrainingSamples.Read(input, Columns.Image, ReadsMask ? Columns.Mask : null, ReadsLabel ? Columns.Label : null, group, StageName);
+        if (ReadsLabel) samples = TrainingSamples.Trainable(samples, ReadsMask, Columns.Label, StageName, (kind, m) => Log?.Invoke(kind, StageName, m));
         // An Augment stage upstream in the pipeline marks the image column; it augments these samples unless the options name their own.
         var training = Training.Augmentation is null && AugmentTransformer.Find(input.Schema, Columns.Image) is { } augment
             ? Training with { Augmentation = augment.SampleAugmenter } : Training;

@@ -1,6 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MlNetMedical.Catalogs;
+using MlNetMedical.Models;
 using MlNetMedical.Trainers;
 using Xunit;
 
