@@ -122,6 +122,52 @@ public class ParallelLoadTests : IDisposable
         Assert.Equal(new[] { 0, 1, 2, 3 }, tuner.Seen.Select(s => s.RunningWithParameters).OrderBy(n => n));
     }
 
+    /// <summary>A tuner that takes its time, so proposals of workers that do not share a lock would overlap.</summary>
+    private sealed class SlowTuner(ITuner inner) : ITuner
+    {
+        public string Name => inner.Name;
+        public ParameterSet? Propose(TuningContext context) { Thread.Sleep(200); return inner.Propose(context); }
+        public void Observe(TrialRecord finished, SearchSpace space, Direction direction) => inner.Observe(finished, space, direction);
+    }
+
+    /// <summary>Two experiments with their own storage objects (their own connections and locks, as two worker processes) share a
+    /// grid study: the storage's study lock makes each proposal see the other worker's configured trials.</summary>
+    private static void TwoWorkersRunDistinctGridPoints(Func<IStudyStorage> open)
+    {
+        using var threads = new PoolThreads(16);
+        using var gate = new CountdownEvent(4);
+        Task<ExperimentResult> Worker(int seed) => Task.Run(() =>
+        {
+            using var storage = open();
+            return new AutoMLExperiment()
+                .SetSearchSpace(new SearchSpace().Choice("x", "a", "b", "c", "d"))
+                .SetMetric("loss", Direction.Minimize)
+                .SetTuner(new SlowTuner(new GridTuner(seed)))
+                .SetMaxTrials(4)
+                .SetParallelism(2)
+                .SetStudy(storage, "grid2")
+                .SetObjective(t => { Overlap(gate); return 0.0; })
+                .Run();
+        });
+        var results = Task.WhenAll(Worker(1), Worker(1)).GetAwaiter().GetResult();
+        var trials = results[1].Trials.Count >= results[0].Trials.Count ? results[1].Trials : results[0].Trials;
+        Assert.Equal(new[] { "a", "b", "c", "d" }, trials.Where(t => t.State == TrialState.Complete).Select(t => (string)t.Parameters["x"]).OrderBy(x => x));
+    }
+
+    [Fact]
+    public void TwoSqliteWorkersOfOneGridStudyRunDistinctPoints()
+    {
+        var db = Path.Combine(_dir, "grid2.db");
+        TwoWorkersRunDistinctGridPoints(() => StudyStorage.Sqlite(db));
+    }
+
+    [PostgresFact]
+    public void TwoPostgresWorkersOfOneGridStudyRunDistinctPoints()
+    {
+        using var pg = new PostgresServer();
+        TwoWorkersRunDistinctGridPoints(() => StudyStorage.Postgres(pg.ConnectionString));
+    }
+
     [Fact]
     public void EnqueuedTrialIsAddedOncePerStudyNotOnEveryResumedRun()
     {

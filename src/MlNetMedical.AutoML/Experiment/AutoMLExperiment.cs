@@ -422,21 +422,21 @@ public sealed class AutoMLExperiment
                 else
                 {
                     ParameterSet? proposed;
-                    // The proposal and the write of its parameters happen under one lock: the next proposal in this process sees them
-                    // (grid search does not hand out a point twice; constant-liar TPE sees every running trial).
+                    // The proposal and the write of its parameters are one step, under this process's tuner lock and the storage's study
+                    // lock: the next proposal, here or in another worker process, sees them (grid search does not hand out a point twice;
+                    // constant-liar TPE sees every running trial).
                     lock (_tunerGate)
                     {
-                        var all = GetTrials();
-                        SyncTuner(all);
-                        var visible = config._pruner.TrialsForTuner(this, trial.Number, all.Where(t => t.Number != trial.Number).ToList());
-                        proposed = tuner.Propose(new TuningContext(space, config._direction, trial.Number, visible));
-                        if (proposed is not null)
+                        proposed = storage.ConfigureTrial(study.Id, trial.Id, stored =>
                         {
-                            parameters = space.Validate(proposed);
-                            storage.SetTrialParameters(trial.Id, parameters);
-                        }
-                        else parameters = new ParameterSet();
+                            var all = stored.Select(Canonical).ToList();
+                            SyncTuner(all);
+                            var visible = config._pruner.TrialsForTuner(this, trial.Number, all.Where(t => t.Number != trial.Number).ToList());
+                            var p = tuner.Propose(new TuningContext(space, config._direction, trial.Number, visible));
+                            return p is null ? null : space.Validate(p);
+                        });
                     }
+                    parameters = proposed ?? new ParameterSet();
                     if (proposed is null)
                     {
                         storage.FinishTrial(trial.Id, TrialState.Fail, null, $"tuner {tuner.Name} has no configuration left to propose");

@@ -38,6 +38,22 @@ public interface IStudyStorage : IDisposable
     /// <summary>Claims the oldest WAITING trial (it becomes RUNNING), or returns null; a trial is claimed by one caller only.</summary>
     TrialRecord? ClaimWaitingTrial(long studyId);
 
+    /// <summary>
+    /// Proposes and stores the configuration of RUNNING trial <paramref name="trialId"/> as one step: <paramref name="propose"/> gets the
+    /// study's trials and returns the configuration (or null: nothing is written), which is written before any other proposal for
+    /// the study can read the trials. The relational stores do it in one write transaction under the study lock, so workers in
+    /// other processes wait for it too (SQLite: the write lock is held; <paramref name="propose"/> must not write to the store).
+    /// <see cref="TrialNotRunningException"/> when the trial is no longer RUNNING.
+    /// </summary>
+    ParameterSet? ConfigureTrial(long studyId, long trialId, Func<IReadOnlyList<TrialRecord>, ParameterSet?> propose)
+    {
+        // A fallback for other stores: atomic only as far as the caller serialises its proposals.
+        ArgumentNullException.ThrowIfNull(propose);
+        var parameters = propose(GetTrials(studyId));
+        if (parameters is not null) SetTrialParameters(trialId, parameters);
+        return parameters;
+    }
+
     /// <summary>Stores the configuration of a RUNNING or WAITING trial; <see cref="TrialNotRunningException"/> once it has finished.</summary>
     void SetTrialParameters(long trialId, ParameterSet parameters);
 

@@ -251,6 +251,19 @@ public abstract class RelationalStudyStorage : IStudyStorage
         throw new TrialNotRunningException(Convert.ToInt32(row[0], CultureInfo.InvariantCulture), state, what);
     }
 
+    public ParameterSet? ConfigureTrial(long studyId, long trialId, Func<IReadOnlyList<TrialRecord>, ParameterSet?> propose)
+    {
+        ArgumentNullException.ThrowIfNull(propose);
+        return Write((c, tx) =>
+        {
+            LockStudy(c, tx, studyId); // PostgreSQL: other proposals, trial creation and stale checks of the study wait; SQLite: IMMEDIATE did it
+            RequireRunning(c, tx, trialId, "its parameters");
+            var parameters = propose(GetTrials(studyId)); // committed trials, read on another connection (WAL readers do not wait for the writer)
+            if (parameters is not null) WriteParams(c, tx, trialId, parameters);
+            return parameters;
+        });
+    }
+
     public void SetTrialParameters(long trialId, ParameterSet parameters) => Write((c, tx) =>
     {
         RequireRunning(c, tx, trialId, "its parameters", allowWaiting: true);
