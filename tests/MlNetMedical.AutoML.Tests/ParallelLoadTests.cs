@@ -261,6 +261,65 @@ public class ParallelLoadTests : IDisposable
     }
 
     [Fact]
+    public void TheDefaultGraceOutlastsADatabaseWaitAndSeveralHeartbeats()
+    {
+        var exp = new AutoMLExperiment();
+        Assert.True(exp.HeartbeatGrace > TimeSpan.FromSeconds(60), $"grace {exp.HeartbeatGrace}");
+        Assert.True(exp.HeartbeatGrace >= 3 * AutoMLExperiment.DefaultHeartbeat, $"grace {exp.HeartbeatGrace}");
+        Assert.True(exp.SetHeartbeat(TimeSpan.FromSeconds(30)).HeartbeatGrace >= TimeSpan.FromSeconds(60) + TimeSpan.FromSeconds(90));
+        Assert.Equal(TimeSpan.FromSeconds(2), exp.SetHeartbeat(TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(2)).HeartbeatGrace);
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => exp.SetHeartbeat(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1.5)));
+        Assert.Equal("grace", e.ParamName);
+    }
+
+    [Fact]
+    public void ATrialFailedAsStaleIsStoppedAndItsLaterWritesAreRefused()
+    {
+        // Heartbeat writes never land in time (5 s) and the grace is short: trial 0 is failed as stale by the other worker while it
+        // still runs. Its next report is refused, which stops it; nothing it wrote after the failure is in the study, and its
+        // re-queued copy completes.
+        using var storage = new SlowStorage(StudyStorage.Sqlite(Path.Combine(_dir, "fenced.db"))) { HeartbeatDelay = TimeSpan.FromSeconds(5) };
+        var failures = new ConcurrentQueue<Exception?>();
+        int reportsAfterRefusal = 0;
+        var result = new AutoMLExperiment()
+            .SetSearchSpace(new SearchSpace().Float("x", 0, 1))
+            .SetMetric("loss", Direction.Minimize)
+            .SetMaxTrials(1)
+            .SetParallelism(2)
+            .SetHeartbeat(TimeSpan.FromMilliseconds(50), TimeSpan.FromMilliseconds(150))
+            .SetStudy(storage, "fenced")
+            .SetMonitor(new FailureMonitor(failures))
+            .SetObjective(t =>
+            {
+                if (t.Number > 0) return 0.5; // the retry is quick
+                bool refused = false;
+                for (int step = 0; step < 100; step++)
+                {
+                    try { t.Report(step, step); }
+                    catch (TrialNotRunningException) { if (refused) Interlocked.Increment(ref reportsAfterRefusal); refused = true; throw; }
+                    Thread.Sleep(50);
+                }
+                return 1.0;
+            })
+            .Run();
+        var first = result.Trials.Single(t => t.Number == 0);
+        Assert.Equal(TrialState.Fail, first.State);
+        Assert.Contains("heartbeat", first.Error);
+        Assert.Null(first.Value);
+        Assert.True(first.IntermediateValues.Count < 100, $"{first.IntermediateValues.Count} reports were stored");
+        Assert.Contains(failures, e => e is TrialNotRunningException);
+        var retry = result.Trials.Single(t => t.SystemAttributes.TryGetValue(TrialAttributes.RetryOf, out var of) && of == "0");
+        Assert.Equal(TrialState.Complete, retry.State);
+        Assert.Equal(first.Parameters, retry.Parameters);
+        Assert.Equal(0, reportsAfterRefusal);
+    }
+
+    private sealed class FailureMonitor(ConcurrentQueue<Exception?> failures) : IMonitor
+    {
+        public void TrialFailed(TrialRecord trial, Exception? error) => failures.Enqueue(error);
+    }
+
+    [Fact]
     public void SqliteRejectsWritesToATrialThatWasFailed() => CheckFencing(StudyStorage.Sqlite(Path.Combine(_dir, "fence.db")));
 
     [PostgresFact]
