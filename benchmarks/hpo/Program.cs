@@ -54,19 +54,25 @@ if (!args.Contains("--skip-pruning"))
                                        StringOption("--metric", SweepMetrics.Accuracy));
     Console.WriteLine($"Pruning on cardiac-level-2d {settings.Size}x{settings.Size}: {settings.Train} train / {settings.Validation} validation slices, " +
                       $"{settings.Trials} random transfer-strategy trials of {settings.Epochs} epochs, {Environment.ProcessorCount} cores");
-    var (none, asha, parallel, parallelAgain, noneAgain, pretrainSeconds) = PruningBenchmark.Run(settings, Console.Out);
-    var direction = SweepMetrics.DirectionOf(settings.Metric);
-    double target = PruningBenchmark.CommonBest(none, asha, direction);
-    int? epochsNone = PruningBenchmark.EpochsToReach(none, target, direction), epochsAsha = PruningBenchmark.EpochsToReach(asha, target, direction);
-    ashaSaving = epochsNone is { } a && epochsAsha is { } b ? Math.Round((double)a / b, 4) : null;
+    var (none, asha, parallel, parallelAgain, noneAgain, pretrainSeconds, validationRows) = PruningBenchmark.Run(settings, Console.Out);
+    // Equal best: the two studies' best final validation values differ by at most one standard error (binomial, at their mean, on
+    // the validation rows). Only then is the epochs ratio a saving at the same result; otherwise it is reported but not as the saving.
+    double bestGap = Math.Abs(none.BestValue - asha.BestValue);
+    double se = PruningBenchmark.StandardError(settings.Metric, (none.BestValue + asha.BestValue) / 2, validationRows);
+    bool? sameBest = double.IsNaN(se) ? null : bestGap <= se;
+    double epochRatio = Math.Round((double)none.EpochsSpent / Math.Max(1, asha.EpochsSpent), 4);
+    ashaSaving = sameBest == true ? epochRatio : null;
     double serialWall = none.WallSeconds + noneAgain.WallSeconds, parallelWall = parallel.WallSeconds + parallelAgain.WallSeconds;
     parallelSpeedup = Math.Round(serialWall / parallelWall, 4);
     bool reproducible = none.ValuePerTrial.SequenceEqual(noneAgain.ValuePerTrial);
-    Console.WriteLine($"epochs to reach {settings.Metric} {target:0.###}: no pruning {epochsNone}, ASHA {epochsAsha} -> saving {ashaSaving}; " +
-                      $"whole study: {none.EpochsSpent} vs {asha.EpochsSpent} epochs");
+    Console.WriteLine($"best validation {settings.Metric}: no pruning {none.BestValue:0.###}, ASHA {asha.BestValue:0.###} (gap {bestGap:0.###}, one standard error {se:0.###} on {validationRows} rows: " +
+                      $"{(sameBest switch { true => "equal best", false => "ASHA's best differs", _ => "no standard error for this metric" })}); " +
+                      $"epochs {none.EpochsSpent} vs {asha.EpochsSpent} (ratio {epochRatio}) -> asha_epoch_saving {(ashaSaving is { } v ? v.ToString(CultureInfo.InvariantCulture) : "null (bests differ)")}");
     Console.WriteLine($"SetParallelism(2) vs 1 (two runs each): {serialWall:0.0} s / {parallelWall:0.0} s -> speed-up {parallelSpeedup}; " +
                       $"the repeated unpruned study {(reproducible ? "gave identical trial values" : "gave different trial values")}");
-    pruning = new { settings, pretrain_seconds = pretrainSeconds, target_value = target, epochs_to_target_no_pruning = epochsNone, epochs_to_target_asha = epochsAsha,
+    pruning = new { settings, pretrain_seconds = pretrainSeconds, validation_rows = validationRows, best_no_pruning = none.BestValue, best_asha = asha.BestValue,
+                    best_gap = bestGap, standard_error = double.IsNaN(se) ? (double?)null : se, same_best = sameBest,
+                    epochs_no_pruning = none.EpochsSpent, epochs_asha = asha.EpochsSpent, epochs_ratio = epochRatio,
                     repeat_identical = reproducible, load_average_1min = LoadAverage(), studies = new[] { none, parallel, asha, parallelAgain, noneAgain } };
 }
 var summary = new Dictionary<string, object?>
@@ -80,6 +86,6 @@ var summary = new Dictionary<string, object?>
     ["asha_epoch_saving"] = ashaSaving,
     ["parallel_speedup"] = parallelSpeedup,
     ["pruning"] = pruning,
-    ["note"] = "trials-to-target is censored at max_trials+1; asha_epoch_saving = epochs (no pruning) / epochs (ASHA, reduction factor 4) to reach the best validation value (--metric, default accuracy) both studies reach, same seeded random configurations; parallel_speedup = wall clock of the unpruned study at SetParallelism(1) / SetParallelism(2)",
+    ["note"] = "trials-to-target is censored at max_trials+1; asha_epoch_saving = epochs the unpruned study spends / epochs ASHA (reduction factor 4) spends, over the same seeded random configurations, when both studies' best final validation value (--metric, default accuracy; per-epoch values on the same validation rows) is within one binomial standard error, else null (see pruning.same_best, pruning.epochs_ratio); parallel_speedup = wall clock of the unpruned study at SetParallelism(1) / SetParallelism(2)",
 };
 Console.WriteLine(JsonSerializer.Serialize(summary));

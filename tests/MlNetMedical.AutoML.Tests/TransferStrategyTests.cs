@@ -142,6 +142,43 @@ public sealed class TransferStrategyTests(TinyTransferTask task) : IDisposable
         Assert.Equal(12, metrics.ConfusionMatrix.Counts.Sum(row => row.Sum()));
     }
 
+    /// <summary>
+    /// The per-epoch values the pruner sees are the experiment's validation accuracy, the figure trials are ranked by, not a
+    /// share the trainer holds out of its training rows. The validation rows here carry swapped labels, so on them a model that
+    /// learnt the task scores near 0 while any split of the training rows would score it near 1: a trial's final value (its best
+    /// epoch's validation accuracy) must then be the best of the values it reported, each a whole number of the 12 rows.
+    /// </summary>
+    [Fact]
+    public void EpochValuesReportedToThePrunerAreTheExperimentsValidationScore()
+    {
+        var rows = SquareRow.Make(12, 2);
+        foreach (var r in rows) r.Diagnosis = r.Diagnosis == "top" ? "bottom" : "top";
+        var swappedRows = task.Ml.Data.LoadFromEnumerable(rows);
+        var swapped = task.Ml.Transforms.Conversion.MapValueToKey(DefaultColumnNames.Label, nameof(SquareRow.Diagnosis),
+            keyOrdinality: ValueToKeyMappingEstimator.KeyOrdinality.ByValue).Fit(swappedRows).Transform(swappedRows);
+        string[] networks = [TransferStrategy.FrozenMlp, TransferStrategy.FineTune, TransferStrategy.Joint, TransferStrategy.Scratch];
+        var pipeline = new TransferStrategy(task.Ml, task.Segmentation, task.Train.Schema, TinyTransferTask.Quick with { Strategies = networks });
+        var experiment = new AutoMLExperiment(task.Ml)
+            .SetPipeline(pipeline)
+            .SetDataset(task.Train, swapped, "GroupId")
+            .SetMetric(SweepMetrics.Accuracy, Direction.Maximize)
+            .SetMaxTrials(networks.Length)
+            .SetStudy(Path.Combine(_dir, "epochs.db"), "epochs");
+        for (int i = 0; i < networks.Length; i++) experiment.Enqueue(PointOf(pipeline.SearchSpace, networks[i], i));
+        var result = experiment.Run();
+
+        Assert.Equal(networks.Length, result.Trials.Count);
+        foreach (var t in result.Trials)
+        {
+            string branch = t.Parameters.GetString(TransferStrategy.ChoiceName);
+            Assert.True(t.State == TrialState.Complete, $"{branch} trial {t.Number}: {t.State} {t.Error}");
+            Assert.Equal([0, 1, 2], t.IntermediateValues.Keys);
+            Assert.All(t.IntermediateValues.Values, v => Assert.True(Math.Abs(v * 12 - Math.Round(v * 12)) < 1e-9, $"{branch}: epoch value {v} is not a count of the 12 validation rows"));
+            Assert.True(Math.Abs(t.IntermediateValues.Values.Max() - t.Value!.Value) < 1e-9,
+                $"{branch}: the pruner saw [{string.Join(", ", t.IntermediateValues.Values)}], the trial's validation accuracy is {t.Value}");
+        }
+    }
+
     [Fact]
     public void CrossValidatedTrialsAverageTheFoldsAndCountEveryFoldsEpochs()
     {

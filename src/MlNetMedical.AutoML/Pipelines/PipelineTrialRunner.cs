@@ -8,7 +8,13 @@ namespace MlNetMedical.AutoML;
 
 /// <summary>What the trial runner hands a pipeline's trainers: where to report each epoch, when to stop, and the group column.</summary>
 /// <param name="EpochMetric">The per-epoch validation metric the pruner watches; trainers also pick their best epoch by it.</param>
-public sealed record TrialTraining(IEpochMetricsCallback? EpochCallback, string EpochMetric, CancellationToken CancellationToken, string? GroupColumnName);
+public sealed record TrialTraining(IEpochMetricsCallback? EpochCallback, string EpochMetric, CancellationToken CancellationToken, string? GroupColumnName)
+{
+    /// <summary>The rows the trial is scored on (the experiment's validation rows, or the fold's): network trainers score them after
+    /// each epoch (<see cref="TrainingOptions.ValidationData"/>), so the pruner sees the values trials are ranked by and every
+    /// training row trains. Null = each trainer holds out a share of its training groups instead.</summary>
+    public IDataView? ValidationData { get; init; }
+}
 
 /// <summary>
 /// A pipeline whose configuration is a point of <see cref="SearchSpace"/>; <see cref="BuildEstimator"/> makes the estimator of
@@ -72,8 +78,9 @@ public static class SweepMetrics
 }
 
 /// <summary>
-/// Runs a <see cref="ISweepablePipeline"/> trial: on each fold, fits the configuration (the first fold's epochs are reported to the
-/// pruner), scores the validation rows, and returns the metrics averaged over folds. Training runs on the calling thread under the
+/// Runs a <see cref="ISweepablePipeline"/> trial: on each fold, fits the configuration (network trainers score the fold's validation
+/// rows after every epoch; the first fold's per-epoch values are reported to the pruner), scores the validation rows, and returns the
+/// metrics averaged over folds. Training runs on the calling thread under the
 /// trial's torch thread budget.
 /// </summary>
 internal sealed class PipelineTrialRunner(ISweepablePipeline pipeline, MLContext ml, ExperimentDataset data) : ITrialRunner
@@ -88,8 +95,8 @@ internal sealed class PipelineTrialRunner(ISweepablePipeline pipeline, MLContext
         foreach (var fold in data.Folds)
         {
             string epochMetric = SweepMetrics.EpochMetricOf(trial.Metric);
-            var reporter = new EpochReporter(trial, fold.Index == 0, epochMetric);
-            var model = pipeline.BuildEstimator(trial.Parameters, new TrialTraining(reporter, epochMetric, trial.CancellationToken, data.GroupColumnName)).Fit(fold.Train);
+            var reporter = new TrialEpochReporter(trial, fold.Index == 0, epochMetric);
+            var model = pipeline.BuildEstimator(trial.Parameters, new TrialTraining(reporter, epochMetric, trial.CancellationToken, data.GroupColumnName) { ValidationData = fold.Validation }).Fit(fold.Train);
             try
             {
                 epochs += reporter.Epochs;
@@ -104,20 +111,20 @@ internal sealed class PipelineTrialRunner(ISweepablePipeline pipeline, MLContext
         trial.SetAttribute(EpochsTrainedAttribute, epochs);
         return Task.FromResult<IReadOnlyDictionary<string, double>>(sums.ToDictionary(kv => kv.Key, kv => kv.Value / data.Folds.Count));
     }
+}
 
-    /// <summary>Counts epochs and, on the reporting fold, hands the epoch's validation metric to the pruner (false = stop).</summary>
-    private sealed class EpochReporter(TrialContext trial, bool report, string metric) : IEpochMetricsCallback
+/// <summary>Counts epochs and, on the reporting fold, hands the epoch's validation metric to the pruner (false = stop).</summary>
+internal sealed class TrialEpochReporter(TrialContext trial, bool report, string metric) : IEpochMetricsCallback
+{
+    public int Epochs { get; private set; }
+
+    public bool OnEpoch(int epoch, IReadOnlyDictionary<string, double> metrics)
     {
-        public int Epochs { get; private set; }
-
-        public bool OnEpoch(int epoch, IReadOnlyDictionary<string, double> metrics)
-        {
-            Epochs = epoch + 1;
-            if (!report) return true;
-            if (!metrics.TryGetValue(metric, out var value))
-                throw new InvalidOperationException($"Trial {trial.Number}: the trainer reported [{string.Join(", ", metrics.Keys)}] without '{metric}'; give it a validation fraction > 0.");
-            return !trial.Report(epoch, value);
-        }
+        Epochs = epoch + 1;
+        if (!report) return true;
+        if (!metrics.TryGetValue(metric, out var value))
+            throw new InvalidOperationException($"Trial {trial.Number}: the trainer reported [{string.Join(", ", metrics.Keys)}] without '{metric}'; give it a validation fraction > 0.");
+        return !trial.Report(epoch, value);
     }
 }
 

@@ -15,7 +15,8 @@ public sealed record TransferStrategyOptions
     /// <summary>Epochs per trial, the same for every branch so the pruner compares like with like.</summary>
     public int Epochs { get; init; } = 20;
     public int BatchSize { get; init; } = 16;
-    /// <summary>Share of the training groups each trainer holds out for its per-epoch validation (what the pruner sees).</summary>
+    /// <summary>Share of the training groups each trainer holds out for its per-epoch validation when the trial brings no validation
+    /// rows (<see cref="TrialTraining.ValidationData"/>; an <c>AutoMLExperiment</c> always brings its validation split or fold).</summary>
     public double ValidationFraction { get; init; } = 0.2;
     /// <summary>Epochs without improvement before a trial stops by itself (0 = never).</summary>
     public int EarlyStoppingPatience { get; init; }
@@ -113,7 +114,14 @@ public sealed class TransferStrategy : ISweepablePipeline
             case FrozenMlp:
                 _choice.Add(FrozenMlp, FeatureSpace().Float("lr", 1e-4, 1e-2, log: true, defaultValue: 1e-3).Int("hidden", 16, 256, log: true, defaultValue: 64)
                                                      .Float("dropout", 0, 0.5, defaultValue: 0),
-                    p => t => Features(p).Append(_ml.MulticlassClassification.Trainers.Mlp([p.GetInt("hidden")], p.GetDouble("dropout"), Training(t, p.GetDouble("lr")), _options.Columns.Label)));
+                    p => t =>
+                    {
+                        // The MLP reads features: the trial's validation rows go through the (frozen, fit-free) feature stage first.
+                        var features = Features(p);
+                        var validation = t.ValidationData is { } v ? features.Fit(v).Transform(v) : null;
+                        return features.Append(_ml.MulticlassClassification.Trainers.Mlp([p.GetInt("hidden")], p.GetDouble("dropout"),
+                            Training(t, p.GetDouble("lr")) with { ValidationData = validation }, _options.Columns.Label));
+                    });
                 break;
             case FineTune:
                 _choice.Add(FineTune, new SearchSpace()
@@ -188,6 +196,7 @@ public sealed class TransferStrategy : ISweepablePipeline
         BatchSize = _options.BatchSize,
         LearningRate = learningRate,
         ValidationFraction = _options.ValidationFraction,
+        ValidationData = trial.ValidationData,
         GroupColumnName = trial.GroupColumnName,
         EarlyStoppingMetric = trial.EpochMetric,
         EarlyStoppingPatience = _options.EarlyStoppingPatience,

@@ -40,10 +40,12 @@ public sealed class SweepSettings : IYamlValidated
     /// <summary>Epochs of every trial (the pruner's steps).</summary>
     public int Epochs { get; set; } = 15;
     public int BatchSize { get; set; } = 16;
-    /// <summary>Share of groups each trainer holds out for its per-epoch validation (what the pruner sees).</summary>
+    /// <summary>No longer used by trials: each scores the holdout (or its fold) after every epoch, which is what the pruner sees.
+    /// Accepted so older sweep files load.</summary>
     public double ValidationFraction { get; set; } = 0.2;
     public int EarlyStoppingPatience { get; set; }
-    /// <summary>Share of the train split's groups held out to score trials (when folds is 0).</summary>
+    /// <summary>Share of the train split's groups held out to score trials (when folds is 0): their final value and each epoch's
+    /// value the pruner sees.</summary>
     public double HoldoutFraction { get; set; } = 0.25;
     /// <summary>k ≥ 2 scores trials by k-fold cross-validation over the train split instead of a holdout.</summary>
     public int Folds { get; set; }
@@ -65,7 +67,7 @@ public sealed class SweepSettings : IYamlValidated
         check.Check(SweepMetrics.Names.Contains(Metric), this, nameof(Metric), $"is '{Metric}'; allowed values: {string.Join(", ", SweepMetrics.Names)}");
         check.Check(Epochs >= 1, this, nameof(Epochs), "must be ≥ 1");
         check.Check(BatchSize >= 0, this, nameof(BatchSize), "must be ≥ 0 (0 = full batch)");
-        check.Check(ValidationFraction is > 0 and < 1, this, nameof(ValidationFraction), "must be in (0, 1): the pruner needs a per-epoch validation value");
+        check.Check(ValidationFraction is > 0 and < 1, this, nameof(ValidationFraction), "must be in (0, 1)");
         check.Check(EarlyStoppingPatience >= 0, this, nameof(EarlyStoppingPatience), "must be ≥ 0");
         check.Check(HoldoutFraction is > 0 and < 1, this, nameof(HoldoutFraction), "must be in (0, 1)");
         check.Check(Folds == 0 || Folds >= 2, this, nameof(Folds), "must be 0 (holdout) or ≥ 2");

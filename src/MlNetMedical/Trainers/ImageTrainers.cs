@@ -79,6 +79,11 @@ public abstract class ImageNetworkTrainer(ImageColumns columns, TrainingOptions 
         var group = Training.ResolveGroupColumn(input.Schema, StageName, m => Log?.Invoke(LogKind.Warning, StageName, m));
         var samples = TrainingSamples.Read(input, Columns.Image, ReadsMask ? Columns.Mask : null, ReadsLabel ? Columns.Label : null, group, StageName);
         if (ReadsLabel) samples = TrainingSamples.Trainable(samples, ReadsMask, Columns.Label, StageName, (kind, m) => Log?.Invoke(kind, StageName, m));
+        var validation = Training.ValidationData is { } held
+            // Rows without a label score nothing for a classifier (as ML.NET's evaluators skip missing labels); the joint trainer scores their masks.
+            ? TrainingSamples.Read(held, Columns.Image, ReadsMask ? Columns.Mask : null, ReadsLabel ? Columns.Label : null, null, StageName + " (ValidationData)")
+                .Where(s => ReadsMask || !ReadsLabel || s.HasLabel).ToList()
+            : null;
         // An Augment stage upstream in the pipeline marks the image column; it augments these samples unless the options name their own.
         var training = Training.Augmentation is null && AugmentTransformer.Find(input.Schema, Columns.Image) is { } augment
             ? Training with { Augmentation = augment.SampleAugmenter } : Training;
@@ -90,7 +95,7 @@ public abstract class ImageNetworkTrainer(ImageColumns columns, TrainingOptions 
         using (WeightInit.Use(weights)) (network, task) = Create(classNames);
         try
         {
-            LastHistory = new TrainingLoop(training, Seed, StageName) { Device = TargetDevice, ClassCount = classNames?.Length }.Run(task, samples);
+            LastHistory = new TrainingLoop(training, Seed, StageName) { Device = TargetDevice, ClassCount = classNames?.Length }.Run(task, samples, validation);
         }
         catch
         {

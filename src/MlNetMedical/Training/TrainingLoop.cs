@@ -29,12 +29,15 @@ public sealed class TrainingLoop(TrainingOptions options, int seed, string stage
     /// training rows; null = the highest label seen + 1.</summary>
     public int? ClassCount { get; init; }
 
-    /// <summary>Trains <paramref name="task"/>'s network on <paramref name="samples"/>; on return it holds the best epoch's weights.</summary>
-    public TrainingHistory Run(ITrainingTask task, IReadOnlyList<TrainingSample> samples)
+    /// <summary>Trains <paramref name="task"/>'s network on <paramref name="samples"/>; on return it holds the best epoch's weights.
+    /// <paramref name="validationSamples"/> (the rows of <see cref="TrainingOptions.ValidationData"/>), when given, are scored after
+    /// each epoch instead of a held-out share of <paramref name="samples"/>.</summary>
+    public TrainingHistory Run(ITrainingTask task, IReadOnlyList<TrainingSample> samples, IReadOnlyList<TrainingSample>? validationSamples = null)
     {
         options.Validate(stage);
         if (samples.Count == 0) throw new InvalidOperationException($"{stage}: there are no training rows");
-        var (train, validation) = SplitByGroup(samples);
+        if (validationSamples is { Count: 0 }) throw new InvalidOperationException($"{stage}: TrainingOptions.ValidationData has no rows");
+        var (train, validation) = validationSamples is null ? SplitByGroup(samples) : (samples.ToList(), validationSamples.ToList());
         var metric = options.EarlyStoppingMetric ?? task.DefaultMetric;
         var minimise = metric == "loss";
         var batchSize = options.BatchSize == 0 ? train.Count : Math.Min(options.BatchSize, train.Count);

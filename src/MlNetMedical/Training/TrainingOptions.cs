@@ -44,6 +44,14 @@ public sealed record TrainingOptions
     /// </summary>
     public double ValidationFraction { get; init; } = 0.2;
     /// <summary>
+    /// Rows scored after each epoch (early stopping, best epoch, the values <see cref="EpochCallback"/> receives) instead of a
+    /// held-out share of the training rows; null = hold out <see cref="ValidationFraction"/>. When set, every training row trains
+    /// and <see cref="ValidationFraction"/> is ignored. The rows need the columns the trainer reads from its own input (image,
+    /// label, mask), so for a trainer after feature stages pass them through those stages first. AutoML trials set it to the
+    /// experiment's validation rows (or the fold's), so the pruner sees the values the trials are ranked by.
+    /// </summary>
+    public IDataView? ValidationData { get; init; }
+    /// <summary>
     /// Group column of the internal validation split (early stopping, best epoch, pruning values): rows that share a value
     /// (a patient) land on the same side, so near-duplicate slices of one patient never score the epoch they trained.
     /// Default <c>GroupId</c> (<see cref="DefaultColumnNames.GroupId"/>, written by the manifest and Decathlon loaders), used when
@@ -84,7 +92,7 @@ public sealed record TrainingOptions
         if (GroupColumnName != DefaultColumnNames.GroupId)
             throw new ArgumentException($"{stage}: TrainingOptions.GroupColumnName is '{GroupColumnName}', but the data has no such column; columns: {schema.Describe()}",
                 nameof(GroupColumnName));
-        if (ValidationFraction > 0)
+        if (ValidationFraction > 0 && ValidationData is null)
             log?.Invoke($"the data has no '{DefaultColumnNames.GroupId}' column: the validation split treats each row as its own group " +
                         "(rows of one patient may land on both sides; set TrainingOptions.GroupColumnName to the patient column)");
         return null;
