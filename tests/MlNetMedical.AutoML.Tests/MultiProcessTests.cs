@@ -66,7 +66,7 @@ public class MultiProcessTests : IDisposable
 
     /// <summary>
     /// Optuna's RDB model on several machines: three worker processes on one PostgreSQL study, one killed with SIGKILL in the middle
-    /// of a trial. Its heartbeat stops, a survivor fails the trial as stale (grace = 2 × the 400 ms heartbeat) and re-queues its
+    /// of a trial. Its heartbeat stops, a survivor fails the trial as stale (grace = 3 × the 400 ms heartbeat, the test worker's --grace-ms default) and re-queues its
     /// configuration, a survivor runs that copy, and the study reaches its budget of 12 completed trials with no trial number run twice.
     /// </summary>
     [PostgresFact]

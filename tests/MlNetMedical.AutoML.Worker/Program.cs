@@ -1,5 +1,5 @@
 // Test worker: runs one AutoMLExperiment on a shared study and logs every trial it starts and finishes.
-// usage: Worker STORAGE STUDY MAX_TRIALS LOG_PREFIX [--step-ms N] [--steps N] [--heartbeat-ms N] [--parallelism N]
+// usage: Worker STORAGE STUDY MAX_TRIALS LOG_PREFIX [--step-ms N] [--steps N] [--heartbeat-ms N] [--grace-ms N (default 3 heartbeats)] [--parallelism N]
 // The log goes to LOG_PREFIX.PID: appends from several processes to one file could interleave.
 using System.Globalization;
 using MlNetMedical.AutoML;
@@ -14,6 +14,7 @@ int Option(string name, int fallback)
     return i >= 0 ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
 }
 int stepMs = Option("--step-ms", 20), steps = Option("--steps", 5), heartbeatMs = Option("--heartbeat-ms", 500), parallelism = Option("--parallelism", 1);
+int graceMs = Option("--grace-ms", 3 * heartbeatMs); // short, so the tests see a killed worker's trial re-queued quickly
 int pid = Environment.ProcessId;
 var gate = new object();
 void Log(string line)
@@ -33,7 +34,7 @@ var result = new AutoMLExperiment()
     .SetMetric("loss", Direction.Minimize)
     .SetMaxTrials(maxTrials)
     .SetParallelism(parallelism)
-    .SetHeartbeat(TimeSpan.FromMilliseconds(heartbeatMs))
+    .SetHeartbeat(TimeSpan.FromMilliseconds(heartbeatMs), TimeSpan.FromMilliseconds(graceMs))
     .SetStudy(storage, studyName)
     .SetTuner(new TpeTuner(pid, new TpeOptions { ConstantLiar = true, StartupTrials = 4 }))
     .SetObjective(t =>

@@ -41,11 +41,17 @@ public sealed class ExperimentDataset
     public static ExperimentDataset FromFolds(MLContext context, IDataView data, int folds, string? groupColumnName, int seed)
     {
         ArgumentNullException.ThrowIfNull(context);
+        CheckFolds(data, folds, groupColumnName);
+        var split = context.Data.CrossValidationSplit(data, folds, groupColumnName, seed);
+        return new ExperimentDataset(split.Select((s, i) => new TrialFold(i, s.TrainSet, s.TestSet)).ToList(), data, groupColumnName);
+    }
+
+    /// <summary>The argument checks of <see cref="FromFolds"/>, for callers that draw the folds later.</summary>
+    internal static void CheckFolds(IDataView data, int folds, string? groupColumnName)
+    {
         ArgumentNullException.ThrowIfNull(data);
         if (folds < 2) throw new ArgumentOutOfRangeException(nameof(folds), folds, "Cross-validation needs at least 2 folds.");
         CheckGroupColumn(data.Schema, groupColumnName, "data");
-        var split = context.Data.CrossValidationSplit(data, folds, groupColumnName, seed);
-        return new ExperimentDataset(split.Select((s, i) => new TrialFold(i, s.TrainSet, s.TestSet)).ToList(), data, groupColumnName);
     }
 
     private static void CheckGroupColumn(DataViewSchema schema, string? name, string what)

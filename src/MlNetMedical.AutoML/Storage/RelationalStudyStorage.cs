@@ -200,6 +200,21 @@ public abstract class RelationalStudyStorage : IStudyStorage
         return created is { } t ? GetTrial(t.Item1) : null;
     }
 
+    public TrialRecord? EnqueueTrial(long studyId, ParameterSet parameters, string key, int? maxTrials = null)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        ArgumentException.ThrowIfNullOrWhiteSpace(key);
+        var created = Write((c, tx) =>
+        {
+            LockStudy(c, tx, studyId);
+            if (Scalar(c, tx, "SELECT 1 FROM trial_system_attributes a JOIN trials t ON t.trial_id = a.trial_id WHERE t.study_id = @s AND a.key = @k AND a.value_json = @v LIMIT 1",
+                       ("@s", studyId), ("@k", TrialAttributes.EnqueueKey), ("@v", key)) is not null) return ((long, int)?)null;
+            if (maxTrials is { } max && L(Scalar(c, tx, CountedTrials, ("@s", studyId))) >= max) return null;
+            return InsertTrial(c, tx, studyId, TrialState.Waiting, parameters, new Dictionary<string, string> { [TrialAttributes.EnqueueKey] = key });
+        });
+        return created is { } t ? GetTrial(t.Item1) : null;
+    }
+
     public TrialRecord? ClaimWaitingTrial(long studyId)
     {
         var id = Write((c, tx) =>
@@ -221,15 +236,52 @@ public abstract class RelationalStudyStorage : IStudyStorage
                  ("@t", trialId), ("@n", name), ("@v", ParameterSet.ToNode(value).ToJsonString()));
     }
 
-    public void SetTrialParameters(long trialId, ParameterSet parameters) => Write((c, tx) => { WriteParams(c, tx, trialId, parameters); return 0; });
+    /// <summary>
+    /// The fence of the writes a running trial makes: in the write's own transaction, the trial row is read (PostgreSQL: and locked
+    /// FOR UPDATE, so a concurrent <see cref="FailStaleTrials"/> skips it or waits) and the write goes ahead only while the trial is
+    /// RUNNING (or WAITING, where <paramref name="allowWaiting"/>). A failed attempt never runs again under its id (its retry is a new
+    /// trial), so its state is the attempt's version: a worker that was declared dead can no longer write into its old trial.
+    /// </summary>
+    private void RequireRunning(DbConnection c, DbTransaction tx, long trialId, string what, bool allowWaiting = false)
+    {
+        var row = Rows(c, tx, "SELECT number, state FROM trials WHERE trial_id = @t" + (LockStudySql is null ? "" : " FOR UPDATE"), ("@t", trialId)).SingleOrDefault()
+                  ?? throw new KeyNotFoundException($"No trial with id {trialId}.");
+        var state = ParseState(row[1]);
+        if (state == TrialState.Running || (allowWaiting && state == TrialState.Waiting)) return;
+        throw new TrialNotRunningException(Convert.ToInt32(row[0], CultureInfo.InvariantCulture), state, what);
+    }
+
+    public ParameterSet? ConfigureTrial(long studyId, long trialId, Func<IReadOnlyList<TrialRecord>, ParameterSet?> propose)
+    {
+        ArgumentNullException.ThrowIfNull(propose);
+        return Write((c, tx) =>
+        {
+            LockStudy(c, tx, studyId); // PostgreSQL: other proposals, trial creation and stale checks of the study wait; SQLite: IMMEDIATE did it
+            RequireRunning(c, tx, trialId, "its parameters");
+            var parameters = propose(GetTrials(studyId)); // committed trials, read on another connection (WAL readers do not wait for the writer)
+            if (parameters is not null) WriteParams(c, tx, trialId, parameters);
+            return parameters;
+        });
+    }
+
+    public void SetTrialParameters(long trialId, ParameterSet parameters) => Write((c, tx) =>
+    {
+        RequireRunning(c, tx, trialId, "its parameters", allowWaiting: true);
+        WriteParams(c, tx, trialId, parameters);
+        return 0;
+    });
 
     public void ReportIntermediateValue(long trialId, int step, double value)
     {
         // SQLite stores NaN as NULL, so the kind of value travels in value_type, as in Optuna.
         string type = double.IsNaN(value) ? "nan" : double.IsPositiveInfinity(value) ? "inf_pos" : double.IsNegativeInfinity(value) ? "inf_neg" : "finite";
-        Write((c, tx) => Exec(c, tx,
-            "INSERT INTO trial_intermediate_values (trial_id, step, intermediate_value, value_type) VALUES (@t, @s, @v, @ty) ON CONFLICT (trial_id, step) DO UPDATE SET intermediate_value = excluded.intermediate_value, value_type = excluded.value_type",
-            ("@t", trialId), ("@s", step), ("@v", type == "finite" ? value : null), ("@ty", type)));
+        Write((c, tx) =>
+        {
+            RequireRunning(c, tx, trialId, $"the value of step {step}");
+            return Exec(c, tx,
+                "INSERT INTO trial_intermediate_values (trial_id, step, intermediate_value, value_type) VALUES (@t, @s, @v, @ty) ON CONFLICT (trial_id, step) DO UPDATE SET intermediate_value = excluded.intermediate_value, value_type = excluded.value_type",
+                ("@t", trialId), ("@s", step), ("@v", type == "finite" ? value : null), ("@ty", type));
+        });
     }
 
     public bool FinishTrial(long trialId, TrialState state, double? value, string? failReason = null)
@@ -248,7 +300,10 @@ public abstract class RelationalStudyStorage : IStudyStorage
     }
 
     public void RecordHeartbeat(long trialId) => Write((c, tx) =>
-        Exec(c, tx, $"INSERT INTO trial_heartbeats (trial_id, heartbeat) VALUES (@t, {NowMs}) ON CONFLICT (trial_id) DO UPDATE SET heartbeat = excluded.heartbeat", ("@t", trialId)));
+    {
+        RequireRunning(c, tx, trialId, "a heartbeat");
+        return Exec(c, tx, $"INSERT INTO trial_heartbeats (trial_id, heartbeat) VALUES (@t, {NowMs}) ON CONFLICT (trial_id) DO UPDATE SET heartbeat = excluded.heartbeat", ("@t", trialId));
+    });
 
     public IReadOnlyList<TrialRecord> FailStaleTrials(long studyId, TimeSpan grace)
     {
@@ -284,7 +339,12 @@ public abstract class RelationalStudyStorage : IStudyStorage
              ("@t", trialId), ("@k", key), ("@v", value));
 
     public void SetTrialSystemAttribute(long trialId, string key, string value) => Write((c, tx) => { UpsertAttr(c, tx, "trial_system_attributes", trialId, key, value); return 0; });
-    public void SetTrialUserAttribute(long trialId, string key, string value) => Write((c, tx) => { UpsertAttr(c, tx, "trial_user_attributes", trialId, key, value); return 0; });
+    public void SetTrialUserAttribute(long trialId, string key, string value) => Write((c, tx) =>
+    {
+        RequireRunning(c, tx, trialId, $"its attribute '{key}'");
+        UpsertAttr(c, tx, "trial_user_attributes", trialId, key, value);
+        return 0;
+    });
 
     public TrialRecord GetTrial(long trialId) =>
         Load(" t.trial_id = @x", trialId).SingleOrDefault() ?? throw new KeyNotFoundException($"No trial with id {trialId}.");

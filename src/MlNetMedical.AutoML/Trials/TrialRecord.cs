@@ -24,6 +24,8 @@ public static class TrialAttributes
     public const string RetryOf = "retry_of";
     public const string RequeuedAs = "requeued_as";
     public const string Worker = "worker";
+    /// <summary>Marks a trial added by <see cref="AutoMLExperiment.Enqueue"/>: the configuration's key, so a resumed run does not add it again.</summary>
+    public const string EnqueueKey = "enqueued";
     public static string CompletedRung(int rung) => $"completed_rung_{rung}";
 }
 

@@ -78,6 +78,7 @@ public abstract class ImageNetworkTrainer(ImageColumns columns, TrainingOptions 
         var classNames = ReadsLabel ? input.Schema[Columns.Label].ClassNames() : null;
         var group = Training.ResolveGroupColumn(input.Schema, StageName, m => Log?.Invoke(LogKind.Warning, StageName, m));
         var samples = TrainingSamples.Read(input, Columns.Image, ReadsMask ? Columns.Mask : null, ReadsLabel ? Columns.Label : null, group, StageName);
+        if (ReadsLabel) samples = TrainingSamples.Trainable(samples, ReadsMask, Columns.Label, StageName, (kind, m) => Log?.Invoke(kind, StageName, m));
         var validation = Training.ValidationData is { } held
             // Rows without a label score nothing for a classifier (as ML.NET's evaluators skip missing labels); the joint trainer scores their masks.
             ? TrainingSamples.Read(held, Columns.Image, ReadsMask ? Columns.Mask : null, ReadsLabel ? Columns.Label : null, null, StageName + " (ValidationData)")

@@ -112,6 +112,7 @@ public sealed class VectorClassifierTrainer(string name, int[] hiddenUnits, doub
         var group = training.ResolveGroupColumn(input.Schema, StageName, m => Log?.Invoke(LogKind.Warning, StageName, m));
         var samples = TrainingSamples.Read(input, featureColumnName, null, labelColumnName, group, StageName);
         if (samples.Count == 0) throw new InvalidOperationException($"{StageName}: there are no training rows");
+        samples = TrainingSamples.Trainable(samples, usesMask: false, labelColumnName, StageName, (kind, m) => Log?.Invoke(kind, StageName, m));
         var validation = training.ValidationData is { } held ? TrainingSamples.Read(held, featureColumnName, null, labelColumnName, null, StageName + " (ValidationData)").Where(s => s.HasLabel).ToList() : null;
         var dims = samples[0].Image.Length;
         if (samples.Any(s => s.Image.Length != dims)) throw new InvalidOperationException($"{StageName}: feature column '{featureColumnName}' has vectors of different lengths");

@@ -54,6 +54,32 @@ public static class TrainingSamples
         return result;
     }
 
+    /// <summary>
+    /// The rows a trainer learns from. A classifier (<paramref name="usesMask"/> false) leaves out the rows whose label is missing
+    /// (key 0; they would reach the loss as class −1), with their count in <paramref name="log"/> (the context's
+    /// <c>ml.Medical().WriteLog</c>); no labelled row left is an error naming the label column. A joint trainer keeps every row:
+    /// its classification loss reads the labelled rows only and its segmentation loss the rows with a mask, so a row with a mask
+    /// but no label still trains the segmentation head; the log counts them.
+    /// </summary>
+    public static IReadOnlyList<TrainingSample> Trainable(IReadOnlyList<TrainingSample> samples, bool usesMask, string labelColumnName, string stage,
+        Action<LogKind, string>? log)
+    {
+        ArgumentNullException.ThrowIfNull(samples);
+        int unlabelled = samples.Count(s => !s.HasLabel);
+        if (unlabelled == 0) return samples;
+        if (usesMask)
+        {
+            int maskOnly = samples.Count(s => !s.HasLabel && s.HasMask);
+            log?.Invoke(LogKind.Info, $"{unlabelled} of {samples.Count} rows have no label (column '{labelColumnName}', key 0 = missing): " +
+                                      $"{maskOnly} with a mask train the segmentation loss only, {unlabelled - maskOnly} without one train nothing");
+            return samples;
+        }
+        if (unlabelled == samples.Count)
+            throw new InvalidOperationException($"{stage}: all {samples.Count} training rows have no label (column '{labelColumnName}' is the missing key 0 in every row)");
+        log?.Invoke(LogKind.Warning, $"{unlabelled} of {samples.Count} rows have no label (column '{labelColumnName}', key 0 = missing) and are left out of training");
+        return samples.Where(s => s.HasLabel).ToList();
+    }
+
     private static DataViewSchema.Column Column(IDataView data, string name, string stage) =>
         data.Schema.GetColumnOrNull(name) ?? throw new InvalidOperationException($"{stage}: the data has no column '{name}'; columns: {data.Schema.Describe()}");
 
