@@ -107,7 +107,9 @@ public sealed class TransferStrategyTests(TinyTransferTask task) : IDisposable
     public void EveryBranchTrainsReportsEachEpochOneIsPrunedAndTheBestIsRefittedAndSaved()
     {
         var pipeline = new TransferStrategy(task.Ml, task.Segmentation, task.Train.Schema, TinyTransferTask.Quick);
-        Assert.Equal(TransferStrategy.AllStrategies, pipeline.Strategies);
+        // The default space: every branch but imagenet-features, which is swept only when listed.
+        Assert.Equal(TransferStrategy.DefaultStrategies, pipeline.Strategies);
+        Assert.DoesNotContain(TransferStrategy.ImageNetFeatures, pipeline.Strategies);
         var experiment = new AutoMLExperiment(task.Ml)
             .SetPipeline(pipeline)
             .SetDataset(task.Train, task.Validation, "GroupId")
@@ -177,6 +179,40 @@ public sealed class TransferStrategyTests(TinyTransferTask task) : IDisposable
             Assert.True(Math.Abs(t.IntermediateValues.Values.Max() - t.Value!.Value) < 1e-9,
                 $"{branch}: the pruner saw [{string.Join(", ", t.IntermediateValues.Values)}], the trial's validation accuracy is {t.Value}");
         }
+    }
+
+    /// <summary>The imagenet-features branch (ResNet18 features + L-BFGS softmax regression) without any pretrained model: its
+    /// trials complete, report no epochs (L-BFGS has none), and the refitted best model, saved and loaded, scores new rows.</summary>
+    [Fact]
+    public void ImageNetFeaturesRunsWithoutAPretrainedModelReportsNoEpochsAndItsBestModelScores()
+    {
+        var pipeline = new TransferStrategy(task.Ml, null, task.Train.Schema, TinyTransferTask.Quick with { Strategies = [TransferStrategy.ImageNetFeatures] });
+        Assert.Equal([TransferStrategy.ImageNetFeatures], pipeline.Strategies);
+        var result = new AutoMLExperiment(task.Ml)
+            .SetPipeline(pipeline)
+            .SetDataset(task.Train, task.Validation, "GroupId")
+            .SetMetric(SweepMetrics.Accuracy, Direction.Maximize)
+            .SetMaxTrials(2)
+            .SetTuner(new RandomTuner(3))
+            .SetStudy(Path.Combine(_dir, "imagenet.db"), "imagenet")
+            .SetRefit()
+            .Run();
+
+        Assert.Equal(2, result.Trials.Count);
+        foreach (var t in result.Trials)
+        {
+            Assert.True(t.State == TrialState.Complete, $"trial {t.Number} ({t.Parameters.ToJson()}): {t.State} {t.Error}");
+            Assert.Equal(TransferStrategy.ImageNetFeatures, t.Parameters.GetString(TransferStrategy.ChoiceName));
+            Assert.InRange(t.Parameters.GetDouble(TransferStrategy.ChoiceName + "." + TransferStrategy.ImageNetFeatures + ".l2"), 1e-5, 0.1);
+            Assert.Empty(t.IntermediateValues);
+            Assert.Equal("0", t.UserAttributes["epochs_trained"]);
+            Assert.InRange(t.Value!.Value, 0, 1);
+        }
+        var model = task.Ml.Model.LoadMedical(result.BestModelPath!, out _);
+        var scored = model.Transform(task.Validation);
+        Assert.Equal(512, ((VectorDataViewType)scored.Schema[DefaultColumnNames.Features].Type).Size);
+        var metrics = task.Ml.MulticlassClassification.Evaluate(scored);
+        Assert.Equal(12, metrics.ConfusionMatrix.Counts.Sum(row => row.Sum()));
     }
 
     [Fact]
@@ -282,6 +318,11 @@ public sealed class TransferStrategyTests(TinyTransferTask task) : IDisposable
     public void WithoutAPretrainedModelOnlyScratchRemainsAndBadSettingsAreNamed()
     {
         Assert.Equal([TransferStrategy.Scratch], new TransferStrategy(task.Ml, null, task.Train.Schema).Strategies);
+        // imagenet-features needs no pretrained model: listed, it is offered without one (the segmentation branches are not).
+        Assert.Equal([TransferStrategy.Scratch, TransferStrategy.ImageNetFeatures], new TransferStrategy(task.Ml, null, task.Train.Schema,
+            new TransferStrategyOptions { Strategies = [TransferStrategy.FrozenSoftmax, TransferStrategy.Scratch, TransferStrategy.ImageNetFeatures] }).Strategies);
+        var none = Assert.Throws<ArgumentException>(() => new TransferStrategy(task.Ml, null, task.Train.Schema, new TransferStrategyOptions { Strategies = [TransferStrategy.FineTune] }));
+        Assert.Contains("imagenet-features", none.Message);
         var e = Assert.Throws<ArgumentException>(() => new TransferStrategy(task.Ml, task.Segmentation, task.Train.Schema, new TransferStrategyOptions { Strategies = ["frozen"] }));
         Assert.Contains("'frozen'", e.Message);
         var noGroup = Assert.Throws<ArgumentException>(() => new AutoMLExperiment(task.Ml).SetDataset(task.Train, task.Validation, "Patient"));

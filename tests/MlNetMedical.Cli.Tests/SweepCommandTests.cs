@@ -16,10 +16,10 @@ public sealed class SweepCommandTests : IDisposable
 
     private static (int Code, string Out, string Err) Run(params string[] args) => CliRun.Run(args);
 
-    private string WriteSweep(string sweepSection, string name = "tiny.yaml")
+    private string WriteSweep(string sweepSection, string name = "tiny.yaml", bool pretrain = true)
     {
         var path = Path.Combine(_dir, name);
-        File.WriteAllText(path, $"""
+        var text = $"""
             name: tiny-sweep
             seed: 2
             data:
@@ -39,7 +39,14 @@ public sealed class SweepCommandTests : IDisposable
                 validation_fraction: 0
             sweep:
             {sweepSection}
-            """);
+            """;
+        const string pretrainSection = "pretrain:\n  training:\n    epochs: 1\n    batch_size: 6\n    validation_fraction: 0\n";
+        if (!pretrain)
+        {
+            Assert.Contains(pretrainSection, text);
+            text = text.Replace(pretrainSection, "");
+        }
+        File.WriteAllText(path, text);
         return path;
     }
 
@@ -112,6 +119,34 @@ public sealed class SweepCommandTests : IDisposable
         Assert.Contains("best so far: trial 0", stderr);
     }
 
+    /// <summary>The ImageNet-features branch needs no pretrain section; its trials report no epochs (L-BFGS) and the refitted best
+    /// is reported as an imagenet-features method. A branch that transfers the segmentation encoder still needs pretrain.</summary>
+    [Fact]
+    public void ImageNetFeaturesSweepsWithoutPretrainingAndTheOtherBranchesStillNeedIt()
+    {
+        var study = TinyStudy.Replace("max_trials: 3", "max_trials: 1").Replace("[frozen-softmax, finetune, scratch]", "[imagenet-features]");
+        var outDir = Path.Combine(_dir, "imagenet");
+        var (code, _, stderr) = Run("sweep", WriteSweep(study, "imagenet.yaml", pretrain: false), "--out", outDir, "--quiet");
+        Assert.True(code == ExitCodes.Success, stderr);
+        Assert.False(File.Exists(Path.Combine(outDir, "models", "pretrain.zip")));
+        using (var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "metrics.json"))))
+        {
+            var trial = Assert.Single(metrics.RootElement.GetProperty("sweep").GetProperty("trials").EnumerateArray());
+            Assert.Equal("complete", trial.GetProperty("state").GetString());
+            Assert.Equal("imagenet-features", trial.GetProperty("parameters").GetProperty("strategy").GetString());
+            Assert.Equal(0, trial.GetProperty("intermediateValues").GetArrayLength());
+            var best = Assert.Single(metrics.RootElement.GetProperty("methods").EnumerateArray());
+            Assert.Equal("imagenet-features", best.GetProperty("kind").GetString());
+            Assert.InRange(best.GetProperty("classification").GetProperty("accuracy").GetDouble(), 0, 1);
+        }
+
+        var needsPretrain = Run("sweep", WriteSweep(study.Replace("[imagenet-features]", "[imagenet-features, finetune]"), "finetune.yaml", pretrain: false),
+            "--out", Path.Combine(_dir, "finetune"));
+        Assert.Equal(ExitCodes.UserError, needsPretrain.Code);
+        Assert.Contains("pretrain", needsPretrain.Err);
+        Assert.Contains("only scratch and imagenet-features", needsPretrain.Err);
+    }
+
     [Fact]
     public void UnknownKeysBadValuesAndBadStorageAreUserErrorsNamingThem()
     {
@@ -125,6 +160,7 @@ public sealed class SweepCommandTests : IDisposable
         Assert.Equal(ExitCodes.UserError, strategy.Code);
         Assert.Contains("'fine-tuning'", strategy.Err);
         Assert.Contains("frozen-mlp", strategy.Err);
+        Assert.Contains("imagenet-features", strategy.Err);
 
         var storage = Run("sweep", WriteSweep(TinyStudy, "storage.yaml"), "--out", Path.Combine(_dir, "storage"), "--storage", "mysql:db");
         Assert.Equal(ExitCodes.UserError, storage.Code);

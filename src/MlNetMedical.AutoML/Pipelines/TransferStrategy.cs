@@ -20,7 +20,8 @@ public sealed record TransferStrategyOptions
     public double ValidationFraction { get; init; } = 0.2;
     /// <summary>Epochs without improvement before a trial stops by itself (0 = never).</summary>
     public int EarlyStoppingPatience { get; init; }
-    /// <summary>The branches to sweep (<see cref="TransferStrategy.AllStrategies"/>); null = every one the data and the pretrained model allow.</summary>
+    /// <summary>The branches to sweep (<see cref="TransferStrategy.AllStrategies"/>); null = every one of
+    /// <see cref="TransferStrategy.DefaultStrategies"/> the data and the pretrained model allow (<c>imagenet-features</c> only when listed).</summary>
     public IReadOnlyList<string>? Strategies { get; init; }
     public ImageColumns Columns { get; init; } = new();
     /// <summary>Augmentation of training images, usually the library's <c>Augmentations.From(config, seed)</c> (fine-tune, joint and
@@ -29,6 +30,9 @@ public sealed record TransferStrategyOptions
     /// <summary>Image dimensionality and channels for the scratch CNN when there is no pretrained model to take them from.</summary>
     public int SpatialDims { get; init; } = 2;
     public int InChannels { get; init; } = 1;
+    /// <summary>The folder of the ResNet18 ONNX models the <c>imagenet-features</c> branch runs (see <c>ml.Transforms.ImageNetFeatures</c>);
+    /// null = the <c>DnnImageModels</c> folder the <c>Microsoft.ML.DnnImageFeaturizer.ResNet18</c> package copies next to the application.</summary>
+    public string? ImageNetModelDirectory { get; init; }
 }
 
 /// <summary>
@@ -41,16 +45,29 @@ public sealed record TransferStrategyOptions
 /// <item><c>finetune</c>: the encoder plus a head trained end to end (<c>freeze</c> mode, <c>lr</c>, <c>encoder_lr_factor</c>, head <c>levels</c>, <c>dropout</c>);</item>
 /// <item><c>joint</c>: segmentation + classification from the pretrained U-Net (<c>topology</c>, λ = <c>lambda</c>, <c>lr</c>,
 /// <c>encoder_lr_factor</c>, <c>freeze</c>), only when the rows have masks;</item>
-/// <item><c>scratch</c>: a plain CNN (<c>lr</c>, <c>base_channels</c>, <c>dropout</c>).</item>
+/// <item><c>scratch</c>: a plain CNN (<c>lr</c>, <c>base_channels</c>, <c>dropout</c>);</item>
+/// <item><c>imagenet-features</c>: ImageNet-pretrained ResNet18 features (<c>ml.Transforms.ImageNetFeatures</c>, 512 per image) and
+/// the same L-BFGS softmax regression as <c>frozen-softmax</c> (<c>l2</c>); needs no pretrained model, and is swept only when
+/// <see cref="TransferStrategyOptions.Strategies"/> lists it (it is not in <see cref="DefaultStrategies"/>).</item>
 /// </list>
-/// Without a pretrained model only <c>scratch</c> remains.
+/// Without a pretrained model only <c>scratch</c> (and <c>imagenet-features</c>, when listed) remains.
 /// </summary>
 public sealed class TransferStrategy : ISweepablePipeline
 {
-    public const string FrozenSoftmax = "frozen-softmax", FrozenMlp = "frozen-mlp", FineTune = "finetune", Joint = "joint", Scratch = "scratch";
+    public const string FrozenSoftmax = "frozen-softmax", FrozenMlp = "frozen-mlp", FineTune = "finetune", Joint = "joint", Scratch = "scratch",
+        ImageNetFeatures = "imagenet-features";
     public const string ChoiceName = "strategy";
 
-    public static IReadOnlyList<string> AllStrategies { get; } = [FrozenSoftmax, FrozenMlp, FineTune, Joint, Scratch];
+    /// <summary>Every branch name <see cref="TransferStrategyOptions.Strategies"/> may list.</summary>
+    public static IReadOnlyList<string> AllStrategies { get; } = [FrozenSoftmax, FrozenMlp, FineTune, Joint, Scratch, ImageNetFeatures];
+
+    /// <summary>The branches swept when <see cref="TransferStrategyOptions.Strategies"/> is null (those the data and the pretrained
+    /// model allow): all but <c>imagenet-features</c>, which runs ResNet18 on every 224² image of every trial (about 0.1 s an image
+    /// on one CPU core) and is swept only when listed.</summary>
+    public static IReadOnlyList<string> DefaultStrategies { get; } = [FrozenSoftmax, FrozenMlp, FineTune, Joint, Scratch];
+
+    /// <summary>Whether a branch transfers from the pretrained segmentation model (all but <c>scratch</c> and <c>imagenet-features</c>).</summary>
+    public static bool NeedsPretrainedModel(string strategy) => strategy is not (Scratch or ImageNetFeatures);
 
     private static readonly string[] LevelChoices = ["-1", "-1,-2", "-1,-2,-3"];
     private static readonly string[] PoolingChoices = ["average", "max", "averagemax"];
@@ -72,11 +89,11 @@ public sealed class TransferStrategy : ISweepablePipeline
         _options = options ?? new TransferStrategyOptions();
         _pretrained = pretrained is null ? null : Models.FindNetwork(pretrained)
             ?? throw new ArgumentException($"The pretrained model ({pretrained.GetType().Name}) has no network stage to transfer.", nameof(pretrained));
-        var wanted = _options.Strategies ?? AllStrategies;
+        var wanted = _options.Strategies ?? DefaultStrategies;
         foreach (var s in wanted)
             if (!AllStrategies.Contains(s)) throw new ArgumentException($"Unknown transfer strategy '{s}'; allowed: {string.Join(", ", AllStrategies)}.", nameof(options));
         bool hasMasks = trainSchema.GetColumnOrNull(_options.Columns.Mask)?.Type is VolumeDataViewType { Kind: VolumeKind.Mask };
-        var available = AllStrategies.Where(s => s == Scratch || (_pretrained is not null && (s != Joint || (hasMasks && PretrainedUNet is not null)))).ToList();
+        var available = AllStrategies.Where(s => !NeedsPretrainedModel(s) || (_pretrained is not null && (s != Joint || (hasMasks && PretrainedUNet is not null)))).ToList();
         Strategies = wanted.Where(available.Contains).ToList();
         if (Strategies.Count == 0)
             throw new ArgumentException($"None of the transfer strategies [{string.Join(", ", wanted)}] can run here: available are {string.Join(", ", available)} " +
@@ -99,17 +116,13 @@ public sealed class TransferStrategy : ISweepablePipeline
         {
             case FrozenSoftmax:
                 _choice.Add(FrozenSoftmax, FeatureSpace().Float("l2", 1e-5, 1e-1, log: true, defaultValue: 1e-2),
-                    // The cache keeps L-BFGS from rerunning the encoder every iteration; fixZero: false standardises (ML.NET's
-                    // default only rescales) and L1 = 0 keeps the encoder's features (ML.NET's default L1 of 1 drops most of them).
-                    p => _ => Features(p).AppendCacheCheckpoint(_ml).Append(_ml.Transforms.NormalizeMeanVariance(DefaultColumnNames.Features, fixZero: false))
-                                         .Append(_ml.MulticlassClassification.Trainers.LbfgsMaximumEntropy(new LbfgsMaximumEntropyMulticlassTrainer.Options
-                                         {
-                                             LabelColumnName = _options.Columns.Label, FeatureColumnName = DefaultColumnNames.Features,
-                                             L2Regularization = (float)p.GetDouble("l2"),
-                                             L1Regularization = 0,
-                                             // One thread: the same sums in the same order whatever runs beside it, within any trial's budget.
-                                             NumberOfThreads = 1,
-                                         })));
+                    p => _ => SoftmaxRegression(Features(p), p.GetDouble("l2")));
+                break;
+            case ImageNetFeatures:
+                // The CLI's imagenet_features stage's recipe (PipelineRunner.FitFeatureClassifier). ResNet18 runs in ONNX Runtime with
+                // its own thread settings, not the trial's torch thread budget.
+                _choice.Add(ImageNetFeatures, new SearchSpace().Float("l2", 1e-5, 1e-1, log: true, defaultValue: 1e-2),
+                    p => _ => SoftmaxRegression(_ml.Transforms.ImageNetFeatures(DefaultColumnNames.Features, _options.Columns.Image, _options.ImageNetModelDirectory), p.GetDouble("l2")));
                 break;
             case FrozenMlp:
                 _choice.Add(FrozenMlp, FeatureSpace().Float("lr", 1e-4, 1e-2, log: true, defaultValue: 1e-3).Int("hidden", 16, 256, log: true, defaultValue: 64)
@@ -144,6 +157,20 @@ public sealed class TransferStrategy : ISweepablePipeline
                 break;
         }
     }
+
+    /// <summary>ML.NET's L-BFGS softmax regression on standardised <c>Features</c>. The cache keeps L-BFGS from rerunning the
+    /// featuriser every iteration; fixZero: false standardises (ML.NET's default only rescales) and L1 = 0 keeps the features
+    /// (ML.NET's default L1 of 1 drops most of them).</summary>
+    private IEstimator<ITransformer> SoftmaxRegression<TFeatures>(IEstimator<TFeatures> features, double l2) where TFeatures : class, ITransformer =>
+        features.AppendCacheCheckpoint(_ml).Append(_ml.Transforms.NormalizeMeanVariance(DefaultColumnNames.Features, fixZero: false))
+            .Append(_ml.MulticlassClassification.Trainers.LbfgsMaximumEntropy(new LbfgsMaximumEntropyMulticlassTrainer.Options
+            {
+                LabelColumnName = _options.Columns.Label, FeatureColumnName = DefaultColumnNames.Features,
+                L2Regularization = (float)l2,
+                L1Regularization = 0,
+                // One thread: the same sums in the same order whatever runs beside it, within any trial's budget.
+                NumberOfThreads = 1,
+            }));
 
     private static SearchSpace FeatureSpace() => new SearchSpace().Choice("levels", LevelChoices).Choice("pooling", PoolingChoices);
 
