@@ -3,23 +3,6 @@ namespace MlNetMedical.Cli;
 /// <summary>Small reads of ML.NET data views the commands need (the core's value helpers are internal to it).</summary>
 internal static class DataViews
 {
-    /// <summary>The number of rows, counted with a cursor when the view does not know it.</summary>
-    public static long CountRows(this IDataView data)
-    {
-        if (data.GetRowCount() is long known) return known;
-        long n = 0;
-        using var cursor = data.GetRowCursor([]);
-        while (cursor.MoveNext()) n++;
-        return n;
-    }
-
-    /// <summary>"name: type" of the visible columns, for messages.</summary>
-    public static string Describe(this DataViewSchema schema)
-    {
-        var columns = schema.Where(c => !c.IsHidden).Select(c => $"{c.Name}: {c.Type}").ToList();
-        return columns.Count == 0 ? "(none)" : string.Join(", ", columns);
-    }
-
     /// <summary>A getter of column <paramref name="name"/>'s value as ML.NET stores it (<typeparamref name="T"/> = its raw type:
     /// <c>uint</c> for keys, <c>Volume</c>/<c>LabelMap</c> for volume columns).</summary>
     public static Func<T> Getter<T>(this DataViewRow row, string name)

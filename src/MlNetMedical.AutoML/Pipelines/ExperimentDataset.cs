@@ -1,3 +1,4 @@
+using MlNetMedical.Data;
 namespace MlNetMedical.AutoML;
 
 /// <summary>One train/validation pair a trial fits and scores on (the single split, or one cross-validation fold).</summary>
@@ -57,16 +58,8 @@ public sealed class ExperimentDataset
     private static void CheckGroupColumn(DataViewSchema schema, string? name, string what)
     {
         if (name is not null && schema.GetColumnOrNull(name) is null)
-            throw new ArgumentException($"The group column '{name}' is not in the {what} view; its columns: {Schemas.Describe(schema)}.", nameof(name));
+            throw new ArgumentException($"The group column '{name}' is not in the {what} view; its columns: {schema.Describe()}.", nameof(name));
     }
-}
-
-/// <summary>Schema text for error messages.</summary>
-internal static class Schemas
-{
-    /// <summary>"Name: Type, …" (visible columns only).</summary>
-    public static string Describe(DataViewSchema schema) =>
-        schema.Count == 0 ? "(none)" : string.Join(", ", schema.Where(c => !c.IsHidden).Select(c => $"{c.Name}: {c.Type}"));
 }
 
 /// <summary>The rows of one view followed by the rows of another with the same columns (lazy, never shuffled).</summary>
@@ -77,7 +70,7 @@ internal sealed class ConcatenatedDataView : IDataView
     public ConcatenatedDataView(IDataView first, IDataView second)
     {
         if (first.Schema.Count != second.Schema.Count || first.Schema.Zip(second.Schema).Any(p => p.First.Name != p.Second.Name || !p.First.Type.Equals(p.Second.Type)))
-            throw new ArgumentException($"Train and validation views must have the same columns: train has {Schemas.Describe(first.Schema)}; validation has {Schemas.Describe(second.Schema)}.");
+            throw new ArgumentException($"Train and validation views must have the same columns: train has {first.Schema.Describe()}; validation has {second.Schema.Describe()}.");
         _first = first; _second = second;
     }
 
@@ -122,7 +115,7 @@ internal sealed class ConcatenatedDataView : IDataView
         public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column)
         {
             if (column.Index < 0 || column.Index >= Schema.Count || Schema[column.Index].Name != column.Name)
-                throw new ArgumentOutOfRangeException(nameof(column), $"Column '{column.Name}' is not in this view ({Schemas.Describe(Schema)}).");
+                throw new ArgumentOutOfRangeException(nameof(column), $"Column '{column.Name}' is not in this view ({Schema.Describe()}).");
             var own = Schema[column.Index];
             if (typeof(TValue) != own.Type.RawType)
                 throw new InvalidOperationException($"Column '{own.Name}' holds {own.Type} values ({own.Type.RawType.Name}); a getter of {typeof(TValue).Name} was asked for.");

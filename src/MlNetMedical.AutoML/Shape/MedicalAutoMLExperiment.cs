@@ -119,7 +119,7 @@ public sealed class MedicalAutoMLExperiment
         ArgumentNullException.ThrowIfNull(dataset);
         if (fold < 2) throw new ArgumentOutOfRangeException(nameof(fold), fold, "Cross-validation needs at least 2 folds.");
         if (samplingKeyColumnName is not null && dataset.Schema.GetColumnOrNull(samplingKeyColumnName) is null)
-            throw new ArgumentException($"The sampling key column '{samplingKeyColumnName}' is not in the dataset; its columns: {Schemas.Describe(dataset.Schema)}.", nameof(samplingKeyColumnName));
+            throw new ArgumentException($"The sampling key column '{samplingKeyColumnName}' is not in the dataset; its columns: {dataset.Schema.Describe()}.", nameof(samplingKeyColumnName));
         _dataset = seed => ExperimentDataset.FromFolds(_ml, dataset, fold, samplingKeyColumnName, seed);
         return this;
     }
@@ -397,7 +397,7 @@ internal sealed record MetricSpec(string Name, Direction Direction, string Epoch
     private static void Require(IDataView scored, string column, string what)
     {
         if (scored.Schema.GetColumnOrNull(column) is null)
-            throw new ArgumentException($"The metric's {what} column '{column}' is not in the model's output; its columns: {Schemas.Describe(scored.Schema)}.");
+            throw new ArgumentException($"The metric's {what} column '{column}' is not in the model's output; its columns: {scored.Schema.Describe()}.");
     }
 }
 
