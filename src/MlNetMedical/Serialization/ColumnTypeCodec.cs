@@ -115,9 +115,6 @@ public static class ColumnTypeCodec
         }
     }
 
-    // ML.NET's annotation kind for key values (its AnnotationUtils.Kinds is internal).
-    private const string KeyValuesKind = "KeyValues";
-
     private static (DataViewType, DataViewSchema.Annotations?) Key(ColumnTypeRecord record, string where)
     {
         if (record.Item is null || !KeyRawTypes.TryGetValue(record.Item, out var raw))
@@ -133,20 +130,17 @@ public static class ColumnTypeCodec
         try { key = new KeyDataViewType(raw, record.Count); }
         catch (ArgumentException e) { throw new InvalidDataException($"{where}: key type is not valid: {e.Message}", e); }
         if (record.KeyNames is not { Count: > 0 } keyNames) return (key, null);
-        var builder = new DataViewSchema.Annotations.Builder();
-        var values = new VBuffer<ReadOnlyMemory<char>>(keyNames.Count, keyNames.Select(n => n.AsMemory()).ToArray());
-        builder.Add(KeyValuesKind, new VectorDataViewType(TextDataViewType.Instance, keyNames.Count), (ref VBuffer<ReadOnlyMemory<char>> v) => values.CopyTo(ref v));
-        return (key, builder.ToAnnotations());
+        return (key, SchemaShapes.NamesAnnotation(SchemaShapes.AnnotationKinds.KeyValues, keyNames));
     }
 
     // The key's text KeyValues annotation (the class names), or null when it has none or of another kind.
     private static string[]? TextKeyValues(DataViewSchema.Annotations annotations, ulong count)
     {
-        if (annotations.Schema.GetColumnOrNull(KeyValuesKind) is not { Type: VectorDataViewType { ItemType: TextDataViewType } type }
+        if (annotations.Schema.GetColumnOrNull(SchemaShapes.AnnotationKinds.KeyValues) is not { Type: VectorDataViewType { ItemType: TextDataViewType } type }
             || (ulong)type.Size != count)
             return null;
         VBuffer<ReadOnlyMemory<char>> names = default;
-        annotations.GetValue(KeyValuesKind, ref names);
+        annotations.GetValue(SchemaShapes.AnnotationKinds.KeyValues, ref names);
         return ColumnValues.Dense(names).Select(n => n.ToString()).ToArray();
     }
 

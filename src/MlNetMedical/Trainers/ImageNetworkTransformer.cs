@@ -120,7 +120,7 @@ public sealed class ImageNetworkTransformer : RowMappingTransformer, IDisposable
         var count = label.ItemType is KeyDataViewType key ? (int)key.Count : 0;
         // SchemaShape keeps annotation names and types only, so placeholder names of the right count stand for the real ones.
         var names = Enumerable.Range(1, Math.Max(count, 1)).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
-        var hasKeyValues = label.Annotations.Any(a => a.Name == KeyValuesKind);
+        var hasKeyValues = label.Annotations.Any(a => a.Name == SchemaShapes.AnnotationKinds.KeyValues);
         return
         [
             SchemaShapes.ColumnOf(DefaultColumnNames.Score, new VectorDataViewType(NumberDataViewType.Single, count), SlotNames(names)),
@@ -128,18 +128,8 @@ public sealed class ImageNetworkTransformer : RowMappingTransformer, IDisposable
         ];
     }
 
-    private static DataViewSchema.Annotations SlotNames(IReadOnlyList<string> names)
-    {
-        var builder = new DataViewSchema.Annotations.Builder();
-        var values = new VBuffer<ReadOnlyMemory<char>>(names.Count, names.Select(n => n.AsMemory()).ToArray());
-        builder.Add(SlotNamesKind, new VectorDataViewType(TextDataViewType.Instance, names.Count),
-            (ref VBuffer<ReadOnlyMemory<char>> v) => values.CopyTo(ref v));
-        return builder.ToAnnotations();
-    }
-
-    // ML.NET's annotation kinds (its AnnotationUtils.Kinds is internal).
-    private const string SlotNamesKind = "SlotNames";
-    private const string KeyValuesKind = "KeyValues";
+    private static DataViewSchema.Annotations SlotNames(IReadOnlyList<string> names) =>
+        SchemaShapes.NamesAnnotation(SchemaShapes.AnnotationKinds.SlotNames, names);
 
     /// <summary>
     /// Rows run through the network together (default 1: row by row). Larger batches are faster, but libtorch picks its
