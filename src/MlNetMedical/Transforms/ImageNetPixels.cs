@@ -66,24 +66,10 @@ namespace MlNetMedical
 namespace MlNetMedical.Transforms
 {
     /// <summary>The estimator of <c>ml.Transforms.ImageNetPixels</c> (nothing is learned: fitting checks the image column).</summary>
-    public sealed class ImageNetPixelsEstimator : EstimatorBase<ImageNetPixelsTransformer>
+    public sealed class ImageNetPixelsEstimator : FixedTransformerEstimator<ImageNetPixelsTransformer>
     {
-        private readonly ImageNetPixelsTransformer _transformer;
-
-        internal ImageNetPixelsEstimator(ImageNetPixelsTransformer transformer) => _transformer = transformer;
-
-        /// <inheritdoc/>
-        public override string StageName => ImageNetPixelsTransformer.Stage;
-
-        /// <inheritdoc/>
-        protected override IReadOnlyList<ColumnRequirement> RequiredColumns => _transformer.Requirements;
-
-        /// <inheritdoc/>
-        protected override IReadOnlyList<SchemaShape.Column> GetOutputColumns(SchemaShape inputSchema) =>
-            [SchemaShapes.ColumnOf(_transformer.OutputColumnName, _transformer.OutputType)];
-
-        /// <inheritdoc/>
-        protected override ImageNetPixelsTransformer FitCore(IDataView input) => _transformer;
+        internal ImageNetPixelsEstimator(ImageNetPixelsTransformer transformer)
+            : base(transformer, ImageNetPixelsTransformer.Stage, transformer.Requirements, [new(transformer.OutputColumnName, transformer.OutputType)]) { }
     }
 
     /// <summary>

@@ -44,24 +44,10 @@ namespace MlNetMedical
 namespace MlNetMedical.Transforms
 {
     /// <summary>The estimator of <c>ml.Transforms.LoadMedicalImages</c> (nothing is learned: fitting checks the input columns).</summary>
-    public sealed class MedicalImageLoadingEstimator : EstimatorBase<MedicalImageLoadingTransformer>
+    public sealed class MedicalImageLoadingEstimator : FixedTransformerEstimator<MedicalImageLoadingTransformer>
     {
-        private readonly MedicalImageLoadingTransformer _transformer;
-
-        internal MedicalImageLoadingEstimator(MedicalImageLoadingTransformer transformer) => _transformer = transformer;
-
-        /// <inheritdoc/>
-        public override string StageName => MedicalImageLoadingTransformer.Stage;
-
-        /// <inheritdoc/>
-        protected override IReadOnlyList<ColumnRequirement> RequiredColumns => _transformer.Requirements;
-
-        /// <inheritdoc/>
-        protected override IReadOnlyList<SchemaShape.Column> GetOutputColumns(SchemaShape inputSchema) =>
-            _transformer.OutputColumns().Select(c => SchemaShapes.ColumnOf(c.Name, c.Type, c.Annotations)).ToArray();
-
-        /// <inheritdoc/>
-        protected override MedicalImageLoadingTransformer FitCore(IDataView input) => _transformer;
+        internal MedicalImageLoadingEstimator(MedicalImageLoadingTransformer transformer)
+            : base(transformer, MedicalImageLoadingTransformer.Stage, transformer.Requirements, transformer.OutputColumns()) { }
     }
 
     /// <summary>
