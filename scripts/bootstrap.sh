@@ -4,7 +4,7 @@
 #   2. restores NuGet packages (TorchSharp brings libtorch) and builds the solution, which patches TorchSharp's
 #      native library for Debian 12 when needed (build/libtorchsharp-debian12), when any source is newer than the last build.
 # Usage: scripts/bootstrap.sh [--test] [--force-build] [--no-build]
-#   --test         also install what the test suite needs (python3-torch, nibabel, pydicom, PostgreSQL, Chromium)
+#   --test         also install what the test suite needs (python3-torch, python3-onnx, nibabel, pydicom, PostgreSQL, Chromium)
 #   --force-build  build even when nothing changed
 #   --no-build     packages only
 # Everything it prints goes to stderr, so a command's own stdout (e.g. `mlnm info --json`) stays clean.
@@ -29,7 +29,7 @@ done
 packages=(gcc g++ patchelf binutils libgdcm-cil dataset-fashion-mnist)
 if [ "$want_test" = 1 ]; then
   # Independent implementations the tests compare against, and the real servers they start.
-  packages+=(python3-torch python3-numpy python3-nibabel python3-pydicom postgresql chromium fonts-dejavu-core)
+  packages+=(python3-torch python3-numpy python3-nibabel python3-pydicom python3-onnx postgresql chromium fonts-dejavu-core)
 fi
 
 missing=()
@@ -57,6 +57,9 @@ if ! command -v dotnet >/dev/null 2>&1; then
   echo "bootstrap: the .NET 10 SDK (dotnet) is not on PATH; install it and retry."
   exit 1
 fi
+
+# ONNX's schema for the Models project's protoc step, from Debian's python3-onnx (build/onnx-proto/README.md).
+bash "$ROOT/build/onnx-proto/fetch.sh" >/dev/null
 
 [ "$no_build" = 1 ] && exit 0
 
