@@ -15,7 +15,8 @@ SIZE=${INFERENCE_SIZE:-128}
 ROUNDS=${INFERENCE_ROUNDS:-2}
 ITERS_B1=${INFERENCE_ITERS_B1:-20}
 ITERS_B32=${INFERENCE_ITERS_B32:-3}
-THREADS=${MLNM_THREADS:-$(nproc)}
+CORES=$(getconf _NPROCESSORS_ONLN)   # not nproc: it answers OMP_NUM_THREADS when that is set
+THREADS=${MLNM_THREADS:-$CORES}
 export MLNM_THREADS=$THREADS OMP_NUM_THREADS=$THREADS
 PY=/usr/bin/python3
 DLL="$ROOT/artifacts/bin/Inference/release/Inference.dll"
@@ -97,7 +98,7 @@ if [ "${INFERENCE_SAVE:-0}" = 1 ]; then
   {
     echo "# benchmarks/run inference, $start to $end"
     echo "# commit $(git -C "$ROOT" rev-parse --short HEAD)$([ "$dirty" -gt 0 ] && echo " + uncommitted changes in src or benchmarks/inference")"
-    echo "# machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(. /etc/os-release && echo "$PRETTY_NAME"), shared with other work: 1-minute load average $load_start at start, $load_end at end"
+    echo "# machine: $CORES cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(. /etc/os-release && echo "$PRETTY_NAME"), shared with other work: 1-minute load average $load_start at start, $load_end at end"
     echo "# software: dotnet $(dotnet --version), TorchSharp + TorchSharp-cpu 0.107.0 (libtorch 2.10.0), Microsoft.ML.OnnxRuntime 1.32.0, python3-torch $(dpkg-query -W -f='${Version}' python3-torch)"
     echo "# settings: INFERENCE_SIZE=$SIZE INFERENCE_ROUNDS=$ROUNDS INFERENCE_ITERS_B1=$ITERS_B1 INFERENCE_ITERS_B32=$ITERS_B32 MLNM_THREADS=$THREADS OMP_NUM_THREADS=$THREADS"
     echo "# every process's row (times and cpu_times in seconds per call), in run order:"
