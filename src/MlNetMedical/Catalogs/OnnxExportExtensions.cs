@@ -59,6 +59,9 @@ public static class OnnxExportExtensions
         var tensorSize = indexSize.Reverse().Select(s => (long)s).ToArray();
 
         var kind = output ?? (stage.Output == NetworkOutput.Features ? OnnxExportOutput.PooledFeatures : OnnxExportOutput.Network);
+        if (stage.Output == NetworkOutput.Features && kind == OnnxExportOutput.Network)
+            throw new ArgumentException("the model's network stage is a frozen-encoder feature extractor, whose head is a placeholder: " +
+                                        "export its PooledFeatures (the default) or EncoderLevels", nameof(output));
         var vectorClassifier = kind == OnnxExportOutput.PooledFeatures && stage.Output == NetworkOutput.Features ? FollowingClassifier(model, stage) : null;
         var classNames = vectorClassifier?.ClassNames ?? (kind == OnnxExportOutput.Network ? stage.ClassNames : null);
         string? note = null;

@@ -121,6 +121,9 @@ public sealed class OnnxDeploymentTests : IDisposable
         // The feature stage alone exports as the feature vector.
         var features = ml.Model.ExportMedicalToOnnx(((IEnumerable<ITransformer>)model).First(), Path.Combine(dir, "features.onnx"), inputSize: [16, 16]);
         Assert.Equal(["features"], features.Outputs);
+        var e = Assert.Throws<ArgumentException>(() => ml.Model.ExportMedicalToOnnx(((IEnumerable<ITransformer>)model).First(),
+            Path.Combine(dir, "placeholder.onnx"), inputSize: [16, 16], output: OnnxExportOutput.Network));
+        Assert.Contains("placeholder", e.Message);
     }
 
     [Fact]
