@@ -38,6 +38,7 @@ public static class CliApp
         new SweepCommand(),
         new EvaluateCommand(),
         new PredictCommand(),
+        new ExportCommand(),
         new CodegenCommand(),
         new DatasetsCommand(),
         new InspectCommand(),

@@ -18,7 +18,12 @@ public static class Program
             Console.Out.Write(MlNet.MixedModelFileTests.PredictSaved(path));
             return 0;
         }
-        Console.Error.WriteLine($"usage: MlNetMedical.Tests {Training.CrossProcessDeterminismTests.WorkerCommand} SEED | {MlNet.MixedModelFileTests.WorkerCommand} MODEL.zip (the tests run through dotnet test)");
+        if (args is [MlNet.OnnxDeploymentTests.WorkerCommand, var zip])
+        {
+            Console.Out.Write(MlNet.OnnxDeploymentTests.PredictWithStockMlNet(zip));
+            return 0;
+        }
+        Console.Error.WriteLine($"usage: MlNetMedical.Tests {Training.CrossProcessDeterminismTests.WorkerCommand} SEED | {MlNet.MixedModelFileTests.WorkerCommand} MODEL.zip | {MlNet.OnnxDeploymentTests.WorkerCommand} MLNET_MODEL.zip (the tests run through dotnet test)");
         return 2;
     }
 }

@@ -45,6 +45,9 @@ public sealed class ConvBlock : nn.Module<Tensor, Tensor>
     }
 
     public long InChannels { get; }
+
+    /// <summary>The block's dims, norm, activation, kind and conv count (read by the ONNX exporter).</summary>
+    internal BlockSettings Settings => settings;
     public long OutChannels { get; }
 
     public override Tensor forward(Tensor input)

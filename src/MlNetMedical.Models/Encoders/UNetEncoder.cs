@@ -33,6 +33,9 @@ public sealed class UNetEncoder : FeatureEncoder
     }
 
     public ModuleList<ConvBlock> Stages { get; }
+
+    /// <summary>How levels after the first halve the resolution (read by the ONNX exporter).</summary>
+    internal DownsamplingKind Downsampling => config.Downsampling;
     protected override string LevelNameOf(int level) => $"stages.{level}";
 
     public override IReadOnlyList<Tensor> Features(Tensor input)

@@ -60,6 +60,9 @@ public sealed class ClassificationHead : nn.Module<Tensor, Tensor>, IUsesGenerat
 
     public long ExtraFeatures { get; }
 
+    /// <summary>The global pooling of each level (read by the ONNX exporter; dropout is the identity at inference).</summary>
+    internal PoolingKind Pooling => pooling;
+
     /// <summary>Pooled, concatenated features of the chosen levels: (N, <see cref="PooledWidth"/>).</summary>
     public Tensor PooledFeatures(IReadOnlyList<Tensor> features) => Layers.GlobalPool(features, levels, pooling);
 

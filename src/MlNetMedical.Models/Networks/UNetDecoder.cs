@@ -32,6 +32,9 @@ public sealed class DecoderStage : nn.Module<Tensor, Tensor>
     public ConvolutionTranspose? Up { get; }
     public ConvBlock Block { get; }
 
+    /// <summary>How the deeper map is doubled (read by the ONNX exporter).</summary>
+    internal UpsamplingKind Upsampling => upsampling;
+
     public override Tensor forward(Tensor input) => throw new NotSupportedException("a decoder stage takes the deeper map and the skip: call Forward(deeper, skip)");
 
     public Tensor Forward(Tensor deeper, Tensor skip)

@@ -96,6 +96,24 @@ public static class OnnxFile
         return torch.tensor(values, shape);
     }
 
+    /// <summary>An ONNX int64 vector initializer (shapes, axes, pads of a written graph).</summary>
+    internal static TensorProto FromInt64s(string name, long[] values)
+    {
+        var proto = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Int64 };
+        proto.Dims.Add(values.Length);
+        proto.Int64Data.AddRange(values);
+        return proto;
+    }
+
+    /// <summary>An ONNX float32 initializer of <paramref name="values"/> with <paramref name="shape"/>.</summary>
+    internal static TensorProto FromFloats(string name, float[] values, long[] shape)
+    {
+        var proto = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Float };
+        proto.Dims.AddRange(shape);
+        proto.FloatData.AddRange(values);
+        return proto;
+    }
+
     /// <summary>An ONNX float32 initializer named <paramref name="name"/> holding a copy of <paramref name="tensor"/>.</summary>
     internal static TensorProto FromTensor(string name, Tensor tensor)
     {

@@ -69,6 +69,9 @@ public sealed class VectorClassifierNetwork : nn.Module<Tensor, Tensor>, IUsesGe
     /// <summary>Number of input features.</summary>
     public int Inputs => (int)mean.shape[0];
 
+    /// <summary>The standardisation and the linear layers (ReLU between them), as the ONNX export writes them.</summary>
+    internal OnnxFeatureClassifier ForOnnx() => new(mean, scale, linears);
+
     /// <inheritdoc/>
     public override Tensor forward(Tensor input)
     {
