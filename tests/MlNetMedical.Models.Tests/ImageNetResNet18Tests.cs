@@ -124,12 +124,12 @@ public sealed class ImageNetResNet18Tests(ITestOutputHelper output)
     [Fact]
     public void GreyImageEncoderTakesTheMiddleSliceOfAVolumeAndAnySize()
     {
-        using var encoder = new ImageNetEncoder(new ImageNetEncoderConfig { SpatialDims = 3, InputSize = 32 });
+        using var encoder = new ImageNetEncoder(new ImageNetEncoderConfig { SpatialDims = 3, InputSize = 64 });
         encoder.eval();
         using var generator = new Generator(5);
         using var volume = torch.rand([2, 1, 5, 20, 24], generator: generator);
         using var mapped = encoder.MapInput(volume);
-        Assert.Equal([2L, 3, 32, 32], mapped.shape);
+        Assert.Equal([2L, 3, 64, 64], mapped.shape);
         using var slice = volume.select(2, 2).unsqueeze(2); // a one-slice volume holding only the middle slice
         using var mappedSlice = encoder.MapInput(slice);
         Assert.Equal(0f, (mapped - mappedSlice).abs().max().ToSingle());
@@ -137,6 +137,9 @@ public sealed class ImageNetResNet18Tests(ITestOutputHelper output)
         Assert.Equal(255f, mapped.max().ToSingle(), 3);
         Assert.Equal(["resnet.stem", "resnet.stages.0", "resnet.stages.1", "resnet.stages.2", "resnet.stages.3"], Enumerable.Range(0, encoder.Levels).Select(encoder.LevelName));
         Assert.Contains(ImageNetEncoder.MeanImageName, encoder.state_dict().Keys);
+        // Below 64² the deepest map would be 1×1: batch norm would see one value per channel in a batch of one.
+        var small = Assert.Throws<ArgumentOutOfRangeException>(() => new ImageNetEncoderConfig { InputSize = 32 }.Validate());
+        Assert.Equal("InputSize", small.ParamName);
     }
 
     [Fact]

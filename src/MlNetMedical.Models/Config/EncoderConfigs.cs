@@ -141,7 +141,8 @@ public sealed record ImageNetEncoderConfig : EncoderConfig
     /// (≈ 1.5 GFLOP an image instead of ≈ 6) and the deepest map is still 4×4.</summary>
     public const int DefaultInputSize = 112;
 
-    /// <summary>Height and width (pixels) each slice is resized to before the ResNet (224 is what ImageNet training used).</summary>
+    /// <summary>Height and width (pixels) each slice is resized to before the ResNet (224 is what ImageNet training used); at least
+    /// twice the ResNet's reduction (64 for ResNet18), so the deepest map is at least 2×2.</summary>
     public int InputSize { get; init; } = DefaultInputSize;
 
     /// <summary>The ResNet (2D, three input channels).</summary>
@@ -159,7 +160,9 @@ public sealed record ImageNetEncoderConfig : EncoderConfig
         ResNet.Validate();
         if (ResNet.SpatialDims != 2 || ResNet.InChannels != 3)
             throw new ArgumentException($"ResNet must be 2D with 3 input channels (the ImageNet layout), got {ResNet.SpatialDims}D with {ResNet.InChannels}", nameof(ResNet));
-        Check.Range(InputSize, 1L << ResNet.BlocksPerStage.Length, 4096, nameof(InputSize));
+        // At least 2×2 at the deepest level: a 1×1 map makes a training batch of one image give batch norm a single value per channel.
+        var reduction = ResNet.Stem == ResNetStem.ImageNet ? 2L << ResNet.BlocksPerStage.Length : 1L << ResNet.BlocksPerStage.Length;
+        Check.Range(InputSize, 2 * reduction, 4096, nameof(InputSize));
     }
 }
 

@@ -9,7 +9,7 @@ using Xunit;
 namespace MlNetMedical.Tests.Trainers;
 
 /// <summary>ml.MulticlassClassification.Trainers.ImageNetFineTuned: ImageNet's ResNet18 (weights from the DnnImageFeaturizer
-/// package's ONNX files) fine-tuned on the tiny disk task, at 32² to stay fast.</summary>
+/// package's ONNX files) fine-tuned on the tiny disk task, at 64² to stay fast.</summary>
 [Collection("Torch")]
 public sealed class ImageNetFineTunedTests : IDisposable
 {
@@ -17,7 +17,7 @@ public sealed class ImageNetFineTunedTests : IDisposable
     private readonly string _dir = Directory.CreateTempSubdirectory("mlnm-imagenet-ft-").FullName;
     private IDataView Train => _ml.Data.LoadFromEnumerable(SyntheticImages.Disks(16, 1));
     private IDataView Test => _ml.Data.LoadFromEnumerable(SyntheticImages.Disks(6, 2));
-    private static EncoderClassifierConfig Network => EncoderClassifierConfig.ImageNetResNet18(2, 1, 2, inputSize: 32);
+    private static EncoderClassifierConfig Network => EncoderClassifierConfig.ImageNetResNet18(2, 1, 2, inputSize: 64);
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
