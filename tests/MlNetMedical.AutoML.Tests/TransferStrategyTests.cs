@@ -215,6 +215,35 @@ public sealed class TransferStrategyTests(TinyTransferTask task) : IDisposable
         Assert.Equal(12, metrics.ConfusionMatrix.Counts.Sum(row => row.Sum()));
     }
 
+    /// <summary>The imagenet-fine-tune branch (ImageNet's ResNet18 fine-tuned, at 64² here) without any pretrained model: it is
+    /// offered only when listed, its trial reports each epoch, and the refitted best model, saved and loaded, scores new rows.</summary>
+    [Fact]
+    public void ImageNetFineTuneRunsWithoutAPretrainedModelReportsEpochsAndItsBestModelScores()
+    {
+        Assert.DoesNotContain(TransferStrategy.ImageNetFineTune, TransferStrategy.DefaultStrategies);
+        var pipeline = new TransferStrategy(task.Ml, null, task.Train.Schema,
+            TinyTransferTask.Quick with { Epochs = 2, Strategies = [TransferStrategy.ImageNetFineTune], ImageNetInputSize = 64 });
+        Assert.Equal([TransferStrategy.ImageNetFineTune], pipeline.Strategies);
+        var result = new AutoMLExperiment(task.Ml)
+            .SetPipeline(pipeline)
+            .SetDataset(task.Train, task.Validation, "GroupId")
+            .SetMetric(SweepMetrics.Accuracy, Direction.Maximize)
+            .SetMaxTrials(1)
+            .SetTuner(new RandomTuner(3))
+            .SetStudy(Path.Combine(_dir, "imagenet-ft.db"), "imagenet-ft")
+            .SetRefit()
+            .Run();
+
+        var t = Assert.Single(result.Trials);
+        Assert.True(t.State == TrialState.Complete, $"trial {t.Number} ({t.Parameters.ToJson()}): {t.State} {t.Error}");
+        Assert.Equal(TransferStrategy.ImageNetFineTune, t.Parameters.GetString(TransferStrategy.ChoiceName));
+        Assert.InRange(t.Parameters.GetDouble(TransferStrategy.ChoiceName + "." + TransferStrategy.ImageNetFineTune + ".lr"), 1e-4, 1e-2);
+        Assert.Equal(2, t.IntermediateValues.Count);
+        var model = task.Ml.Model.LoadMedical(result.BestModelPath!, out _);
+        var metrics = task.Ml.MulticlassClassification.Evaluate(model.Transform(task.Validation));
+        Assert.Equal(12, metrics.ConfusionMatrix.Counts.Sum(row => row.Sum()));
+    }
+
     [Fact]
     public void CrossValidatedTrialsAverageTheFoldsAndCountEveryFoldsEpochs()
     {

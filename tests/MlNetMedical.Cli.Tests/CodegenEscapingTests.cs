@@ -40,6 +40,7 @@ public sealed class CodegenEscapingTests
               - fine_tune: {name: t, from: p}
               - joint: {name: j, from: p}
               - scratch: {name: s}
+              - imagenet_fine_tune: {name: n}
             """, "plain.yaml", []);
         // Set after reading: the YAML reader refuses such names, codegen must be safe without relying on it.
         config.Name = text(0);

@@ -78,7 +78,7 @@ public sealed class RunCommandTests
     [Theory]
     [InlineData("name: x\nstages:\n  - pretrain: {}\n  - fine_tune: {from: nothing}\ndata: {synthetic: {task: cardiac-level-2d}}\n", "p.yaml:4:", "not an earlier pretrain or joint stage")]
     [InlineData("name: x\nstages:\n  - pretrain: {}\ndata: {synthetic: {task: cardiac}}\n", "p.yaml:4:", "allowed values: brain-tumor-3d, cardiac-level-2d")]
-    [InlineData("name: x\nstages:\n  - pretrain: {}\n    featurize: {}\ndata: {synthetic: {task: cardiac-level-2d}}\n", "p.yaml:", "exactly one of: pretrain, featurize, imagenet_features, fine_tune, scratch, joint")]
+    [InlineData("name: x\nstages:\n  - pretrain: {}\n    featurize: {}\ndata: {synthetic: {task: cardiac-level-2d}}\n", "p.yaml:", "exactly one of: pretrain, featurize, imagenet_features, fine_tune, imagenet_fine_tune, scratch, joint")]
     [InlineData("name: x\nstages:\n  - joint: {topology: unet}\ndata: {synthetic: {task: cardiac-level-2d}}\n", "p.yaml:3:", "allowed values: simple, y-net")]
     [InlineData("name: x\nstagse: []\n", "p.yaml:2:1", "allowed keys: name, seed, threads, data, preprocessing")]
     [InlineData("name: x\nstages:\n  - pretrain: {}\ndata: {synthetic: {task: cardiac-level-2d}}\naugmentation: {flip_probability: 1.5}\n", "p.yaml:5:", "'flip_probability' must be a probability in [0, 1]")]
@@ -169,6 +169,45 @@ public sealed class RunCommandTests
             Assert.Contains("imagenet-features", File.ReadAllText(Path.Combine(dir, "report.html")));
         }
         finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void ImagenetFineTuneStageRunsWithoutPretrainSavesItsModelAndReportsItsKind()
+    {
+        // ResNet18 at 64² (input_size), two epochs on four images.
+        var config = PipelineExecution.Read("""
+            name: toy-imagenet-ft
+            data:
+              synthetic: {task: cardiac-level-2d, train: 4, test: 4, pretrain: 2, size: 16}
+            stages:
+              - imagenet_fine_tune: {name: imagenet-ft, input_size: 64, training: {epochs: 2, batch_size: 2}}
+            evaluation: {samples: 1}
+            """, "p.yaml", []);
+        Assert.Equal(64, config.Stages[0].ImagenetFineTune!.InputSize);
+        Assert.Equal(112, new ImagenetFineTuneStage().InputSize);
+        var dir = CliRun.TempDir("mlnm-imagenet-ft-");
+        try
+        {
+            var output = new StringWriter();
+            PipelineExecution.Execute(new CliContext(output, TextWriter.Null), config, dir, dir, quiet: true, json: false);
+            Assert.Contains(output.ToString().Split('\n'), l => l.StartsWith("imagenet-ft ") && l.Contains("imagenet-fine-tune"));
+            var report = JsonSerializer.Deserialize<RunReport>(File.ReadAllText(Path.Combine(dir, "metrics.json")), PipelineExecution.MetricsJson)!;
+            var method = Assert.Single(report.Methods);
+            Assert.Equal("imagenet-fine-tune", method.Kind);
+            Assert.Equal(4, method.Classification!.ConfusionMatrix.Sum(r => r.Sum()));
+            Assert.True(File.Exists(Path.Combine(dir, "models", "imagenet-ft.zip")));
+            Assert.Contains("imagenet-fine-tune", File.ReadAllText(Path.Combine(dir, "report.html")));
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void ImagenetFineTuneStageRefusesABadInputSizeNamingTheKey()
+    {
+        var e = Assert.Throws<CliUserException>(() => PipelineExecution.Read(
+            "name: x\ndata: {synthetic: {task: cardiac-level-2d}}\nstages:\n  - imagenet_fine_tune: {input_size: 8}\n", "p.yaml", []));
+        Assert.Contains("p.yaml:4:", e.Message);
+        Assert.Contains("'input_size' must be in 64..1024", e.Message);
     }
 
     [Fact]

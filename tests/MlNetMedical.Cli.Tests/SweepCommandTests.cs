@@ -144,7 +144,7 @@ public sealed class SweepCommandTests : IDisposable
             "--out", Path.Combine(_dir, "finetune"));
         Assert.Equal(ExitCodes.UserError, needsPretrain.Code);
         Assert.Contains("pretrain", needsPretrain.Err);
-        Assert.Contains("only scratch and imagenet-features", needsPretrain.Err);
+        Assert.Contains("only scratch, imagenet-features and imagenet-fine-tune", needsPretrain.Err);
     }
 
     [Fact]

@@ -33,6 +33,8 @@ public sealed record TransferStrategyOptions
     /// <summary>The folder of the ResNet18 ONNX models the <c>imagenet-features</c> branch runs (see <c>ml.Transforms.ImageNetFeatures</c>);
     /// null = the <c>DnnImageModels</c> folder the <c>Microsoft.ML.DnnImageFeaturizer.ResNet18</c> package copies next to the application.</summary>
     public string? ImageNetModelDirectory { get; init; }
+    /// <summary>Height and width slices are resized to in the <c>imagenet-fine-tune</c> branch (see <see cref="ImageNetEncoderConfig.InputSize"/>).</summary>
+    public int ImageNetInputSize { get; init; } = ImageNetEncoderConfig.DefaultInputSize;
 }
 
 /// <summary>
@@ -48,26 +50,30 @@ public sealed record TransferStrategyOptions
 /// <item><c>scratch</c>: a plain CNN (<c>lr</c>, <c>base_channels</c>, <c>dropout</c>);</item>
 /// <item><c>imagenet-features</c>: ImageNet-pretrained ResNet18 features (<c>ml.Transforms.ImageNetFeatures</c>, 512 per image) and
 /// the same L-BFGS softmax regression as <c>frozen-softmax</c> (<c>l2</c>); needs no pretrained model, and is swept only when
-/// <see cref="TransferStrategyOptions.Strategies"/> lists it (it is not in <see cref="DefaultStrategies"/>).</item>
+/// <see cref="TransferStrategyOptions.Strategies"/> lists it (it is not in <see cref="DefaultStrategies"/>);</item>
+/// <item><c>imagenet-fine-tune</c>: ImageNet's ResNet18 fine-tuned end to end (<c>ml.MulticlassClassification.Trainers.ImageNetFineTuned</c>
+/// at <see cref="TransferStrategyOptions.ImageNetInputSize"/>²; <c>freeze</c>, <c>lr</c>, <c>encoder_lr_factor</c>, <c>dropout</c>); needs
+/// no pretrained model, and is swept only when listed.</item>
 /// </list>
-/// Without a pretrained model only <c>scratch</c> (and <c>imagenet-features</c>, when listed) remains.
+/// Without a pretrained model only <c>scratch</c> (and the two ImageNet branches, when listed) remains.
 /// </summary>
 public sealed class TransferStrategy : ISweepablePipeline
 {
     public const string FrozenSoftmax = "frozen-softmax", FrozenMlp = "frozen-mlp", FineTune = "finetune", Joint = "joint", Scratch = "scratch",
-        ImageNetFeatures = "imagenet-features";
+        ImageNetFeatures = "imagenet-features", ImageNetFineTune = "imagenet-fine-tune";
     public const string ChoiceName = "strategy";
 
     /// <summary>Every branch name <see cref="TransferStrategyOptions.Strategies"/> may list.</summary>
-    public static IReadOnlyList<string> AllStrategies { get; } = [FrozenSoftmax, FrozenMlp, FineTune, Joint, Scratch, ImageNetFeatures];
+    public static IReadOnlyList<string> AllStrategies { get; } = [FrozenSoftmax, FrozenMlp, FineTune, Joint, Scratch, ImageNetFeatures, ImageNetFineTune];
 
     /// <summary>The branches swept when <see cref="TransferStrategyOptions.Strategies"/> is null (those the data and the pretrained
     /// model allow): all but <c>imagenet-features</c>, which runs ResNet18 on every 224² image of every trial (about 0.1 s an image
-    /// on one CPU core) and is swept only when listed.</summary>
+    /// on one CPU core), and <c>imagenet-fine-tune</c>, which trains ResNet18 (about 1.5 GFLOP an image and epoch at 112²); each is
+    /// swept only when listed.</summary>
     public static IReadOnlyList<string> DefaultStrategies { get; } = [FrozenSoftmax, FrozenMlp, FineTune, Joint, Scratch];
 
-    /// <summary>Whether a branch transfers from the pretrained segmentation model (all but <c>scratch</c> and <c>imagenet-features</c>).</summary>
-    public static bool NeedsPretrainedModel(string strategy) => strategy is not (Scratch or ImageNetFeatures);
+    /// <summary>Whether a branch transfers from the pretrained segmentation model (all but <c>scratch</c> and the ImageNet branches).</summary>
+    public static bool NeedsPretrainedModel(string strategy) => strategy is not (Scratch or ImageNetFeatures or ImageNetFineTune);
 
     private static readonly string[] LevelChoices = ["-1", "-1,-2", "-1,-2,-3"];
     private static readonly string[] PoolingChoices = ["average", "max", "averagemax"];
@@ -123,6 +129,14 @@ public sealed class TransferStrategy : ISweepablePipeline
                 // its own thread settings, not the trial's torch thread budget.
                 _choice.Add(ImageNetFeatures, new SearchSpace().Float("l2", 1e-5, 1e-1, log: true, defaultValue: 1e-2),
                     p => _ => SoftmaxRegression(_ml.Transforms.ImageNetFeatures(DefaultColumnNames.Features, _options.Columns.Image, _options.ImageNetModelDirectory), p.GetDouble("l2")));
+                break;
+            case ImageNetFineTune:
+                _choice.Add(ImageNetFineTune, new SearchSpace()
+                        .Choice("freeze", "none", "first-level", "whole-encoder", "hierarchical")
+                        .Float("lr", 1e-4, 1e-2, log: true, defaultValue: 1e-3).Float("encoder_lr_factor", 0.01, 1, log: true, defaultValue: 0.1)
+                        .Float("dropout", 0, 0.5, defaultValue: 0),
+                    p => t => _ml.MulticlassClassification.Trainers.ImageNetFineTuned(ImageNetNetwork(p), Transfer(p), ImageTraining(t, p.GetDouble("lr")),
+                        _options.Columns, _options.ImageNetModelDirectory));
                 break;
             case FrozenMlp:
                 _choice.Add(FrozenMlp, FeatureSpace().Float("lr", 1e-4, 1e-2, log: true, defaultValue: 1e-3).Int("hidden", 16, 256, log: true, defaultValue: 64)
@@ -198,9 +212,18 @@ public sealed class TransferStrategy : ISweepablePipeline
 
     private EncoderClassifierConfig ScratchNetwork(ParameterSet p)
     {
-        var (dims, channels) = _pretrained is null ? (_options.SpatialDims, _options.InChannels) : (PretrainedEncoder.SpatialDims, PretrainedEncoder.InChannels);
+        var (dims, channels) = ImageShape;
         return EncoderClassifierConfig.PlainCnn(dims, channels, numClasses: 2, depth: 4, baseChannels: p.GetInt("base_channels"), dropout: p.GetDouble("dropout"));
     }
+
+    private EncoderClassifierConfig ImageNetNetwork(ParameterSet p)
+    {
+        var (dims, channels) = ImageShape;
+        return EncoderClassifierConfig.ImageNetResNet18(dims, channels, numClasses: 2, _options.ImageNetInputSize, p.GetDouble("dropout"));
+    }
+
+    /// <summary>Image dims and channels: the pretrained encoder's, else the options'.</summary>
+    private (int Dims, int Channels) ImageShape => _pretrained is null ? (_options.SpatialDims, _options.InChannels) : (PretrainedEncoder.SpatialDims, PretrainedEncoder.InChannels);
 
     private static FineTuneSettings Transfer(ParameterSet p) => new()
     {

@@ -152,6 +152,11 @@ internal static class ProgramWriter
                     {Transfer(t.Transfer, t.Training.LearningRate)},
                     {Options(config, t.Training, true)}).Fit(train)
                 """,
+            ImagenetFineTuneStage t => $$"""
+                ml.MulticlassClassification.Trainers.ImageNetFineTuned(EncoderClassifierConfig.ImageNetResNet18(unet.Encoder.SpatialDims, unet.Encoder.InChannels, 2, {{t.InputSize}}) with { Head = {{Head(t.Head)}} },
+                    {{Transfer(t.Transfer, t.Training.LearningRate)}},
+                    {{Options(config, t.Training, true)}}, modelDirectory: {{Str(Path.Combine(AppContext.BaseDirectory, "DnnImageModels"))}}).Fit(train)
+                """,
             ScratchStage s => $$"""
                 ml.MulticlassClassification.Trainers.ImageCnn({{ScratchNetwork(s)}} with { Head = {{Head(s.Head)}} },
                     training: {{Options(config, s.Training, true)}}).Fit(train)

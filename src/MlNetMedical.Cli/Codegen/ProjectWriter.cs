@@ -20,6 +20,8 @@ public static class ProjectWriter
         "System.Numerics.Tensors.dll", "gdcm-sharp.dll",
         // The imagenet_features stage: ML.NET's ONNX transformer, ONNX Runtime's managed API and the ResNet18 featuriser.
         "Microsoft.ML.OnnxTransformer.dll", "Microsoft.ML.OnnxRuntime.dll", "Microsoft.ML.DnnImageFeaturizer.ResNet18.dll",
+        // The imagenet_fine_tune stage reads the ResNet18 ONNX file's weights through protobuf.
+        "Google.Protobuf.dll",
     ];
 
     /// <summary>The ones without which the program cannot build.</summary>

@@ -12,7 +12,7 @@ public sealed class RunCommand : ICliCommand
         var options = new RunOptions("runs/NAME under the current folder", "stages.1.fine_tune.training.epochs=3",
             "stage summaries", "the run's metrics (metrics.json)");
         var command = options.AddTo(new Command("run", """
-            Run a YAML pipeline: data, preprocessing, augmentation, stages (pretrain, featurize, imagenet_features, fine_tune, scratch, joint), evaluation.
+            Run a YAML pipeline: data, preprocessing, augmentation, stages (pretrain, featurize, imagenet_features, fine_tune, imagenet_fine_tune, scratch, joint), evaluation.
             Writes OUT/config.resolved.yaml, run.log, models/STAGE.zip, metrics.json and report.html; the last line printed is the report's path.
             """ + Interruptible.Help) { pipeline })
             .WithExamples(

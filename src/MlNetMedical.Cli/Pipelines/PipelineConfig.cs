@@ -62,7 +62,7 @@ public sealed class PipelineConfig : ExperimentConfig
     public override void Validate(YamlValidation check)
     {
         base.Validate(check);
-        check.Check(Stages.Count > 0, this, nameof(Stages), "must list at least one stage (pretrain, featurize, imagenet_features, fine_tune, scratch, joint)");
+        check.Check(Stages.Count > 0, this, nameof(Stages), "must list at least one stage (pretrain, featurize, imagenet_features, fine_tune, imagenet_fine_tune, scratch, joint)");
         var names = new HashSet<string>();
         var pretrained = new List<string>();
         foreach (var stage in Stages)
@@ -247,10 +247,11 @@ public sealed class StageConfig : IYamlValidated
     public FeaturizeStage? Featurize { get; set; }
     public ImagenetFeaturesStage? ImagenetFeatures { get; set; }
     public FineTuneStage? FineTune { get; set; }
+    public ImagenetFineTuneStage? ImagenetFineTune { get; set; }
     public ScratchStage? Scratch { get; set; }
     public JointStage? Joint { get; set; }
 
-    [YamlSkip] public StageBody? Body => (StageBody?)Pretrain ?? (StageBody?)Featurize ?? (StageBody?)ImagenetFeatures ?? (StageBody?)FineTune ?? (StageBody?)Scratch ?? Joint;
+    [YamlSkip] public StageBody? Body => (StageBody?)Pretrain ?? (StageBody?)Featurize ?? (StageBody?)ImagenetFeatures ?? (StageBody?)FineTune ?? (StageBody?)ImagenetFineTune ?? (StageBody?)Scratch ?? Joint;
     [YamlSkip] public string Name => Body!.Name ?? YamlNaming.Key(Body.GetType().Name.Replace("Stage", ""));
 
     public void Validate(YamlValidation check) => OneOf.Check(check, this);
@@ -386,6 +387,21 @@ public sealed class FineTuneStage : StageBody, ITransferStage
     public TransferSettings Transfer { get; set; } = new();
     public HeadSettings Head { get; set; } = new();
     public FineTuneStage() => Training = new TrainingSettings { Epochs = 20, BatchSize = 8, LearningRate = 1e-3 };
+}
+
+/// <summary>The ImageNet fine-tuned baseline: ImageNet's ResNet18 (weights from ML.NET's <c>Microsoft.ML.DnnImageFeaturizer.ResNet18</c>
+/// package, <c>ml.MulticlassClassification.Trainers.ImageNetFineTuned</c>) plus a classification head, trained end to end like fine_tune.
+/// Each slice (a volume's middle k slice) is min–max scaled to 0..255, copied to three channels, resized bilinearly to
+/// <see cref="InputSize"/>² and has the ImageNet mean image subtracted, inside the network. Needs no pretrain stage.</summary>
+public sealed class ImagenetFineTuneStage : StageBody, IYamlValidated
+{
+    /// <summary>Height and width each slice is resized to; default 112 (a quarter of 224²'s cost, see ImageNetEncoderConfig.DefaultInputSize).</summary>
+    public int InputSize { get; set; } = ImageNetEncoderConfig.DefaultInputSize;
+    public TransferSettings Transfer { get; set; } = new();
+    public HeadSettings Head { get; set; } = new();
+    public ImagenetFineTuneStage() => Training = new TrainingSettings { Epochs = 20, BatchSize = 8, LearningRate = 1e-3 };
+
+    public void Validate(YamlValidation check) => check.Check(InputSize is >= 64 and <= 1024, this, nameof(InputSize), "must be in 64..1024 pixels (ResNet18's deepest map is input_size/32)");
 }
 
 public enum ScratchNetwork { UnetEncoder, PlainCnn, Resnet }

@@ -112,6 +112,13 @@ public sealed class PipelineRunner(ProgressView view)
                     Settings(fineTune.Training, augmenter)).Fit(train);
                 return (model, new MethodResult { Kind = "fine-tune" });
             }
+            case ImagenetFineTuneStage imagenet:
+            {
+                var network = EncoderClassifierConfig.ImageNetResNet18(unet.Encoder.SpatialDims, unet.Encoder.InChannels, 2, imagenet.InputSize) with { Head = Head(imagenet.Head) };
+                var model = ml.MulticlassClassification.Trainers.ImageNetFineTuned(network, imagenet.Transfer.ToLibrary(imagenet.Training.LearningRate),
+                    Settings(imagenet.Training, augmenter)).Fit(train);
+                return (model, new MethodResult { Kind = "imagenet-fine-tune" });
+            }
             case ScratchStage scratch:
             {
                 var model = ml.MulticlassClassification.Trainers.ImageCnn(ScratchNetworkConfig(scratch, unet), Settings(scratch.Training, augmenter)).Fit(train);

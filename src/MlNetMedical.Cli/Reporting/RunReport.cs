@@ -31,7 +31,7 @@ public sealed class MethodResult
 {
     /// <summary>Display name, unique in the run (e.g. "frozen-features").</summary>
     public string Name { get; set; } = "";
-    /// <summary>"segmentation-pretrain", "frozen-features", "imagenet-features", "fine-tune", "scratch" or "joint".</summary>
+    /// <summary>"segmentation-pretrain", "frozen-features", "imagenet-features", "fine-tune", "imagenet-fine-tune", "scratch" or "joint".</summary>
     public string Kind { get; set; } = "";
     public ClassificationResult? Classification { get; set; }
     public SegmentationResult? Segmentation { get; set; }

@@ -20,7 +20,7 @@ public sealed class SweepConfig : ExperimentConfig
     {
         base.Validate(check);
         check.Check(Pretrain is not null || Sweep.Strategies is null || !Sweep.Strategies.Any(TransferStrategy.NeedsPretrainedModel), this, nameof(Pretrain),
-            $"is required by the strategies [{string.Join(", ", Sweep.Strategies ?? [])}]: only scratch and imagenet-features run without a pretrained encoder");
+            $"is required by the strategies [{string.Join(", ", Sweep.Strategies ?? [])}]: only scratch, imagenet-features and imagenet-fine-tune run without a pretrained encoder");
     }
 }
 
@@ -33,7 +33,7 @@ public sealed class SweepSettings : IYamlValidated
 {
     /// <summary>Study name in the storage; null = the sweep's name.</summary>
     public string? Study { get; set; }
-    /// <summary>Branches of the transfer-strategy space; null = all that the data and pretraining allow except imagenet-features
+    /// <summary>Branches of the transfer-strategy space; null = all that the data and pretraining allow except imagenet-features and imagenet-fine-tune
     /// (<see cref="TransferStrategy.DefaultStrategies"/>).</summary>
     public List<string>? Strategies { get; set; }
     /// <summary>accuracy, balanced_accuracy, macro_f1, log_loss (minimised) or auc.</summary>

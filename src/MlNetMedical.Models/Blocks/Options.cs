@@ -17,3 +17,7 @@ public enum UpsamplingKind { TransposedConv, Nearest, Linear }
 
 /// <summary>Global pooling of a feature map: average, max, or both concatenated (average first).</summary>
 public enum PoolingKind { Average, Max, AverageMax }
+
+/// <summary>The first layer of a <see cref="ResNetEncoder"/>: a 3×3 conv-norm-act at full resolution (<see cref="Plain"/>, the
+/// small ResNet's), or torchvision's ImageNet stem (<see cref="ImageNet"/>: 7×7 stride-2 conv, norm, act, 3×3 stride-2 max pool).</summary>
+public enum ResNetStem { Plain, ImageNet }

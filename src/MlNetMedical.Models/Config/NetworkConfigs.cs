@@ -143,7 +143,8 @@ public sealed record ClassificationHeadConfig
 
 /// <summary>
 /// An encoder with a classification head. Presets: <see cref="FromSegmentation"/> (the encoder of a segmentation U-Net,
-/// so its weights load), <see cref="PlainCnn"/> (scratch baseline) and <see cref="ResNet"/> (small ResNet).
+/// so its weights load), <see cref="PlainCnn"/> (scratch baseline), <see cref="ResNet"/> (small ResNet) and <see cref="ImageNetResNet18"/>
+/// (ImageNet's ResNet18 for grey images).
 /// </summary>
 public sealed record EncoderClassifierConfig : NetworkConfig
 {
@@ -170,6 +171,17 @@ public sealed record EncoderClassifierConfig : NetworkConfig
     public static EncoderClassifierConfig PlainCnn(int spatialDims, int inChannels, int numClasses, int depth = 4, int baseChannels = 16, double dropout = 0) => new()
     {
         Encoder = new UNetEncoderConfig { SpatialDims = spatialDims, InChannels = inChannels, Depth = depth, BaseChannels = baseChannels, ConvsPerBlock = 1 },
+        Head = new ClassificationHeadConfig { NumClasses = numClasses, Dropout = dropout },
+    };
+
+    /// <summary>ImageNet's ResNet18 (<see cref="ResNetEncoderConfig.ImageNetResNet18"/>) behind the grey-image mapping of
+    /// <see cref="ImageNetEncoderConfig"/> (images of <paramref name="spatialDims"/> dims and <paramref name="inChannels"/> channels; a
+    /// volume gives its middle k slice, the first channel is read), resized to <paramref name="inputSize"/>²; average pooling of the
+    /// deepest level (512), linear output. The weights start random: the ImageNet fine-tuning trainer
+    /// (<c>ml.MulticlassClassification.Trainers.ImageNetFineTuned</c>) or <see cref="ImageNetResNet18Weights.LoadInto"/> loads ImageNet's.</summary>
+    public static EncoderClassifierConfig ImageNetResNet18(int spatialDims, int inChannels, int numClasses, int inputSize = ImageNetEncoderConfig.DefaultInputSize, double dropout = 0) => new()
+    {
+        Encoder = new ImageNetEncoderConfig { SpatialDims = spatialDims, InChannels = inChannels, InputSize = inputSize },
         Head = new ClassificationHeadConfig { NumClasses = numClasses, Dropout = dropout },
     };
 

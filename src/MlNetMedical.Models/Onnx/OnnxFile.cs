@@ -18,12 +18,17 @@ public static class OnnxFile
     /// caller owns. Other element types are skipped; weights stored outside the file are refused.</summary>
     public static Dictionary<string, Tensor> ReadInitializers(string path)
     {
-        var model = Read(path);
+        return Initializers(Read(path), path);
+    }
+
+    /// <summary>The float initializers of an already read <paramref name="model"/> by name (<paramref name="source"/> names it in errors).</summary>
+    internal static Dictionary<string, Tensor> Initializers(ModelProto model, string source)
+    {
         var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         foreach (var t in model.Graph?.Initializer ?? [])
         {
             if (t.DataType != (int)TensorProto.Types.DataType.Float) continue;
-            result[t.Name] = ToTensor(t, path);
+            result[t.Name] = ToTensor(t, source);
         }
         return result;
     }

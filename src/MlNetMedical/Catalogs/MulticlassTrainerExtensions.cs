@@ -50,6 +50,47 @@ public static class MulticlassTrainerExtensions
         catalog.FineTunedEncoder(network, pretrained: null, transfer: null, training, columns);
 
     /// <summary>
+    /// ImageNet fine-tuning (the papers' ImageNet-pretrained baseline, trained end to end): <paramref name="network"/> (default
+    /// <see cref="EncoderClassifierConfig.ImageNetResNet18"/> for 2D one-channel images at 112², 2 classes replaced by the label's)
+    /// starts from the ImageNet-trained ResNet18 of ML.NET's <c>Microsoft.ML.DnnImageFeaturizer.ResNet18</c> package (weights and mean
+    /// image from its ONNX files, see <see cref="ImageNetResNet18Weights"/>) and trains like <see cref="FineTunedEncoder"/>, frozen per
+    /// <paramref name="transfer"/>. Each image goes in as <c>ml.Transforms.ImageNetPixels</c> maps it for the featuriser (min–max per
+    /// image to 0..255, grey to three channels, bilinear resize; a volume's middle k slice) minus the ImageNet mean image, inside the
+    /// network (<see cref="ImageNetEncoder"/>), so the fitted model saves with <c>ml.Model.SaveMedical</c> and predicts on the image column.
+    /// </summary>
+    /// <param name="catalog">ML.NET's multiclass trainers catalog.</param>
+    /// <param name="network">A classifier whose encoder is an <see cref="ImageNetEncoderConfig"/> (its dims and channels those of the
+    /// images, its <see cref="ImageNetEncoderConfig.InputSize"/> the resize target); null = <c>ImageNetResNet18(2, 1, 2)</c>.</param>
+    /// <param name="transfer">Freezing and the encoder's learning rate (default: everything trains, encoder at 0.1×).</param>
+    /// <param name="training">Loop settings (epochs, batch, validation, early stopping, seed, progress).</param>
+    /// <param name="columns">Columns read: <c>Image</c> (volume) and <c>Label</c> (key) by default.</param>
+    /// <param name="modelDirectory">The folder holding <c>ResNet18Onnx/ResNet18.onnx</c> and <c>ResNetPrepOnnx/ResNetPreprocess.onnx</c>;
+    /// null = the <c>DnnImageModels</c> folder the package copies next to the application.</param>
+    public static ImageClassificationTrainer ImageNetFineTuned(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
+        EncoderClassifierConfig? network = null, FineTuneSettings? transfer = null, TrainingOptions? training = null, ImageColumns? columns = null,
+        string? modelDirectory = null)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        const string stage = "MulticlassClassification.ImageNetFineTuned";
+        network ??= EncoderClassifierConfig.ImageNetResNet18(2, 1, 2);
+        if (network.Encoder is not ImageNetEncoderConfig)
+            throw new ArgumentException($"{stage}: the network's encoder is {network.Encoder?.GetType().Name ?? "null"}; an ImageNetEncoderConfig " +
+                "(EncoderClassifierConfig.ImageNetResNet18) is what ImageNet's weights load into", nameof(network));
+        var directory = modelDirectory ?? ImageNetResNet18Weights.DefaultModelDirectory;
+        foreach (var file in new[] { ImageNetResNet18Weights.ModelFile, ImageNetResNet18Weights.PreprocessFile })
+            if (!File.Exists(Path.Combine(directory, file)))
+                throw new FileNotFoundException($"{stage}: modelDirectory '{directory}' has no {file}; expected the DnnImageModels folder of the " +
+                    "Microsoft.ML.DnnImageFeaturizer.ResNet18 package (copied next to the application when it references the package)", Path.Combine(directory, file));
+        var settings = CatalogSettings.Medical(catalog);
+        return new ImageClassificationTrainer(network, null, transfer ?? new FineTuneSettings(), columns ?? new ImageColumns(),
+            TrainerSettings.Options(settings, training), settings.Seed)
+        {
+            Compute = settings.Compute, Log = settings.WriteLog, Name = stage,
+            InitializeEncoder = classifier => ImageNetResNet18Weights.LoadInto((ImageNetEncoder)classifier.Encoder, directory),
+        };
+    }
+
+    /// <summary>
     /// Joint segmentation + classification (<see cref="JointTopology.Simple"/>: one U-Net whose decoder also reads out the class;
     /// <see cref="JointTopology.YNet"/>: a classification branch off the bottleneck; paper A's seed 004). Loss = Dice + CE on rows with a
     /// mask + <paramref name="classificationWeight"/> × CE on rows with a label; a row with only one contributes only that loss.

@@ -179,15 +179,31 @@ public sealed class ImageClassificationTrainer(EncoderClassifierConfig network, 
     ImageColumns columns, TrainingOptions training, int seed) : ImageNetworkTrainer(columns, training, seed)
 {
     /// <inheritdoc/>
-    public override string StageName => pretrainedEncoder is null ? "MulticlassClassification.ImageCnn" : "MulticlassClassification.FineTunedEncoder";
+    public override string StageName => Name ?? (pretrainedEncoder is null ? "MulticlassClassification.ImageCnn" : "MulticlassClassification.FineTunedEncoder");
     private protected override bool ReadsMask => false;
     private protected override bool ReadsLabel => true;
     private protected override NetworkOutput Output => NetworkOutput.Classification;
 
+    /// <summary>The stage name when another catalog method created the trainer (e.g. <c>ImageNetFineTuned</c>).</summary>
+    internal string? Name { get; init; }
+
+    /// <summary>Loads the starting encoder weights from elsewhere than a pretrained model (ImageNet's, from ONNX files); runs after
+    /// the network is built, only without a pretrained model.</summary>
+    internal Action<EncoderClassifier>? InitializeEncoder { get; init; }
+
     private protected override (Network, ITrainingTask) Create(IReadOnlyList<string>? classNames)
     {
         var classifier = new EncoderClassifier(network with { Head = network.Head with { NumClasses = classNames!.Count } });
-        if (pretrainedEncoder is not null) classifier.LoadEncoder(EncoderOf(pretrainedEncoder, StageName).state_dict(), strict: true);
+        try
+        {
+            if (pretrainedEncoder is not null) classifier.LoadEncoder(EncoderOf(pretrainedEncoder, StageName).state_dict(), strict: true);
+            else InitializeEncoder?.Invoke(classifier);
+        }
+        catch
+        {
+            classifier.Dispose();
+            throw;
+        }
         return (classifier, new ClassificationTask(classifier, transfer, TargetDevice));
     }
 
