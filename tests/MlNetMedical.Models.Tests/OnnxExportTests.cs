@@ -75,6 +75,13 @@ public sealed class OnnxExportTests(Xunit.Abstractions.ITestOutputHelper log) : 
             new ClassificationHeadConfig { NumClasses = 3, Levels = [-1], Pooling = PoolingKind.Max }), 8);
         yield return ("simple-joint-1class", new SimpleJointConfig { UNet = TestConfigs.UNet(dims, classes: 1), NumClasses = 3 }, 8);
         yield return ("ynet-odd", TestConfigs.YNet(dims), 9);
+        yield return ("resnet-imagenet-stem", new EncoderClassifierConfig
+        {
+            Encoder = new ResNetEncoderConfig { SpatialDims = dims, Stem = ResNetStem.ImageNet, BaseChannels = 4, BlocksPerStage = [1, 1] },
+            Head = new ClassificationHeadConfig { NumClasses = 3 },
+        }, 16);
+        // The ImageNet fine-tuned arm's network: a volume's middle slice, resized (here up from 12) and mapped inside the graph.
+        yield return ("imagenet-resnet18", EncoderClassifierConfig.ImageNetResNet18(dims, 1, 3, inputSize: 64), 12);
     }
 
     [Theory]
@@ -88,6 +95,8 @@ public sealed class OnnxExportTests(Xunit.Abstractions.ITestOutputHelper log) : 
         foreach (var (name, config, size) in Cases(dims))
         {
             using var network = Build(config, seed: name.Length + dims);
+            // Random weights on 0..255 inputs give logits near 1e11; ImageNet's own weights keep values in their real range.
+            if (network is EncoderClassifier { Encoder: ImageNetEncoder imagenet }) ImageNetResNet18Weights.LoadInto(imagenet);
             var path = Path.Combine(dir, $"{name}-{dims}d.onnx");
             OnnxExporter.Export(network, path, new OnnxExportOptions { InputSize = Enumerable.Repeat(size, dims).ToArray(), ClassNames = ["a", "b", "c"] });
             using var session = Session(path);

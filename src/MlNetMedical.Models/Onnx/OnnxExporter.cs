@@ -81,7 +81,8 @@ public static class OnnxExporter
 
     /// <summary>What the exporter handles, in words (quoted by its errors).</summary>
     public const string Supported =
-        "networks UNet, EncoderClassifier, YNet, SimpleJointNet; encoders UNetEncoder and ResNetEncoder (stem and stages of ConvBlocks); " +
+        "networks UNet, EncoderClassifier, YNet, SimpleJointNet; encoders UNetEncoder and ResNetEncoder (stem and stages of ConvBlocks; or the ImageNet stem) " +
+        "and ImageNetEncoder (its input mapping and ResNet); " +
         "ConvBlock (plain or residual; Conv1d/2d/3d; BatchNorm (running statistics), InstanceNorm (affine, no running statistics), " +
         "GroupNorm or Identity; ReLU or LeakyReLU), max pooling or strided-conv downsampling, transposed-conv, nearest or linear " +
         "upsampling, ClassificationHead (average, max or average+max pooling; Linear layers)";
@@ -290,6 +291,7 @@ public static class OnnxExporter
             {
                 UNetEncoder u => UNetEncoder(path, u, image),
                 ResNetEncoder r => ResNetEncoder(path, r, image),
+                ImageNetEncoder i => ImageNetEncoder(path, i, image),
                 var other => throw Unsupported(path, other, "only the built-in encoders can be exported (a custom encoder's forward is code the exporter cannot read)"),
             };
             EncoderShapes.Clear();
@@ -325,13 +327,50 @@ public static class OnnxExporter
             return levels;
         }
 
-        /// <summary>ResNet level 0. The stem is one <see cref="Models.ConvBlock"/>; another kind of stem (an ImageNet stem with
-        /// its max pool, say) goes here, and until then it is refused by name.</summary>
-        private OnnxValue ResNetStem(string path, nn.Module stem, OnnxValue x) => stem switch
+        /// <summary>ResNet level 0: one <see cref="Models.ConvBlock"/>, or the ImageNet stem (7×7/2 conv, norm, activation, 3×3/2 max pool).</summary>
+        private OnnxValue ResNetStem(string path, nn.Module stem, OnnxValue x)
         {
-            ConvBlock block => ConvBlock(path, block, x),
-            _ => throw Unsupported(path, stem, "the ResNet stem must be a ConvBlock"),
-        };
+            switch (stem)
+            {
+                case ConvBlock block:
+                    return ConvBlock(path, block, x);
+                case ImageNetStem imagenet:
+                    ExpectChildren(path, imagenet, "conv1", "norm1");
+                    x = Activate(imagenet.Settings.Activation, Norm($"{path}.norm1", Child(imagenet, "norm1"), Conv($"{path}.conv1", Child(imagenet, "conv1"), x)));
+                    return MaxPool(x, ImageNetStem.PoolKernel, ImageNetStem.PoolStride, ImageNetStem.PoolPadding, ceil: false);
+                default:
+                    throw Unsupported(path, stem, "the ResNet stem must be a ConvBlock or an ImageNetStem");
+            }
+        }
+
+        /// <summary><see cref="Models.ImageNetEncoder.MapInput"/> as graph nodes (middle k slice, first channel, bilinear resize,
+        /// min–max to 0..255 per image, minus the mean image, which broadcasts the grey plane to its channels), then the ResNet.</summary>
+        private List<OnnxValue> ImageNetEncoder(string path, ImageNetEncoder encoder, OnnxValue x)
+        {
+            ExpectChildren(path, encoder, Models.ImageNetEncoder.ResNetName);
+            if (x.Rank == 5)
+            {
+                var middle = x.Shape[2] / 2;
+                var slab = G.AddRaw("Slice", "middle_slice", [x.Name, G.Int64s("starts", [middle]), G.Int64s("ends", [middle + 1]), G.Int64s("axes", [2])]);
+                x = G.Add("Squeeze", "slice", [slab, G.Int64s("axes", [2])], [x.Shape[0], x.Shape[1], x.Shape[3], x.Shape[4]]);
+            }
+            if (x.Shape[1] != 1)
+                x = G.Add("Slice", "first_channel", [x.Name, G.Int64s("starts", [0]), G.Int64s("ends", [1]), G.Int64s("axes", [1])], [x.Shape[0], 1, .. x.Spatial]);
+            long size = encoder.InputSize;
+            if (x.Spatial.Any(d => d != size)) x = Resize(x, [size, size], linear: true);
+            var flat = G.AddRaw("Flatten", "flat", [x.Name], B.Int("axis", 1));
+            string PerImage(string op) => G.AddRaw("Unsqueeze", op.ToLowerInvariant(),
+                [G.AddRaw(op, op.ToLowerInvariant(), [flat], B.Ints("axes", [1L]), B.Int("keepdims", 1)), G.Int64s("axes", [2, 3])]);
+            var min = PerImage("ReduceMin");
+            var range = G.AddRaw("Sub", "range", [PerImage("ReduceMax"), min]);
+            var scale = G.AddRaw("Where", "scale", [G.AddRaw("Greater", "has_range", [range, G.Floats("zero", [0f], [])]),
+                G.AddRaw("Div", "inverse_range", [G.Floats("full", [255f], []), G.AddRaw("Max", "safe_range", [range, G.Floats("tiny", [1e-30f], [])])]),
+                G.Floats("zero", [0f], [])]);
+            var scaled = G.AddRaw("Mul", "scaled", [G.AddRaw("Sub", "shifted", [x.Name, min]), scale]);
+            var mean = encoder.MeanImage;
+            var mapped = G.Add("Sub", "mapped", [scaled, G.Weight($"{path}.{Models.ImageNetEncoder.MeanImageName}", mean)], [x.Shape[0], mean.shape[1], size, size]);
+            return ResNetEncoder($"{path}.{Models.ImageNetEncoder.ResNetName}", encoder.ResNet, mapped);
+        }
 
         // ---- decoder --------------------------------------------------------------------------------------------------
 
