@@ -47,7 +47,7 @@ public sealed class ReplicateResult
 
     public static ReplicateResult Build(SuiteOptions options, IReadOnlyList<TaskPlan> tasks, EpochPlan epochs, List<RunRow> rows,
         List<(string Task, int Seed, double Dice, int Epochs)> pretrain, Dictionary<string, string> unavailable, Dictionary<string, string> configs,
-        Provenance facts, double minutes)
+        List<(string Task, int Seed, double Wall, double Cpu)> timings, Provenance facts, double minutes)
     {
         var accuracy = rows.GroupBy(r => (r.Task, r.Method))
             .ToDictionary(g => g.Key, g => (IReadOnlyDictionary<int, double>)g.ToDictionary(r => r.Seed, r => r.Accuracy));
@@ -132,6 +132,11 @@ public sealed class ReplicateResult
                 + "the test set's sampling error is not in them.",
             ["figures"] = figures,
             ["seconds_per_method"] = seconds,
+            // Wall and process CPU seconds of each task × seed pipeline (the first seed also trains the seed-independent methods).
+            ["run_seconds"] = new JsonArray(timings.Select(t => (JsonNode)new JsonObject
+            {
+                ["task"] = t.Task, ["seed"] = t.Seed, ["wall"] = N(Math.Round(t.Wall, 1)), ["cpu"] = N(Math.Round(t.Cpu, 1)),
+            }).ToArray()),
             ["provenance"] = JsonSerializer.SerializeToNode(facts, new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower }),
             ["pipelines"] = new JsonObject(configs.Select(c => KeyValuePair.Create(c.Key, (JsonNode?)c.Value))),
         };

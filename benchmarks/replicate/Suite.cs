@@ -52,6 +52,7 @@ public sealed class Suite(SuiteOptions options, CliContext context)
         var rows = new List<RunRow>();
         var pretrainDice = new List<(string Task, int Seed, double Dice, int Epochs)>();
         var configs = new Dictionary<string, string>();
+        var timings = new List<(string Task, int Seed, double Wall, double Cpu)>();
 
         view.Run(() =>
         {
@@ -76,7 +77,9 @@ public sealed class Suite(SuiteOptions options, CliContext context)
                     var stages = i == 0 ? [.. once, .. perSeed] : perSeed;
                     var yaml = Plans.PipelineYaml(task, epochs, stages, manifest, seed, options.Threads);
                     if (i == 0) configs[task.Task] = yaml;
+                    var (wall, cpu) = (Stopwatch.StartNew(), Process.GetCurrentProcess().TotalProcessorTime);
                     var report = RunPipeline(view, yaml, task, seed);
+                    timings.Add((task.Task, seed, wall.Elapsed.TotalSeconds, (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds));
                     foreach (var m in report.Methods)
                     {
                         if (m.Name == Methods.Pretrain)
@@ -95,14 +98,14 @@ public sealed class Suite(SuiteOptions options, CliContext context)
                     done += Cost[task.Task];
                     suite.Update(done, $"{task.Task} seed {seed} done");
                     view.Log(string.Create(CultureInfo.InvariantCulture,
-                        $"replicate: {task.Task} seed {seed} finished; {clock.Elapsed.TotalMinutes:F1} min elapsed, ETA {(total - done) * clock.Elapsed.TotalMinutes / Math.Max(done, 1e-9):F1} min"));
+                        $"replicate: {task.Task} seed {seed} finished; {clock.Elapsed.TotalMinutes:F1} min elapsed, ETA {Math.Max(0, total - done) * clock.Elapsed.TotalMinutes / Math.Max(done, 1e-9):F1} min"));
                 }
             }
             suite.Complete($"{tasks.Count} task(s) × {options.Seeds.Count} seed(s) in {clock.Elapsed.TotalMinutes:F1} min");
         });
 
         facts.Finish();
-        return ReplicateResult.Build(options, tasks, epochs, rows, pretrainDice, unavailable, configs, facts, clock.Elapsed.TotalMinutes);
+        return ReplicateResult.Build(options, tasks, epochs, rows, pretrainDice, unavailable, configs, timings, facts, clock.Elapsed.TotalMinutes);
     }
 
     private RunReport RunPipeline(ProgressView view, string yaml, TaskPlan task, int seed)
