@@ -133,6 +133,7 @@ Tensor Targets(byte[][] masks)
     var curve = new List<double>();
     Dictionary<string, Tensor>? best = null;
     int bestEpoch = 0;
+    double bestScore = double.NegativeInfinity;
     for (int epoch = 0; epoch < epochs; epoch++)
     {
         net.train();
@@ -154,8 +155,9 @@ Tensor Targets(byte[][] masks)
         }
         var score = Score(net, validation, validationLabels).Metric;
         curve.Add(Math.Round(score, 4));
-        if (best is null || score > curve[bestEpoch])
+        if (best is null || score > bestScore)
         {
+            bestScore = score;
             if (best is not null) foreach (var t in best.Values) t.Dispose();
             best = net.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
             bestEpoch = epoch;
@@ -164,7 +166,7 @@ Tensor Targets(byte[][] masks)
     }
     net.load_state_dict(best!);
     foreach (var t in best!.Values) t.Dispose();
-    return (net, bestEpoch + 1, curve[bestEpoch], curve);
+    return (net, bestEpoch + 1, bestScore, curve);
 }
 
 // Accuracy, or Dice pooled over the set (slices without foreground count through their false positives), with the mean
