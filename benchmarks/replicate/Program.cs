@@ -5,6 +5,13 @@ using System.Globalization;
 using MlNetMedical.Benchmarks.Replicate;
 using MlNetMedical.Cli;
 
+const string usage = "usage: benchmarks/run replicate [--seeds 1,2,3,4,5] [--data-seed N] [--full] [--out DIR] [--work DIR] [--tasks TASK,...] [--threads N]";
+if (args is ["--help"] or ["-h"])
+{
+    Console.WriteLine(usage);
+    Console.WriteLine("Both papers' comparisons on the synthetic proxy tasks; see benchmarks/replicate/README.md.");
+    return 0;
+}
 try
 {
     var options = Arguments.Parse(args);
@@ -17,7 +24,7 @@ try
 catch (ArgumentException e)
 {
     Console.Error.WriteLine($"error: {e.Message}");
-    Console.Error.WriteLine("usage: benchmarks/run replicate [--seeds 1,2,3,4,5] [--data-seed N] [--full] [--out DIR] [--work DIR] [--tasks TASK,...] [--threads N]");
+    Console.Error.WriteLine(usage);
     return 2;
 }
 catch (CliUserException e)

@@ -67,7 +67,7 @@ public static class ReplicateHtml
             foreach (var t in tasks)
             {
                 var paper = PaperFigures.Accuracy.TryGetValue((t, m), out var p) ? p : (null, "");
-                html.Append($"<td class=\"num\" title=\"{Esc(paper.Item2)}\">{(paper.Item1 is { } a ? Num(a, 2) : paper.Item2.Length > 0 ? "below seg." : "—")}</td>");
+                html.Append($"<td class=\"num\" title=\"{Esc(paper.Item2)}\">{Esc(paper.Item1 is { } a ? Num(a, 2) : PaperFigures.Short(paper.Item2))}</td>");
                 var values = r.Rows.Where(x => x.Task == t && x.Method == m).Select(x => x.Accuracy).ToList();
                 var dice = r.Rows.Where(x => x.Task == t && x.Method == m && x.Dice is not null).Select(x => x.Dice!.Value).ToList();
                 if (values.Count == 0)

@@ -5,7 +5,7 @@ using System.Text.Json.Nodes;
 namespace MlNetMedical.Benchmarks.Replicate;
 
 /// <summary>What the papers report, beside which ours is shown (accuracy; null = not public).</summary>
-public static class PaperFigures
+public static partial class PaperFigures
 {
     /// <summary>(task, method) → the paper's accuracy and where it comes from.</summary>
     public static IReadOnlyDictionary<(string Task, string Method), (double? Accuracy, string Source)> Accuracy { get; } =
@@ -26,6 +26,17 @@ public static class PaperFigures
             [(Tasks.Liver, Methods.JointSimple)] = (null, "Heker 2020 (MIDL): about +10 points over the baseline"),
             [(Tasks.Liver, Methods.JointYNet)] = (null, "Heker 2020: about +3 points over the baseline"),
         };
+}
+
+/// <summary>What a table cell shows for a paper figure that is not a number (its source says it in words).</summary>
+public static partial class PaperFigures
+{
+    public static string Short(string source) =>
+        source.Length == 0 ? "—"
+        : source.Contains("+10 points", StringComparison.Ordinal) ? "baseline + ~0.10"
+        : source.Contains("+3 points", StringComparison.Ordinal) ? "baseline + ~0.03"
+        : source.Contains("below segmentation-pretrained", StringComparison.Ordinal) ? "below seg.-pretrained"
+        : "—";
 }
 
 /// <summary>The suite's result: replicate.json (whole), the table printed on stdout and the last-line JSON.</summary>
@@ -111,7 +122,7 @@ public sealed class ReplicateResult
             ["data_seed"] = options.DataSeed,
             ["sizes"] = new JsonObject(tasks.Select(t => KeyValuePair.Create(t.Task, (JsonNode?)new JsonObject
             {
-                ["train"] = t.Train, ["test"] = t.Test, ["pretrain"] = t.Pretrain, ["size"] = t.Size, ["spatial_dims"] = t.SpatialDims,
+                ["train"] = t.Train, ["test"] = t.Test, ["pretrain"] = t.Pretrain, ["size"] = t.Size, ["spatial_dims"] = t.SpatialDims, ["channels"] = t.Channels,
                 ["network"] = $"U-Net depth {t.Depth}, base {t.BaseChannels}, {t.Norm} norm",
             }))),
             ["epochs"] = new JsonObject
