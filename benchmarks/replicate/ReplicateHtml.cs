@@ -72,7 +72,9 @@ public static class ReplicateHtml
                 var dice = r.Rows.Where(x => x.Task == t && x.Method == m && x.Dice is not null).Select(x => x.Dice!.Value).ToList();
                 if (values.Count == 0)
                 {
-                    var why = spec.TwoDOnly && r.Tasks.First(x => x.Task == t).SpatialDims == 3 ? "2D only" : r.Json["methods"]![m]!["not_run_because"]?.ToString() ?? "not run";
+                    var plan = r.Tasks.First(x => x.Task == t);
+                    var why = spec.TwoDOnly && plan.SpatialDims == 3 ? "2D only" : spec.StageKind == "joint" && !plan.Joint ? "--full only"
+                        : r.Json["methods"]![m]!["not_run_because"]?.ToString() ?? "not run";
                     html.Append($"<td class=\"num\">{Esc(why)}</td>");
                     continue;
                 }

@@ -123,7 +123,7 @@ public sealed class ReplicateResult
             ["sizes"] = new JsonObject(tasks.Select(t => KeyValuePair.Create(t.Task, (JsonNode?)new JsonObject
             {
                 ["train"] = t.Train, ["test"] = t.Test, ["pretrain"] = t.Pretrain, ["size"] = t.Size, ["spatial_dims"] = t.SpatialDims, ["channels"] = t.Channels,
-                ["network"] = $"U-Net depth {t.Depth}, base {t.BaseChannels}, {t.Norm} norm",
+                ["network"] = $"U-Net depth {t.Depth}, base {t.BaseChannels}, {t.Norm} norm", ["joint_methods"] = t.Joint,
             }))),
             ["epochs"] = new JsonObject
             {

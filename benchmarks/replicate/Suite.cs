@@ -60,7 +60,7 @@ public sealed class Suite(SuiteOptions options, CliContext context)
             var suite = view.AddTask("replicate", total, "task-seed units");
             foreach (var task in tasks)
             {
-                var methods = Methods.All.Where(m => available[m.Id] is null && !(m.TwoDOnly && task.SpatialDims == 3)).ToList();
+                var methods = Methods.All.Where(m => available[m.Id] is null && !(m.TwoDOnly && task.SpatialDims == 3) && (task.Joint || m.StageKind != "joint")).ToList();
                 var dataDir = Path.GetFullPath(Path.Combine(options.Work, "data", $"{task.Task}-d{options.DataSeed}-{task.Size}"));
                 if (Directory.Exists(dataDir)) Directory.Delete(dataDir, recursive: true);
                 DatasetsCommand.Make(view, task.Task, dataDir, new SyntheticOptions
