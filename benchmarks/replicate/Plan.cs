@@ -99,7 +99,7 @@ public static class Plans
     {
         Profile.Toy => new EpochPlan(1, 0, 1, 0, 1),
         Profile.Full => new EpochPlan(Pretrain: 30, PretrainPatience: 6, Classifier: 40, ClassifierPatience: 8, EpochsPerUnfreeze: 3),
-        _ => new EpochPlan(Pretrain: 12, PretrainPatience: 4, Classifier: 20, ClassifierPatience: 5, EpochsPerUnfreeze: 2),
+        _ => new EpochPlan(Pretrain: 12, PretrainPatience: 4, Classifier: 15, ClassifierPatience: 5, EpochsPerUnfreeze: 2),
     };
 
     /// <summary>The tasks in run order, with the papers' labelled set sizes (the generators' defaults) outside the toy profile.</summary>
