@@ -85,7 +85,8 @@ public static class Claims
             var weakest = tested.OrderBy(t => double.IsNaN(t.T.Lower) ? double.NegativeInfinity : t.T.Lower).First();
             bool all = missing.Count == 0 && tested.All(t => t.T.Lower > 0);
             return new(spec.Name, all, weakest.T.Mean, [weakest.T.Lower, weakest.T.Upper], [weakest.B.Lower, weakest.B.Upper], seeds.Count, weakest.T.Sd,
-                pairs, missing, $"{weakest.Pair.Method} − {weakest.Pair.Against}", missing.Count == 0 ? null : "not every strategy ran, so it cannot hold");
+                pairs, missing, $"{weakest.Pair.Method} − {weakest.Pair.Against}",
+                missing.Count > 0 ? "not every strategy ran, so it cannot hold" : seeds.Count < 2 ? "fewer than 2 paired seeds: no interval, so it cannot hold" : null);
         }
         var pooled = seeds.Select((_, i) => pairs.Average(c => Diffs(c)[i])).ToArray();
         var t = Statistics.TInterval(pooled);
