@@ -1,6 +1,10 @@
-// Calibration of a synthetic dataset (issue 5): a plain CNN trained from scratch on the train split
-// (accuracy on test), and a U-Net trained on the pretrain split (foreground Dice on the test split's masks).
-// Usage: datasets-calibration DIR classify|segment [--epochs N] [--seed N] [--lr X] [--depth N] [--width N] [--no-augment] [--per-label]
+// Calibration of a synthetic dataset (issue 5, redone for issue 16 without test-set tuning): a plain CNN trained from
+// scratch on the train split (accuracy), and a U-Net trained on the pretrain split (foreground Dice).
+// Every choice is made on a validation split carved from the training data by patient (group): the learning rate (from
+// --lrs) and the epoch (the best validation figure of each run; its weights are kept). The test split is scored once, at
+// the end, with the chosen model; its figure is reported and never used for a choice (the targets are judged on validation).
+// Usage: datasets-calibration DIR classify|segment [--epochs N] [--seed N] [--lrs X,Y] [--validation F] [--depth N] [--width N]
+//        [--no-augment] [--per-label]
 // --per-label trains the U-Net on every mask label (not foreground against background) and also reports each label's Dice.
 // Prints one JSON object as its last line. The recipe is the same whatever the training-set size: Adam with a
 // cosine-decayed rate, batch 16, random flips, shifts and intensity jitter. The point is the task's
@@ -13,14 +17,16 @@ using MlNetMedical.Models;
 using TorchSharp;
 using static TorchSharp.torch;
 
+const string usage = "usage: datasets-calibration DIR classify|segment [--epochs N] [--seed N] [--lrs X,Y] [--validation F] [--depth N] [--width N] [--no-augment] [--per-label]";
 if (args.Length < 2 || args[1] is not ("classify" or "segment"))
 {
-    Console.Error.WriteLine("usage: datasets-calibration DIR classify|segment [--epochs N] [--seed N] [--lr X] [--depth N] [--width N] [--no-augment] [--per-label]");
+    Console.Error.WriteLine(usage);
     return 2;
 }
 string dir = args[0], mode = args[1];
 int epochs = 30, seed = 1, depth = 4, width = 8;
-double lr = 2e-3;
+double[] lrs = [1e-3, 2e-3, 4e-3];
+double validationFraction = 0.2;
 bool augment = true, perLabel = false;
 for (int a = 2; a < args.Length; a++)
 {
@@ -29,18 +35,19 @@ for (int a = 2; a < args.Length; a++)
     {
         case "--epochs": epochs = int.Parse(Value(), CultureInfo.InvariantCulture); break;
         case "--seed": seed = int.Parse(Value(), CultureInfo.InvariantCulture); break;
-        case "--lr": lr = double.Parse(Value(), CultureInfo.InvariantCulture); break;
+        case "--lrs": lrs = Value().Split(',').Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray(); break;
+        case "--validation": validationFraction = double.Parse(Value(), CultureInfo.InvariantCulture); break;
         case "--depth": depth = int.Parse(Value(), CultureInfo.InvariantCulture); break;
         case "--width": width = int.Parse(Value(), CultureInfo.InvariantCulture); break;
         case "--no-augment": augment = false; break;
         case "--per-label": perLabel = true; break;
-        default: throw new ArgumentException($"unknown option {args[a]}");
+        default: throw new ArgumentException($"unknown option {args[a]}; {usage}");
     }
 }
+if (validationFraction is <= 0 or >= 1) throw new ArgumentException($"--validation must be in (0, 1), got {validationFraction}");
 const int batchSize = 16;
 var items = CsvManifest.Read(Path.Combine(dir, "manifest.csv"));
 TorchRuntime.Initialize();
-using var weightGenerator = new Generator((ulong)seed);
 var watch = System.Diagnostics.Stopwatch.StartNew();
 
 // Images as float32 [C, spatial...]: CT clipped to [-200, 250] HU and normalised with mean 95, std 35
@@ -60,11 +67,19 @@ Sample Load(DatasetItem item)
 }
 
 var classes = items.Where(i => i.ClassLabel != null).Select(i => i.ClassLabel!).Distinct().Order(StringComparer.Ordinal).ToList();
-var trainItems = items.Where(i => i.Split == (mode == "segment" ? "pretrain" : "train")).ToList();
-var train = trainItems.Select(Load).ToList();
-var trainLabels = trainItems.Select(i => mode == "segment" ? 0L : classes.IndexOf(i.ClassLabel!)).ToArray();
-var test = items.Where(i => i.Split == "test").Select(Load).ToList();
-var testLabels = items.Where(i => i.Split == "test").Select(i => classes.IndexOf(i.ClassLabel!)).ToList();
+var trainingItems = items.Where(i => i.Split == (mode == "segment" ? "pretrain" : "train")).ToList();
+// The validation split: a seeded share of the training patients (groups), so no patient is on both sides.
+var groups = trainingItems.Select(i => i.GroupKey).Distinct().Order(StringComparer.Ordinal).ToList();
+var groupShuffle = new Random(seed * 7919 + 17);
+var validationGroups = groups.OrderBy(_ => groupShuffle.Next()).Take(Math.Max(1, (int)Math.Round(groups.Count * validationFraction))).ToHashSet();
+if (validationGroups.Count >= groups.Count) throw new ArgumentException($"{dir}: {groups.Count} training patient(s) leave none to train on after the validation split");
+var fitItems = trainingItems.Where(i => !validationGroups.Contains(i.GroupKey)).ToList();
+var validationItems = trainingItems.Where(i => validationGroups.Contains(i.GroupKey)).ToList();
+var train = fitItems.Select(Load).ToList();
+var trainLabels = fitItems.Select(i => mode == "segment" ? 0L : classes.IndexOf(i.ClassLabel!)).ToArray();
+var validation = validationItems.Select(Load).ToList();
+var validationLabels = validationItems.Select(i => mode == "segment" ? 0 : classes.IndexOf(i.ClassLabel!)).ToList();
+var testItems = items.Where(i => i.Split == "test").ToList();
 var shape = train[0].Shape;
 int dims = shape.Length - 1, channels = (int)shape[0];
 // Mask values the U-Net learns: foreground alone (class 1), or with --per-label each label value as its own class.
@@ -73,9 +88,13 @@ byte[] labelValues = mode == "segment" && perLabel
     : [1];
 var classOf = new long[256];
 for (int k = 0; k < 256; k++) classOf[k] = k == 0 ? 0 : perLabel ? Array.IndexOf(labelValues, (byte)k) + 1 : 1;
-var augmenter = new Augmenter(shape[1..].Select(s => (int)s).ToArray(), channels, seed);
+// Segmentation loss: foreground-only Dice pooled over the batch (a volume without tumour adds no 0/0 term) plus
+// cross-entropy with each foreground class weighted by sqrt(background/class voxels) of the training masks, capped at 10.
+// Without both, the brain U-Net (3% tumour voxels) collapsed to background.
+float[] weights = mode == "segment" ? ClassWeights(train, classOf, labelValues.Length + 1) : [1f];
+using var classWeight = mode == "segment" ? torch.tensor(weights) : null;
 
-Tensor Images(IList<Sample> set, IList<int> idx, bool randomize, out byte[][] masks)
+Tensor Images(Augmenter? augmenter, IList<Sample> set, IList<int> idx, out byte[][] masks)
 {
     long n = set[0].X.Length;
     var data = new float[idx.Count * n];
@@ -83,7 +102,7 @@ Tensor Images(IList<Sample> set, IList<int> idx, bool randomize, out byte[][] ma
     for (int b = 0; b < idx.Count; b++)
     {
         var s = set[idx[b]];
-        var (x, mask) = randomize ? augmenter.Apply(s.X, s.Mask) : (s.X, s.Mask);
+        var (x, mask) = augmenter is not null ? augmenter.Apply(s.X, s.Mask) : (s.X, s.Mask);
         masks[b] = mask!;
         x.CopyTo(data, b * n);
     }
@@ -97,60 +116,78 @@ Tensor Targets(byte[][] masks)
     return torch.tensor(data, [masks.Length, .. shape[1..]]);
 }
 
-Network net = mode == "segment"
-    ? new UNetConfig { Encoder = new UNetEncoderConfig { SpatialDims = dims, InChannels = channels, Depth = depth, BaseChannels = width }, NumClasses = labelValues.Length + 1 }.Build(weightGenerator)
-    : EncoderClassifierConfig.PlainCnn(dims, channels, classes.Count, depth: depth, baseChannels: width).Build(weightGenerator);
-// Segmentation loss: foreground-only Dice pooled over the batch (a volume without tumour adds no 0/0 term) plus
-// cross-entropy with each foreground class weighted by sqrt(background/class voxels) of the training masks, capped at 10.
-// Without both, the brain U-Net (3% tumour voxels) collapsed to background.
-float[] weights = mode == "segment" ? ClassWeights(train, classOf, labelValues.Length + 1) : [1f];
-using var classWeight = mode == "segment" ? torch.tensor(weights) : null;
-using var adam = optim.Adam(net.parameters(), lr: lr);
-int stepsPerEpoch = (train.Count + batchSize - 1) / batchSize;
-var schedule = optim.lr_scheduler.CosineAnnealingLR(adam, (double)epochs * stepsPerEpoch);
-var order = Enumerable.Range(0, train.Count).ToList();
-var shuffle = new Random(seed);
-for (int epoch = 0; epoch < epochs; epoch++)
+// One candidate: a fresh network (same initial weights for every rate), trained for `epochs` with a cosine rate; after
+// each epoch the validation figure is computed and the best epoch's weights are kept (a tie keeps the earlier epoch).
+(Network Net, int BestEpoch, double BestValidation, List<double> Curve) Train(double lr)
 {
-    net.train();
-    order = order.OrderBy(_ => shuffle.Next()).ToList();
-    double total = 0;
-    for (int start = 0; start < order.Count; start += batchSize)
+    using var weightGenerator = new Generator((ulong)seed);
+    Network net = mode == "segment"
+        ? new UNetConfig { Encoder = new UNetEncoderConfig { SpatialDims = dims, InChannels = channels, Depth = depth, BaseChannels = width }, NumClasses = labelValues.Length + 1 }.Build(weightGenerator)
+        : EncoderClassifierConfig.PlainCnn(dims, channels, classes.Count, depth: depth, baseChannels: width).Build(weightGenerator);
+    var augmenter = augment ? new Augmenter(shape[1..].Select(s => (int)s).ToArray(), channels, seed) : null;
+    using var adam = optim.Adam(net.parameters(), lr: lr);
+    int stepsPerEpoch = (train.Count + batchSize - 1) / batchSize;
+    var schedule = optim.lr_scheduler.CosineAnnealingLR(adam, (double)epochs * stepsPerEpoch);
+    var order = Enumerable.Range(0, train.Count).ToList();
+    var shuffle = new Random(seed);
+    var curve = new List<double>();
+    Dictionary<string, Tensor>? best = null;
+    int bestEpoch = 0;
+    double bestScore = double.NegativeInfinity;
+    for (int epoch = 0; epoch < epochs; epoch++)
     {
-        using var scope = torch.NewDisposeScope();
-        var idx = order.Skip(start).Take(batchSize).ToList();
-        var x = Images(train, idx, augment, out var masks);
-        adam.zero_grad();
-        Tensor loss = mode == "segment"
-            ? SegmentationLosses.DiceCrossEntropy(net.call(x), Targets(masks), includeBackground: false, batch: true, ceWeight: classWeight)
-            : nn.functional.cross_entropy(net.call(x), torch.tensor(idx.Select(i => trainLabels[i]).ToArray()));
-        loss.backward();
-        adam.step();
-        schedule.step();
-        total += loss.ToDouble() * idx.Count;
+        net.train();
+        order = order.OrderBy(_ => shuffle.Next()).ToList();
+        double total = 0;
+        for (int start = 0; start < order.Count; start += batchSize)
+        {
+            using var scope = torch.NewDisposeScope();
+            var idx = order.Skip(start).Take(batchSize).ToList();
+            var x = Images(augmenter, train, idx, out var masks);
+            adam.zero_grad();
+            Tensor loss = mode == "segment"
+                ? SegmentationLosses.DiceCrossEntropy(net.call(x), Targets(masks), includeBackground: false, batch: true, ceWeight: classWeight)
+                : nn.functional.cross_entropy(net.call(x), torch.tensor(idx.Select(i => trainLabels[i]).ToArray()));
+            loss.backward();
+            adam.step();
+            schedule.step();
+            total += loss.ToDouble() * idx.Count;
+        }
+        var score = Score(net, validation, validationLabels).Metric;
+        curve.Add(Math.Round(score, 4));
+        if (best is null || score > bestScore)
+        {
+            bestScore = score;
+            if (best is not null) foreach (var t in best.Values) t.Dispose();
+            best = net.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
+            bestEpoch = epoch;
+        }
+        Console.Error.WriteLine($"lr {lr}: epoch {epoch + 1}/{epochs}: loss {total / order.Count:F4}, validation {score:F4} ({watch.Elapsed.TotalSeconds:F0} s)");
     }
-    Console.Error.WriteLine($"epoch {epoch + 1}/{epochs}: loss {total / order.Count:F4} ({watch.Elapsed.TotalSeconds:F0} s)");
+    net.load_state_dict(best!);
+    foreach (var t in best!.Values) t.Dispose();
+    return (net, bestEpoch + 1, bestScore, curve);
 }
 
-net.eval();
-double metric, meanImageDice = 0;
-var labelDice = new Dictionary<string, double>();
-using (torch.no_grad())
+// Accuracy, or Dice pooled over the set (slices without foreground count through their false positives), with the mean
+// of per-image Dice over images that have foreground and, with --per-label, each label's Dice.
+(double Metric, double MeanImageDice, Dictionary<string, double> LabelDice) Score(Network net, IList<Sample> set, IList<int> labels)
 {
-    // Segmentation: Dice pooled over the test set (slices without foreground count through their false
-    // positives), and the mean of per-image Dice over images that have foreground.
+    net.eval();
+    var labelDice = new Dictionary<string, double>();
+    using var noGrad = torch.no_grad();
     double sum = 0, inter = 0, total = 0, perImage = 0;
     var labelInter = new double[labelValues.Length + 1];
     var labelTotal = new double[labelValues.Length + 1];
     int withForeground = 0;
-    for (int start = 0; start < test.Count; start += batchSize)
+    for (int start = 0; start < set.Count; start += batchSize)
     {
         using var scope = torch.NewDisposeScope();
-        var idx = Enumerable.Range(start, Math.Min(batchSize, test.Count - start)).ToList();
-        var pred = net.call(Images(test, idx, randomize: false, out var masks)).argmax(1).data<long>().ToArray();
+        var idx = Enumerable.Range(start, Math.Min(batchSize, set.Count - start)).ToList();
+        var pred = net.call(Images(null, set, idx, out var masks)).argmax(1).data<long>().ToArray();
         for (int b = 0; b < idx.Count; b++)
         {
-            if (mode != "segment") { sum += pred[b] == testLabels[idx[b]] ? 1 : 0; continue; }
+            if (mode != "segment") { sum += pred[b] == labels[idx[b]] ? 1 : 0; continue; }
             var slice = pred.AsSpan(b * masks[b].Length, masks[b].Length);
             var (i, t) = Overlap(slice, masks[b]);
             // One pass over the voxels for every class at once (index 0, background, is counted but not reported).
@@ -165,23 +202,47 @@ using (torch.no_grad())
             if (masks[b].Any(m => m != 0)) { perImage += 2.0 * i / t; withForeground++; }
         }
     }
-    metric = mode == "segment" ? 2 * inter / Math.Max(total, 1) : sum / test.Count;
-    meanImageDice = withForeground == 0 ? 1 : perImage / withForeground;
     for (int c = 1; perLabel && c <= labelValues.Length; c++)
         labelDice[labelValues[c - 1].ToString(CultureInfo.InvariantCulture)] = Math.Round(2 * labelInter[c] / Math.Max(labelTotal[c], 1), 4);
+    return (mode == "segment" ? 2 * inter / Math.Max(total, 1) : sum / set.Count, withForeground == 0 ? 1 : perImage / withForeground, labelDice);
 }
-net.Dispose();
+
+// Every candidate rate, chosen by its best validation figure (a tie keeps the earlier rate in --lrs).
+var candidates = new List<Dictionary<string, object>>();
+(Network Net, int BestEpoch, double BestValidation, List<double> Curve, double Lr)? chosen = null;
+foreach (var lr in lrs)
+{
+    var (net, bestEpoch, bestValidation, curve) = Train(lr);
+    candidates.Add(new() { ["lr"] = lr, ["best_epoch"] = bestEpoch, ["validation"] = Math.Round(bestValidation, 4), ["validation_by_epoch"] = curve });
+    if (chosen is null || bestValidation > chosen.Value.BestValidation)
+    {
+        chosen?.Net.Dispose();
+        chosen = (net, bestEpoch, bestValidation, curve, lr);
+    }
+    else net.Dispose();
+}
+
+// The test split, loaded and scored once, with the chosen model.
+var test = testItems.Select(Load).ToList();
+var testLabels = testItems.Select(i => mode == "segment" ? 0 : classes.IndexOf(i.ClassLabel!)).ToList();
+var (testMetric, meanImageDice, testLabelDice) = Score(chosen!.Value.Net, test, testLabels);
+chosen.Value.Net.Dispose();
+string metricName = mode == "segment" ? "dice" : "accuracy";
 var result = new Dictionary<string, object>
 {
-    ["mode"] = mode, ["train"] = train.Count, ["test"] = test.Count, ["size"] = shape[1..], ["epochs"] = epochs, ["lr"] = lr,
-    ["depth"] = depth, ["width"] = width, ["augment"] = augment,
-    [mode == "segment" ? "dice" : "accuracy"] = Math.Round(metric, 4), ["seconds"] = Math.Round(watch.Elapsed.TotalSeconds, 1),
+    ["mode"] = mode, ["train"] = train.Count, ["validation"] = validation.Count, ["validation_patients"] = validationGroups.Count,
+    ["test"] = test.Count, ["size"] = shape[1..], ["max_epochs"] = epochs, ["depth"] = depth, ["width"] = width, ["augment"] = augment,
+    ["candidates"] = candidates, ["chosen_lr"] = chosen.Value.Lr, ["chosen_epoch"] = chosen.Value.BestEpoch,
+    // The figure the calibration's targets are judged on (validation), then the test figure, scored once and used for nothing.
+    [$"validation_{metricName}"] = Math.Round(chosen.Value.BestValidation, 4),
+    [$"test_{metricName}"] = Math.Round(testMetric, 4),
+    ["seconds"] = Math.Round(watch.Elapsed.TotalSeconds, 1),
 };
 if (mode == "segment")
 {
-    result["dice_mean_over_images_with_foreground"] = Math.Round(meanImageDice, 4);
+    result["test_dice_mean_over_images_with_foreground"] = Math.Round(meanImageDice, 4);
     result["loss"] = $"Dice over the non-background classes (batch) + CE, class weights {string.Join(", ", weights.Select(w => w.ToString(CultureInfo.InvariantCulture)))}";
-    if (perLabel) result["dice_per_label"] = labelDice;
+    if (perLabel) result["test_dice_per_label"] = testLabelDice;
 }
 Console.WriteLine(JsonSerializer.Serialize(result));
 return 0;
