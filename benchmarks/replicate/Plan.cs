@@ -67,10 +67,10 @@ public static class Methods
         new(ImagenetFeatures, "ImageNet features: ML.NET's ResNet18 (512 features; 3D: the middle slice) + L-BFGS softmax regression", "imagenet_features", true, false,
             (t, e) => $"imagenet_features: {{name: {ImagenetFeatures}}}"),
         // ---- imagenet-fine-tune: ImageNet ResNet18 fine-tuned (2D only; no ImageNet network exists in 3D, the papers' point).
-        // Enabled automatically once this build's pipelines have the `imagenet_fine_tune` stage (see Suite.StageAvailable);
-        // if its keys differ from these, the suite stops with the YAML reader's message: fix this line, nothing else.
-        new(ImagenetFineTune, "ImageNet fine-tuned: ResNet18 from ImageNet weights, trained end to end (2D only)", "imagenet_fine_tune", false, true,
-            (t, e) => $"imagenet_fine_tune: {{name: {ImagenetFineTune}, {Training(t, e)}}}"),
+        // Enabled when this build's pipelines have the `imagenet_fine_tune` stage (see Suite.StageAvailable). Transfer as
+        // ft-no-freezing; 64² inputs by default (half the stage's 112², a quarter of its cost per step: the 90-minute budget), 112² with --full.
+        new(ImagenetFineTune, "ImageNet fine-tuned: ResNet18 from ImageNet weights, trained end to end at 64² (--full: 112²; 2D only)", "imagenet_fine_tune", false, true,
+            (t, e) => $"imagenet_fine_tune: {{name: {ImagenetFineTune}, input_size: {(t.Size >= 128 ? 112 : 64)}, transfer: {{freeze: none, encoder_learning_rate: 0.0001}}, {Training(t, e)}}}"),
         new(SegFrozen, "segmentation-pretrained frozen features (2 deepest levels, average+max) + ML.NET L-BFGS softmax regression", "featurize", false, false,
             (t, e) => $"featurize: {{name: {SegFrozen}, levels: [-1, -2], pooling: average-max}}"),
         new(FineTuneNoFreezing, "fine-tune, no freezing (encoder at 0.1× the head's rate)", "fine_tune", false, false,
