@@ -1,3 +1,4 @@
+using MlNetMedical.Metrics;
 namespace MlNetMedical.Benchmarks.Replicate;
 
 /// <summary>How a claim is decided from its paired differences (method − against, test accuracy, per training seed).</summary>
@@ -64,7 +65,7 @@ public static class Claims
         specs.Select(s => Evaluate(s, accuracy)).ToList();
 
     /// <summary>The exact bootstrap interval, or NaN bounds past the 12 values it can enumerate (it is shown, not decided on).</summary>
-    private static Interval Bootstrap(double[] d) => d.Length <= 12 ? Statistics.ExactBootstrapInterval(d) : new(d.Average(), double.NaN, double.NaN, d.Length, double.NaN);
+    private static MeanInterval Bootstrap(double[] d) => d.Length <= 12 ? PairedStatistics.ExactBootstrapInterval(d) : new(d.Average(), double.NaN, double.NaN, d.Length, double.NaN);
 
     public static ClaimResult Evaluate(ClaimSpec spec, IReadOnlyDictionary<(string Task, string Method), IReadOnlyDictionary<int, double>> accuracy)
     {
@@ -81,7 +82,7 @@ public static class Claims
 
         if (spec.Rule == ClaimRule.BeatsEach)
         {
-            var tested = pairs.Select(c => (Pair: c, T: Statistics.TInterval(Diffs(c)), B: Bootstrap(Diffs(c)))).ToList();
+            var tested = pairs.Select(c => (Pair: c, T: PairedStatistics.TInterval(Diffs(c)), B: Bootstrap(Diffs(c)))).ToList();
             var weakest = tested.OrderBy(t => double.IsNaN(t.T.Lower) ? double.NegativeInfinity : t.T.Lower).First();
             bool all = missing.Count == 0 && tested.All(t => t.T.Lower > 0);
             return new(spec.Name, all, weakest.T.Mean, [weakest.T.Lower, weakest.T.Upper], [weakest.B.Lower, weakest.B.Upper], seeds.Count, weakest.T.Sd,
@@ -89,7 +90,7 @@ public static class Claims
                 missing.Count > 0 ? "not every strategy ran, so it cannot hold" : seeds.Count < 2 ? "fewer than 2 paired seeds: no interval, so it cannot hold" : null);
         }
         var pooled = seeds.Select((_, i) => pairs.Average(c => Diffs(c)[i])).ToArray();
-        var t = Statistics.TInterval(pooled);
+        var t = PairedStatistics.TInterval(pooled);
         var b = Bootstrap(pooled);
         double threshold = spec.Rule == ClaimRule.AtLeast ? -spec.Margin : 0;
         bool holds = t.Lower > threshold;

@@ -1,3 +1,4 @@
+using MlNetMedical.Metrics;
 using System.Globalization;
 using System.Text;
 using MlNetMedical.Cli.Reporting;
@@ -78,7 +79,7 @@ public static class ReplicateHtml
                     html.Append($"<td class=\"num\">{Esc(why)}</td>");
                     continue;
                 }
-                var (mean, sd) = Statistics.MeanSd(values);
+                var (mean, sd) = PairedStatistics.MeanSd(values);
                 html.Append($"<td class=\"num\">{Num(mean)} ± {Num(sd)}{(dice.Count > 0 ? $" <span class=\"muted\">(Dice {Num(dice.Average())})</span>" : "")}</td>");
             }
             html.Append("</tr>\n");

@@ -1,3 +1,4 @@
+using MlNetMedical.Metrics;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -72,7 +73,7 @@ public sealed class ReplicateResult
             foreach (var group in rows.Where(r => r.Task == task.Task).GroupBy(r => r.Method))
             {
                 var list = group.OrderBy(r => r.Seed).ToList();
-                var (mean, sd) = Statistics.MeanSd(list.Select(r => r.Accuracy).ToList());
+                var (mean, sd) = PairedStatistics.MeanSd(list.Select(r => r.Accuracy).ToList());
                 var dice = list.Where(r => r.Dice is not null).Select(r => r.Dice!.Value).ToList();
                 var entry = new JsonObject
                 {
@@ -192,7 +193,7 @@ public sealed class ReplicateResult
             yield return $"{task.Task} ({task.Train} train / {task.Test} test, {task.Size} px, seeds {string.Join(",", Options.Seeds)}, data seed {Options.DataSeed})";
             foreach (var g in Rows.Where(r => r.Task == task.Task).GroupBy(r => r.Method))
             {
-                var (mean, sd) = Statistics.MeanSd(g.Select(r => r.Accuracy).ToList());
+                var (mean, sd) = PairedStatistics.MeanSd(g.Select(r => r.Accuracy).ToList());
                 var paper = PaperFigures.Accuracy.TryGetValue((task.Task, g.Key), out var p) && p.Accuracy is { } a ? a.ToString("F2", CultureInfo.InvariantCulture) : "—";
                 yield return string.Create(CultureInfo.InvariantCulture, $"  {g.Key,-28} accuracy {mean:F3} ± {sd:F3}   paper {paper}");
             }

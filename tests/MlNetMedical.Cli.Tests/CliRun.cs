@@ -26,7 +26,7 @@ internal static class CliRun
         "--set", "data.synthetic.train=9", "--set", "data.synthetic.test=9", "--set", "data.synthetic.pretrain=8",
         "--set", "data.synthetic.size=32", "--set", "network.base_channels=4",
         "--set", "stages.0.pretrain.training.epochs=1", "--set", "stages.1.featurize.training.epochs=20",
-        "--set", "stages.2.fine_tune.training.epochs=1", "--set", "stages.3.scratch.training.epochs=1",
+        "--set", "stages.2.fine_tune.training.epochs=1", "--set", "stages.4.joint.training.epochs=1", "--set", "stages.5.scratch.training.epochs=1",
         "--set", "evaluation.samples=2",
     ];
 

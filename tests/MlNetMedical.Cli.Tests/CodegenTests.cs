@@ -45,7 +45,7 @@ public sealed class CodegenTests
             foreach (var method in report.Methods.Where(m => m.Classification is not null))
                 Assert.Contains($"{method.Name}: accuracy {method.Classification!.Accuracy.ToString("F3", CultureInfo.InvariantCulture)}", run.Output);
             Assert.Contains("pretrain: saved models/pretrain.zip", run.Output);
-            Assert.Equal(4, Directory.GetFiles(Path.Combine(dir, "repeat", "models"), "*.zip").Length);
+            Assert.Equal(6, Directory.GetFiles(Path.Combine(dir, "repeat", "models"), "*.zip").Length);
         }
         finally { Directory.Delete(dir, true); }
     }

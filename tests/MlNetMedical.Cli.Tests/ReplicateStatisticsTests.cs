@@ -1,3 +1,4 @@
+using MlNetMedical.Metrics;
 using MlNetMedical.Benchmarks.Replicate;
 using Xunit;
 
@@ -16,28 +17,28 @@ public sealed class ReplicateStatisticsTests
     [InlineData(100, 1.9839715184496334)]
     public void StudentTQuantileMatchesScipy(int df, double expected)
     {
-        Assert.Equal(expected, Statistics.StudentTQuantile(0.975, df), 8);
-        Assert.Equal(-expected, Statistics.StudentTQuantile(0.025, df), 8);
+        Assert.Equal(expected, PairedStatistics.StudentTQuantile(0.975, df), 8);
+        Assert.Equal(-expected, PairedStatistics.StudentTQuantile(0.025, df), 8);
     }
 
     [Fact]
     public void MeanAndSampleSd()
     {
-        var (mean, sd) = Statistics.MeanSd([2, 4, 4, 4, 5, 5, 7, 9]);
+        var (mean, sd) = PairedStatistics.MeanSd([2, 4, 4, 4, 5, 5, 7, 9]);
         Assert.Equal(5, mean, 12);
         Assert.Equal(Math.Sqrt(32.0 / 7), sd, 12); // n − 1 in the denominator
-        Assert.Equal(0, Statistics.MeanSd([0.7]).Sd);
+        Assert.Equal(0, PairedStatistics.MeanSd([0.7]).Sd);
     }
 
     [Fact]
     public void PairedTIntervalOfKnownDifferences()
     {
-        var t = Statistics.TInterval(Statistics.Differences([2, 4, 6, 8, 10], [1, 2, 3, 4, 5])); // differences 1..5
+        var t = PairedStatistics.TInterval(PairedStatistics.Differences([2, 4, 6, 8, 10], [1, 2, 3, 4, 5])); // differences 1..5
         Assert.Equal(3, t.Mean, 12);
         Assert.Equal(1.036756838522439, t.Lower, 9);
         Assert.Equal(4.9632431614775605, t.Upper, 9);
 
-        var small = Statistics.TInterval([0.02, -0.01, 0.05, 0.03, 0.00]);
+        var small = PairedStatistics.TInterval([0.02, -0.01, 0.05, 0.03, 0.00]);
         Assert.Equal(0.018, small.Mean, 12);
         Assert.Equal(-0.0116443216506662, small.Lower, 9);
         Assert.Equal(0.0476443216506662, small.Upper, 9);
@@ -46,12 +47,12 @@ public sealed class ReplicateStatisticsTests
     [Fact]
     public void DegenerateIntervals()
     {
-        var same = Statistics.TInterval([0.1, 0.1, 0.1]);
+        var same = PairedStatistics.TInterval([0.1, 0.1, 0.1]);
         Assert.Equal(0.1, same.Lower, 12);
         Assert.Equal(0.1, same.Upper, 12);
-        var one = Statistics.TInterval([0.3]);
+        var one = PairedStatistics.TInterval([0.3]);
         Assert.True(double.IsNaN(one.Lower) && double.IsNaN(one.Upper));
-        Assert.Throws<ArgumentException>(() => Statistics.Differences([1, 2], [1]));
+        Assert.Throws<ArgumentException>(() => PairedStatistics.Differences([1, 2], [1]));
     }
 
     [Theory]
@@ -62,7 +63,7 @@ public sealed class ReplicateStatisticsTests
     [InlineData(new[] { 0.0, 1 }, 0.95, 0.0, 1.0)]
     public void ExactBootstrapMatchesBruteForce(double[] values, double level, double lower, double upper)
     {
-        var b = Statistics.ExactBootstrapInterval(values, level);
+        var b = PairedStatistics.ExactBootstrapInterval(values, level);
         Assert.Equal(lower, b.Lower, 9);
         Assert.Equal(upper, b.Upper, 9);
     }

@@ -18,8 +18,9 @@ public sealed class QuickstartCommand : ICliCommand
     {
         var options = new RunOptions("runs/quickstart", "data.synthetic.train=96", "stage summaries", "the run's metrics (metrics.json)");
         var command = options.AddTo(new Command("quickstart", """
-            Generate a small synthetic 2D task (cardiac slice level), pretrain a U-Net on its masks, train three classifiers
-            (frozen encoder features, fine-tuned encoder, the same network from scratch), print a comparison table and write
+            Generate a small synthetic 2D task (cardiac slice level), pretrain a U-Net on its masks, train five classifiers
+            (frozen encoder features, fine-tuned encoder, ImageNet ResNet18 features, simple joint segmentation + classification,
+            the same network from scratch), print a comparison table with each method's accuracy difference to scratch and write
             OUT/metrics.json, OUT/models/*.zip and OUT/report.html. The last line printed is the report's path.
             About a minute on 2 idle cores. The pipeline is pipelines/quickstart.yaml (`mlnm run` takes the same file).
             """ + Interruptible.Help))

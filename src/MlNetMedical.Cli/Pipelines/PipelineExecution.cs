@@ -51,20 +51,27 @@ public static class PipelineExecution
         return new(folder.Finish(report, ComparisonTable(report), writeHtml: config.Outputs.Report, interrupted), interrupted);
     }
 
-    /// <summary>One row per method: test accuracy, balanced accuracy, macro F1, AUC, mean Dice, training time.</summary>
+    /// <summary>One row per method: test accuracy, balanced accuracy, macro F1, AUC, mean Dice, training time, and (when the run has
+    /// a scratch method) the accuracy difference to scratch, paired over the test cases, with its 95% interval.</summary>
     public static IReadOnlyList<string> ComparisonTable(RunReport report)
     {
         static string F(double? v) => v is { } x ? x.ToString("F3", CultureInfo.InvariantCulture) : "-";
         int width = Math.Max(6, report.Methods.Max(m => (int?)m.Name.Length) ?? 6);
+        bool paired = report.Methods.Any(m => m.VersusScratch is not null);
         var lines = new List<string>
         {
-            $"{"method".PadRight(width)}  {"kind",-21}  {"accuracy",8}  {"balanced",8}  {"macro F1",8}  {"AUC",6}  {"Dice",6}  {"seconds",8}",
+            $"{"method".PadRight(width)}  {"kind",-21}  {"accuracy",8}  {"balanced",8}  {"macro F1",8}  {"AUC",6}  {"Dice",6}  {"seconds",8}"
+                + (paired ? "  vs scratch [95% CI]" : ""),
         };
         foreach (var m in report.Methods)
         {
             var c = m.Classification;
-            lines.Add($"{m.Name.PadRight(width)}  {m.Kind,-21}  {F(c?.Accuracy),8}  {F(c?.BalancedAccuracy),8}  {F(c?.MacroF1),8}  {F(c?.MacroRocAuc),6}  {F(m.Segmentation?.MeanDice),6}  {m.TrainingSeconds.ToString("F1", CultureInfo.InvariantCulture),8}");
+            lines.Add($"{m.Name.PadRight(width)}  {m.Kind,-21}  {F(c?.Accuracy),8}  {F(c?.BalancedAccuracy),8}  {F(c?.MacroF1),8}  {F(c?.MacroRocAuc),6}  {F(m.Segmentation?.MeanDice),6}  {m.TrainingSeconds.ToString("F1", CultureInfo.InvariantCulture),8}"
+                + (paired ? "  " + (m.VersusScratch?.Format() ?? "-") : ""));
         }
+        if (paired)
+            lines.Add($"vs scratch: test accuracy minus {report.Methods.First(m => m.VersusScratch is not null).VersusScratch!.Baseline}'s on the same test cases, " +
+                      "with Student's t 95% interval over the cases (one training seed: test-set sampling error only).");
         return lines;
     }
 }

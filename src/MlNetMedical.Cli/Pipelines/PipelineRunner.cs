@@ -78,6 +78,7 @@ public sealed class PipelineRunner(ProgressView view)
             report.Methods.Add(result);
             trained.Add(new TrainedStage(name, model, scored, result));
         }
+        ReportMetrics.PairWithScratch(report.Methods);
         report.Samples = SampleImages.Collect(trained.Select(t => (t.Name, t.ScoredTest, t.Result)).ToList(), test, config.Evaluation.Samples);
         foreach (var stage in trained) (stage.Model as IDisposable)?.Dispose();
         return new Outcome<RunReport>(report, interrupted);

@@ -35,6 +35,8 @@ public static class ReportMetrics
             .Select(p => t < metrics.ConfusionMatrix.Counts.Count && p < metrics.ConfusionMatrix.Counts[t].Count
                 ? (long)Math.Round(metrics.ConfusionMatrix.Counts[t][p]) : 0L).ToList()).ToList();
         var f1 = PerClassF1(counts);
+        var truth = scored.GetColumn<uint>(labelColumnName).ToList();
+        var predicted = scored.GetColumn<uint>(predictedLabelColumnName).ToList();
         return new ClassificationResult
         {
             ClassNames = [.. names],
@@ -46,6 +48,7 @@ public static class ReportMetrics
             PerClassPrecision = Enumerable.Range(0, k).Select(c => Ratio(counts[c][c], counts.Sum(row => row[c]))).ToList(),
             PerClassRecall = Enumerable.Range(0, k).Select(c => Ratio(counts[c][c], counts[c].Sum())).ToList(),
             ConfusionMatrix = counts,
+            CorrectPerCase = truth.Select((t, i) => t != 0 && t == predicted[i]).ToList(),
             RocCurves = roc.PerClass.Select(c => new RocCurveData
             {
                 ClassName = names[c.ClassIndex],
@@ -71,6 +74,28 @@ public static class ReportMetrics
     {
         var defined = values.Where(v => !double.IsNaN(v)).ToList();
         return defined.Count == 0 ? double.NaN : defined.Average();
+    }
+
+    /// <summary>
+    /// Fills <see cref="MethodResult.VersusScratch"/> of every classifying method: its test accuracy minus that of the first method of
+    /// kind <c>scratch</c>, paired over the same test cases, with Student's t 95% interval (<see cref="PairedStatistics.TInterval"/>).
+    /// Left null without a scratch method or when the two scored different numbers of cases.
+    /// </summary>
+    public static void PairWithScratch(IReadOnlyList<MethodResult> methods)
+    {
+        var scratch = methods.FirstOrDefault(m => m.Kind == "scratch" && m.Classification is { CorrectPerCase.Count: > 0 });
+        if (scratch is null) return;
+        var baseline = scratch.Classification!.CorrectPerCase;
+        foreach (var m in methods)
+        {
+            if (ReferenceEquals(m, scratch) || m.Classification is not { } c || c.CorrectPerCase.Count != baseline.Count) continue;
+            var differences = c.CorrectPerCase.Select((right, i) => (right ? 1.0 : 0.0) - (baseline[i] ? 1.0 : 0.0)).ToList();
+            var interval = PairedStatistics.TInterval(differences);
+            m.VersusScratch = new PairedDifference
+            {
+                Baseline = scratch.Name, MeanDifference = interval.Mean, Ci95Lower = interval.Lower, Ci95Upper = interval.Upper, Cases = interval.N,
+            };
+        }
     }
 
     public static SegmentationResult Segmentation(SegmentationMetrics m) => new()

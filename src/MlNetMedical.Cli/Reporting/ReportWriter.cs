@@ -82,6 +82,8 @@ public static class ReportWriter
         ];
         html.Append("<table class=\"metrics comparison\"><thead><tr><th>Method</th><th>Kind</th>");
         foreach (var c in columns) html.Append($"<th>{Esc(c.Heading)}</th>");
+        bool paired = methods.Any(m => m.VersusScratch is not null);
+        if (paired) html.Append("<th>Accuracy vs scratch [95% CI]</th>");
         html.Append("<th>Model</th></tr></thead><tbody>\n");
         // The best finite value of each column is bold (only when at least two methods have one).
         var best = columns.Select(c =>
@@ -97,9 +99,14 @@ public static class ReportWriter
                 double v = columns[i].Value(m);
                 html.Append(v == best[i] ? $"<td class=\"num best\">{Esc(columns[i].Format(v))}</td>" : $"<td class=\"num\">{Esc(columns[i].Format(v))}</td>");
             }
+            if (paired) html.Append($"<td class=\"num\">{Esc(m.VersusScratch?.Format() ?? "—")}</td>");
             html.Append($"<td class=\"path\">{Esc(m.ModelPath ?? "—")}</td></tr>\n");
         }
-        html.Append("</tbody></table>\n<p class=\"note\">Test-set metrics; bold = best of the column. — = not applicable or undefined.</p>\n");
+        html.Append("</tbody></table>\n<p class=\"note\">Test-set metrics; bold = best of the column. — = not applicable or undefined.");
+        if (paired)
+            html.Append(" Accuracy vs scratch: the difference to the scratch method's accuracy on the same test cases, with Student's t 95% " +
+                        "interval over the cases (one training seed, so the interval holds test-set sampling error only).");
+        html.Append("</p>\n");
     }
 
     // ---- learning curves ---------------------------------------------------------------------------------

@@ -40,6 +40,24 @@ public sealed class MethodResult
     /// <summary>Model path relative to the output folder, null when not saved.</summary>
     public string? ModelPath { get; set; }
     public double TrainingSeconds { get; set; }
+    /// <summary>Test accuracy paired with the run's scratch method over the same test cases; null for scratch itself, for
+    /// methods that predict no class, and when the run has no scratch method.</summary>
+    public PairedDifference? VersusScratch { get; set; }
+}
+
+/// <summary>Accuracy of a method minus a baseline's on the same test cases: the mean of the per-case differences in correctness
+/// (−1, 0 or 1) with Student's t 95% interval over the cases. One training seed: test-set sampling error only, not seed variation.</summary>
+public sealed class PairedDifference
+{
+    public string Baseline { get; set; } = "";
+    public double MeanDifference { get; set; }
+    public double Ci95Lower { get; set; }
+    public double Ci95Upper { get; set; }
+    public int Cases { get; set; }
+
+    /// <summary>"+0.123 [+0.050, +0.196]": the difference and its interval, signed, three decimals.</summary>
+    public string Format() => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        $"{MeanDifference:+0.000;-0.000;0.000} [{Ci95Lower:+0.000;-0.000;0.000}, {Ci95Upper:+0.000;-0.000;0.000}]");
 }
 
 public sealed class EpochRecord
@@ -65,6 +83,10 @@ public sealed class ClassificationResult
     public List<List<long>> ConfusionMatrix { get; set; } = [];
     /// <summary>One-vs-rest ROC curve per class.</summary>
     public List<RocCurveData> RocCurves { get; set; } = [];
+    /// <summary>Whether each test case, in row order, was predicted right: what paired comparisons between methods read.
+    /// Not serialised (metrics.json holds figures only).</summary>
+    [JsonIgnore]
+    public List<bool> CorrectPerCase { get; set; } = [];
 }
 
 public sealed class RocCurveData

@@ -1,15 +1,16 @@
-namespace MlNetMedical.Benchmarks.Replicate;
+namespace MlNetMedical.Metrics;
 
 /// <summary>A mean with a two-sided interval (NaN bounds when it cannot be computed, e.g. one value).</summary>
-public sealed record Interval(double Mean, double Lower, double Upper, int N, double Sd);
+public sealed record MeanInterval(double Mean, double Lower, double Upper, int N, double Sd);
 
 /// <summary>
-/// Statistics of the replication suite: mean and sample standard deviation, and 95% intervals of paired differences over
-/// training seeds — Student's t (the suite's decision rule) and the exact paired bootstrap (percentile, shown beside it).
+/// Paired comparisons of two methods: mean and sample standard deviation, and 95% intervals of paired differences (over training
+/// seeds in benchmarks/replicate, over test cases in a run's comparison table) — Student's t (the decision rule) and the exact
+/// paired bootstrap (percentile, shown beside it).
 /// With 5 seeds the percentile bootstrap is too narrow (it ignores the n/(n−1) variance factor and the t tail; the exact
 /// bootstrap of 5 values has only 126 distinct resamples), so claims are decided on the t interval.
 /// </summary>
-public static class Statistics
+public static class PairedStatistics
 {
     /// <summary>Mean and sample standard deviation (n − 1; 0 for a single value, NaN for none).</summary>
     public static (double Mean, double Sd) MeanSd(IReadOnlyList<double> values)
@@ -29,7 +30,7 @@ public static class Statistics
     }
 
     /// <summary>Student's t interval of the mean: mean ± t(1 − α/2, n − 1) · sd / √n. NaN bounds for fewer than 2 values.</summary>
-    public static Interval TInterval(IReadOnlyList<double> values, double level = 0.95)
+    public static MeanInterval TInterval(IReadOnlyList<double> values, double level = 0.95)
     {
         CheckLevel(level);
         var (mean, sd) = MeanSd(values);
@@ -44,7 +45,7 @@ public static class Statistics
     /// resampling noise and no random seed. Bounds: the smallest resample mean whose cumulative probability reaches α/2,
     /// and the smallest reaching 1 − α/2. Up to 12 values (1.35 million multisets).
     /// </summary>
-    public static Interval ExactBootstrapInterval(IReadOnlyList<double> values, double level = 0.95)
+    public static MeanInterval ExactBootstrapInterval(IReadOnlyList<double> values, double level = 0.95)
     {
         CheckLevel(level);
         int n = values.Count;
