@@ -91,14 +91,13 @@ print(json.dumps(out))
 PYEOF
 
 if [ "${INFERENCE_SAVE:-0}" = 1 ]; then
-  day=${start%% *}
-  dest="$ROOT/benchmarks/results/inference-$day.txt"
-  [ -e "$dest" ] && dest="$ROOT/benchmarks/results/inference-$day-$(date -u +%H%M).txt"
-  dirty=$(git -C "$ROOT" status --porcelain -- src benchmarks/inference | wc -l)
+  # shellcheck source=benchmarks/provenance.sh
+  . "$ROOT/benchmarks/provenance.sh"
+  dest=$(result_path inference "$start")
   {
     echo "# benchmarks/run inference, $start to $end"
-    echo "# commit $(git -C "$ROOT" rev-parse --short HEAD)$([ "$dirty" -gt 0 ] && echo " + uncommitted changes in src or benchmarks/inference")"
-    echo "# machine: $CORES cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(. /etc/os-release && echo "$PRETTY_NAME"), shared with other work: 1-minute load average $load_start at start, $load_end at end"
+    commit_line src benchmarks/inference
+    machine_line "$load_start" "$load_end"
     echo "# software: dotnet $(dotnet --version), TorchSharp + TorchSharp-cpu 0.107.0 (libtorch 2.10.0), Microsoft.ML.OnnxRuntime 1.32.0, python3-torch $(dpkg-query -W -f='${Version}' python3-torch)"
     echo "# settings: INFERENCE_SIZE=$SIZE INFERENCE_ROUNDS=$ROUNDS INFERENCE_ITERS_B1=$ITERS_B1 INFERENCE_ITERS_B32=$ITERS_B32 MLNM_THREADS=$THREADS OMP_NUM_THREADS=$THREADS"
     echo "# every process's row (times and cpu_times in seconds per call), in run order:"

@@ -13,9 +13,7 @@ public static class ReplicateHtml
     public static string Render(ReplicateResult r)
     {
         var html = new StringBuilder();
-        html.Append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
-        html.Append("<title>Replication suite</title>\n<script>").Append(ReportAssets.ErrorCatcherScript).Append("</script>\n");
-        html.Append("<style>").Append(ReportAssets.Css).Append("</style>\n</head>\n<body>\n<div id=\"script-errors\" class=\"script-errors\" hidden></div>\n");
+        DocumentStart(html, "Replication suite");
         var f = r.Facts;
         html.Append($"<header><h1>Replication suite</h1><p class=\"meta\">profile <b>{Esc(r.Json["profile"]!.ToString())}</b> · training seeds {Esc(string.Join(", ", r.Options.Seeds))} · data seed {r.Options.DataSeed}"
             + $" · commit {Esc(f.Commit)}{(f.Dirty ? " + uncommitted changes" : "")} · {Esc(f.StartedUtc)} · {Num(r.Minutes, 1)} min</p></header>\n");

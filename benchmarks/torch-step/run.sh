@@ -112,15 +112,13 @@ print(json.dumps(out))
 PYEOF
 
 if [ "${TORCH_STEP_SAVE:-0}" = 1 ]; then
-  day=${start%% *}
-  dest="$ROOT/benchmarks/results/torch-step-$day.txt"
-  [ -e "$dest" ] && dest="$ROOT/benchmarks/results/torch-step-$day-$(date -u +%H%M).txt"
-  commit=$(git -C "$ROOT" rev-parse --short HEAD)
-  dirty=$(git -C "$ROOT" status --porcelain -- benchmarks/torch-step | wc -l)
+  # shellcheck source=benchmarks/provenance.sh
+  . "$ROOT/benchmarks/provenance.sh"
+  dest=$(result_path torch-step "$start")
   {
     echo "# benchmarks/run torch-step, $start to $end"
-    echo "# commit $commit$([ "$dirty" -gt 0 ] && echo " + uncommitted changes in benchmarks/torch-step")"
-    echo "# machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(. /etc/os-release && echo "$PRETTY_NAME"), shared with other work: 1-minute load average $load_start at start, $load_end at end"
+    commit_line benchmarks/torch-step
+    machine_line "$load_start" "$load_end"
     echo "# software: dotnet $(dotnet --version), TorchSharp + TorchSharp-cpu 0.107.0 (libtorch 2.10.0), python3-torch $(dpkg-query -W -f='${Version}' python3-torch), libtorch-dev $(dpkg-query -W -f='${Version}' libtorch-dev 2>/dev/null || echo absent)"
     echo "# settings: TORCH_STEP_ROUNDS=$ROUNDS TORCH_STEP_WARMUP=$WARMUP TORCH_STEP_STEPS=$STEPS MLNM_THREADS=$THREADS OMP_NUM_THREADS=$THREADS TORCH_STEP_ONEDNN_OFF=${TORCH_STEP_ONEDNN_OFF:-0} TORCH_STEP_MALLOC_DEFAULTS=${TORCH_STEP_MALLOC_DEFAULTS:-0}"
     echo "# every process's row (times and cpu_times in seconds per timed step), in run order:"

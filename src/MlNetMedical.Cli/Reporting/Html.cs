@@ -1,11 +1,23 @@
 using System.Globalization;
 using System.Net;
+using System.Text;
 
 namespace MlNetMedical.Cli.Reporting;
 
-/// <summary>Escaping and number formatting shared by the report's HTML and SVG.</summary>
+/// <summary>Escaping, number formatting and the page head shared by the report's HTML and SVG (and replicate.html).</summary>
 internal static class Html
 {
+    /// <summary>Opens a self-contained report page: doctype, title, the script-error catcher, the report CSS, the error banner.</summary>
+    public static void DocumentStart(StringBuilder html, string title)
+    {
+        html.Append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+        html.Append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
+        html.Append($"<title>{Esc(title)}</title>\n");
+        html.Append("<script>").Append(ReportAssets.ErrorCatcherScript).Append("</script>\n");
+        html.Append("<style>").Append(ReportAssets.Css).Append("</style>\n</head>\n<body>\n");
+        html.Append("<div id=\"script-errors\" class=\"script-errors\" hidden></div>\n");
+    }
+
     /// <summary>Escapes text for element content and double-quoted attributes (&amp; &lt; &gt; &quot; &#39;).</summary>
     public static string Esc(string? text) => WebUtility.HtmlEncode(text ?? "");
 

@@ -18,12 +18,7 @@ public static class ReportWriter
         ArgumentNullException.ThrowIfNull(report);
         var html = new StringBuilder();
         var title = report.Title.Length > 0 ? report.Title : "MlNetMedical report";
-        html.Append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
-        html.Append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
-        html.Append($"<title>{Esc(title)}</title>\n");
-        html.Append("<script>").Append(ReportAssets.ErrorCatcherScript).Append("</script>\n");
-        html.Append("<style>").Append(ReportAssets.Css).Append("</style>\n</head>\n<body>\n");
-        html.Append("<div id=\"script-errors\" class=\"script-errors\" hidden></div>\n");
+        DocumentStart(html, title);
         Header(html, report, title);
         html.Append("<nav class=\"toc\">");
         var sections = new List<(string Id, string Heading, Action<StringBuilder> Body)>();
