@@ -181,6 +181,19 @@ public sealed class TransferStrategyTests(TinyTransferTask task) : IDisposable
         }
     }
 
+    /// <summary>A study of <paramref name="trials"/> random trials of <paramref name="pipeline"/> on the validation split, maximising
+    /// accuracy, with the best model refitted; the SQLite file and study are both named <paramref name="name"/>.</summary>
+    private ExperimentResult RandomAccuracyStudyWithRefit(TransferStrategy pipeline, int trials, string name) =>
+        new AutoMLExperiment(task.Ml)
+            .SetPipeline(pipeline)
+            .SetDataset(task.Train, task.Validation, "GroupId")
+            .SetMetric(SweepMetrics.Accuracy, Direction.Maximize)
+            .SetMaxTrials(trials)
+            .SetTuner(new RandomTuner(3))
+            .SetStudy(Path.Combine(_dir, name + ".db"), name)
+            .SetRefit()
+            .Run();
+
     /// <summary>The imagenet-features branch (ResNet18 features + L-BFGS softmax regression) without any pretrained model: its
     /// trials complete, report no epochs (L-BFGS has none), and the refitted best model, saved and loaded, scores new rows.</summary>
     [Fact]
@@ -188,15 +201,7 @@ public sealed class TransferStrategyTests(TinyTransferTask task) : IDisposable
     {
         var pipeline = new TransferStrategy(task.Ml, null, task.Train.Schema, TinyTransferTask.Quick with { Strategies = [TransferStrategy.ImageNetFeatures] });
         Assert.Equal([TransferStrategy.ImageNetFeatures], pipeline.Strategies);
-        var result = new AutoMLExperiment(task.Ml)
-            .SetPipeline(pipeline)
-            .SetDataset(task.Train, task.Validation, "GroupId")
-            .SetMetric(SweepMetrics.Accuracy, Direction.Maximize)
-            .SetMaxTrials(2)
-            .SetTuner(new RandomTuner(3))
-            .SetStudy(Path.Combine(_dir, "imagenet.db"), "imagenet")
-            .SetRefit()
-            .Run();
+        var result = RandomAccuracyStudyWithRefit(pipeline, trials: 2, "imagenet");
 
         Assert.Equal(2, result.Trials.Count);
         foreach (var t in result.Trials)
@@ -224,15 +229,7 @@ public sealed class TransferStrategyTests(TinyTransferTask task) : IDisposable
         var pipeline = new TransferStrategy(task.Ml, null, task.Train.Schema,
             TinyTransferTask.Quick with { Epochs = 2, Strategies = [TransferStrategy.ImageNetFineTune], ImageNetInputSize = 64 });
         Assert.Equal([TransferStrategy.ImageNetFineTune], pipeline.Strategies);
-        var result = new AutoMLExperiment(task.Ml)
-            .SetPipeline(pipeline)
-            .SetDataset(task.Train, task.Validation, "GroupId")
-            .SetMetric(SweepMetrics.Accuracy, Direction.Maximize)
-            .SetMaxTrials(1)
-            .SetTuner(new RandomTuner(3))
-            .SetStudy(Path.Combine(_dir, "imagenet-ft.db"), "imagenet-ft")
-            .SetRefit()
-            .Run();
+        var result = RandomAccuracyStudyWithRefit(pipeline, trials: 1, "imagenet-ft");
 
         var t = Assert.Single(result.Trials);
         Assert.True(t.State == TrialState.Complete, $"trial {t.Number} ({t.Parameters.ToJson()}): {t.State} {t.Error}");
