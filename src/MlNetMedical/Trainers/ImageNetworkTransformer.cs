@@ -167,6 +167,7 @@ public sealed class ImageNetworkTransformer : RowMappingTransformer, IDisposable
             {
                 var end = start + 1;
                 while (end < images.Count && images[end].Shape.SequenceEqual(images[start].Shape)) end++;
+                using var pause = GarbageCollectionPause.Enter();
                 using var scope = torch.NewDisposeScope();
                 var shape = images[start].Shape;
                 var voxels = new float[images[start].Voxels.Length * (end - start)];

@@ -67,11 +67,12 @@ public sealed class TrainingLoop(TrainingOptions options, int seed, string stage
                 for (var step = 0; step < stepsPerEpoch; step++)
                 {
                     options.CancellationToken.ThrowIfCancellationRequested();
-                    var batch = order.Skip(step * batchSize).Take(batchSize)
-                        .Select(s => options.Augmentation is { } augment ? augment(s, random) : s).ToList();
                     double loss;
+                    using (GarbageCollectionPause.Enter())
                     using (var scope = torch.NewDisposeScope())
                     {
+                        var batch = order.Skip(step * batchSize).Take(batchSize)
+                            .Select(s => options.Augmentation is { } augment ? augment(s, random) : s).ToList();
                         optimizer.zero_grad();
                         var lossTensor = task.Loss(batch, classWeights);
                         lossTensor.backward();
@@ -89,6 +90,7 @@ public sealed class TrainingLoop(TrainingOptions options, int seed, string stage
                 if (validation.Count > 0)
                 {
                     network.eval();
+                    using var pause = GarbageCollectionPause.Enter();
                     using var noGrad = torch.no_grad();
                     using var scope = torch.NewDisposeScope();
                     foreach (var (k, v) in task.Evaluate(validation)) metrics[k] = v;
@@ -206,14 +208,14 @@ public sealed class TrainingLoop(TrainingOptions options, int seed, string stage
     }
 
     /// <summary>Adam over the task's parameter groups (empty ones dropped), each at its own rate or the base rate.</summary>
-    private OptimizerHelper CreateOptimizer(ITrainingTask task)
+    private ScalarSafeAdam CreateOptimizer(ITrainingTask task)
     {
         var groups = task.ParameterGroups(options.LearningRate)
             .Where(g => g.Parameters.Count > 0)
             .Select(g => new TorchSharp.Modules.Adam.ParamGroup(g.Parameters, lr: g.LearningRate ?? options.LearningRate, weight_decay: options.WeightDecay))
             .ToList();
         if (groups.Count == 0) throw new InvalidOperationException($"{stage}: the network has no parameters to train");
-        return optim.Adam(groups, options.LearningRate, weight_decay: options.WeightDecay);
+        return new ScalarSafeAdam(groups, options.LearningRate, options.WeightDecay);
     }
 
     private optim.lr_scheduler.LRScheduler? CreateScheduler(OptimizerHelper optimizer) => options.Schedule switch
@@ -284,7 +286,7 @@ public sealed class TrainingLoop(TrainingOptions options, int seed, string stage
         File.Move(temp, path, overwrite: true);
     }
 
-    private void TryResume(string dir, nn.Module network, OptimizerHelper optimizer, optim.lr_scheduler.LRScheduler? scheduler, LoopState state)
+    private void TryResume(string dir, nn.Module network, ScalarSafeAdam optimizer, optim.lr_scheduler.LRScheduler? scheduler, LoopState state)
     {
         var path = Path.Combine(dir, CheckpointFile);
         if (!File.Exists(path)) return;
@@ -302,7 +304,7 @@ public sealed class TrainingLoop(TrainingOptions options, int seed, string stage
         Restore(network, File.ReadAllBytes(Path.Combine(dir, record.Weights)), record.Weights);
         // The schedule is replayed to the epoch (it changes the rates), then the optimizer's own state is put back over it.
         for (var e = 0; e < record.NextEpoch; e++) scheduler?.step();
-        using (var reader = new BinaryReader(File.OpenRead(Path.Combine(dir, record.Optimizer)))) optimizer.load_state_dict(reader);
+        using (var stream = File.OpenRead(Path.Combine(dir, record.Optimizer))) optimizer.LoadState(stream);
         state.NextEpoch = record.NextEpoch;
         state.BestEpoch = record.BestEpoch;
         state.BestValue = record.BestValue;
