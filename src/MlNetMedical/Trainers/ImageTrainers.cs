@@ -103,8 +103,12 @@ public abstract class ImageNetworkTrainer(ImageColumns columns, TrainingOptions 
             throw;
         }
         Log?.Invoke(LogKind.Info, StageName, $"best epoch {LastHistory.BestEpoch + 1} by {LastHistory.Metric}{(LastHistory.StoppedEarly ? " (stopped early)" : "")}");
+        if (Log is { } log) CheckTrained(task, LastHistory, (kind, message) => log(kind, StageName, message));
         return new ImageNetworkTransformer(network, Output, Columns.Image, classNames) { Compute = Compute };
     }
+
+    /// <summary>Looks at the kept epoch for signs that training went wrong in a way the user should hear about.</summary>
+    private protected virtual void CheckTrained(ITrainingTask task, TrainingHistory history, Action<LogKind, string> log) { }
 
     /// <summary>The network of a pretrained transformer as an <see cref="EncoderNetwork"/>, or an error naming what it is.</summary>
     private protected static EncoderNetwork EncoderOf(ImageNetworkTransformer pretrained, string stage) =>
@@ -127,9 +131,30 @@ public sealed class UNetSegmentationTrainer(UNetConfig network, ImageColumns col
         return (unet, new SegmentationTask(unet, TargetDevice));
     }
 
+    /// <summary>
+    /// A U-Net whose kept epoch marks no voxel of any validation row as foreground has learned to predict background only:
+    /// its Dice is what an empty mask scores, and its encoder has little to transfer. Seen in the replication suite's 3D
+    /// pretraining at 24³ (seeds 4 and 5: validation Dice flat at the empty mask's value from epoch 6 on).
+    /// </summary>
+    private protected override void CheckTrained(ITrainingTask task, TrainingHistory history, Action<LogKind, string> log)
+    {
+        if (task is not SegmentationTask segmentation || history.BestEpoch < 0
+            || !segmentation.PredictedForeground.TryGetValue(history.BestEpoch, out var fraction) || fraction > 0) return;
+        var dice = history.Epochs[history.BestEpoch].TryGetValue("dice", out var d) ? $" (validation Dice {d:F3}, what an empty mask scores)" : "";
+        log(LogKind.Warning, $"at its kept epoch ({history.BestEpoch + 1}) the network predicts background on every validation voxel{dice}: " +
+            "it has not learned to segment, and an encoder reused from it has little to transfer. Train longer or at a higher learning rate, " +
+            "or check that the masks line up with the images.");
+    }
+
     private sealed class SegmentationTask(UNet unet, torch.Device device) : ITrainingTask
     {
+        private int epoch;
+
+        /// <summary>Per epoch (0-based), the fraction of validation voxels predicted as a foreground class.</summary>
+        public Dictionary<int, double> PredictedForeground { get; } = [];
+
         public nn.Module Network => unet;
+        public void OnEpochStart(int epoch, int epochs) => this.epoch = epoch;
         public string DefaultMetric => "dice";
         public IReadOnlyList<NamedParameterGroup> ParameterGroups(double learningRate) => [new NamedParameterGroup("all", unet.parameters().ToArray(), null)];
 
@@ -143,7 +168,7 @@ public sealed class UNetSegmentationTrainer(UNetConfig network, ImageColumns col
         {
             using var output = unet.ForwardSegmentation(x);
             return output.Logits.clone();
-        });
+        }, fraction => PredictedForeground[epoch] = fraction);
     }
 
     /// <summary>Dice + cross-entropy (or BCE-free Dice with one sigmoid channel).</summary>
@@ -152,9 +177,10 @@ public sealed class UNetSegmentationTrainer(UNetConfig network, ImageColumns col
         : SegmentationLosses.DiceCrossEntropy(logits, masks);
 
     internal static IReadOnlyDictionary<string, double> SegmentationMetricsOf(ISegmentationNetwork network, IReadOnlyList<TrainingSample> samples, torch.Device device,
-        Func<Tensor, Tensor> forward)
+        Func<Tensor, Tensor> forward, Action<double>? predictedForeground = null)
     {
         var logits = TrainingBatches.MapBatches(samples, 8, forward, device);
+        predictedForeground?.Invoke(TaskMetrics.PredictedForegroundFraction(logits, samples.Select(s => s.Mask!.Length).ToList(), network.SegmentationClasses));
         double loss = 0;
         for (var start = 0; start < samples.Count; start += 8)
         {

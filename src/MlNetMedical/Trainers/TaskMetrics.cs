@@ -51,6 +51,20 @@ internal static class TaskMetrics
         return count == 0 ? double.NaN : total / count;
     }
 
+    /// <summary>The fraction of voxels whose predicted class (arg-max over the class-major logits, or logit &gt; 0 for one channel) is not background.</summary>
+    public static double PredictedForegroundFraction(IReadOnlyList<float[]> logits, IReadOnlyList<int> voxelCounts, int classes)
+    {
+        long foreground = 0, total = 0;
+        for (var i = 0; i < logits.Count; i++)
+        {
+            var voxels = voxelCounts[i];
+            for (var v = 0; v < voxels; v++)
+                if (classes == 1 ? logits[i][v] > 0 : ArgMaxStrided(logits[i], v, voxels, classes) != 0) foreground++;
+            total += voxels;
+        }
+        return total == 0 ? 0 : (double)foreground / total;
+    }
+
     public static int ArgMax(float[] v)
     {
         var best = 0;

@@ -3,6 +3,7 @@ using Microsoft.ML.Data;
 using TorchSharp;
 using MlNetMedical.Catalogs;
 using MlNetMedical.Data;
+using MlNetMedical.Imaging;
 using MlNetMedical.Models;
 using MlNetMedical.Pipeline;
 using MlNetMedical.Trainers;
@@ -41,6 +42,24 @@ public sealed class TrainerTests
         Assert.True(dice > 0.5, $"validation Dice {dice}");
         var predicted = model.Transform(Test).GetColumn<LabelMap>(DefaultColumnNames.PredictedMask).First();
         Assert.Equal(new[] { 16, 16 }, predicted.Shape);
+    }
+
+    [Fact]
+    public void AUNetThatPredictsBackgroundOnlyIsReportedAndOneThatSegmentsIsNot()
+    {
+        var ml = new MLContext(seed: 3);
+        var log = new List<string>();
+        ml.Medical().Log += (_, e) => { lock (log) log.Add($"{e.Kind} {e.Source}: {e.Message}"); };
+        // Masks with no foreground: the network can only learn to predict background.
+        var empty = SyntheticImages.Disks(24, 1).Select(r => { r.Mask = Volume.Create<byte>(new byte[SyntheticImages.Size * SyntheticImages.Size], [SyntheticImages.Size, SyntheticImages.Size]); return r; });
+        var collapsing = ml.Segmentation.Trainers.UNet(SyntheticImages.TinyUNet, SyntheticImages.Quick(10));
+        using (collapsing.Fit(ml.Data.LoadFromEnumerable(empty.ToList()))) { }
+        var warning = Assert.Single(log, l => l.StartsWith("Warning Segmentation.UNet", StringComparison.Ordinal));
+        Assert.Contains("predicts background on every validation voxel", warning);
+        Assert.Contains("validation Dice 1.000", warning);
+        log.Clear();
+        using (ml.Segmentation.Trainers.UNet(SyntheticImages.TinyUNet, SyntheticImages.Quick(8)).Fit(Train)) { }
+        Assert.DoesNotContain(log, l => l.Contains("predicts background", StringComparison.Ordinal));
     }
 
     [Fact]
