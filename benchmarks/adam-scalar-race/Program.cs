@@ -6,7 +6,6 @@
 // Usage: AdamScalarRace stock|safe|guarded SECONDS
 using System.Diagnostics;
 using MlNetMedical.Models;
-using MlNetMedical.Training;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

@@ -34,7 +34,7 @@ if (mode == "prepare")
     using (labels)
     {
         net.train();
-        using var adam = torch.optim.Adam(net.parameters(), lr: 1e-3);
+        using var adam = new ScalarSafeAdam(net.parameters(), 1e-3);
         for (int step = 0; step < 4; step++)
             using (torch.NewDisposeScope())
             {

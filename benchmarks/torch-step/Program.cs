@@ -20,7 +20,7 @@ using var generator = new Generator(0);
 // a 1x1 head; widths Width * 2^level.
 var config = new UNetConfig { Encoder = new UNetEncoderConfig { SpatialDims = spec.Dims, Depth = spec.Levels, BaseChannels = (int)spec.Width }, NumClasses = 2 };
 using var net = config.Build(generator);
-using var opt = torch.optim.Adam(net.parameters(), lr: 1e-3);
+using var opt = new ScalarSafeAdam(net.parameters(), 1e-3); // the trainers' Adam
 using var x = torch.randn([spec.Batch, 1, .. Enumerable.Repeat(spec.Size, spec.Dims)], generator: generator);
 using var y = torch.randint(0, 2, [spec.Batch, .. Enumerable.Repeat(spec.Size, spec.Dims)], generator: generator);
 net.train();
@@ -35,6 +35,7 @@ for (int i = 0; i < warmup + steps; i++)
     var cpu0 = process.TotalProcessorTime;
     var sw = Stopwatch.StartNew();
     double loss;
+    using (GarbageCollectionPause.Enter()) // as TrainingLoop runs every step
     using (torch.NewDisposeScope())
     {
         opt.zero_grad();

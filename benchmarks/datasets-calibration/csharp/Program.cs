@@ -125,7 +125,7 @@ Tensor Targets(byte[][] masks)
         ? new UNetConfig { Encoder = new UNetEncoderConfig { SpatialDims = dims, InChannels = channels, Depth = depth, BaseChannels = width }, NumClasses = labelValues.Length + 1 }.Build(weightGenerator)
         : EncoderClassifierConfig.PlainCnn(dims, channels, classes.Count, depth: depth, baseChannels: width).Build(weightGenerator);
     var augmenter = augment ? new Augmenter(shape[1..].Select(s => (int)s).ToArray(), channels, seed) : null;
-    using var adam = optim.Adam(net.parameters(), lr: lr);
+    using var adam = new ScalarSafeAdam(net.parameters(), lr);
     int stepsPerEpoch = (train.Count + batchSize - 1) / batchSize;
     var schedule = optim.lr_scheduler.CosineAnnealingLR(adam, (double)epochs * stepsPerEpoch);
     var order = Enumerable.Range(0, train.Count).ToList();
@@ -141,6 +141,7 @@ Tensor Targets(byte[][] masks)
         double total = 0;
         for (int start = 0; start < order.Count; start += batchSize)
         {
+            using var pause = GarbageCollectionPause.Enter();
             using var scope = torch.NewDisposeScope();
             var idx = order.Skip(start).Take(batchSize).ToList();
             var x = Images(augmenter, train, idx, out var masks);
@@ -182,6 +183,7 @@ Tensor Targets(byte[][] masks)
     int withForeground = 0;
     for (int start = 0; start < set.Count; start += batchSize)
     {
+        using var pause = GarbageCollectionPause.Enter();
         using var scope = torch.NewDisposeScope();
         var idx = Enumerable.Range(start, Math.Min(batchSize, set.Count - start)).ToList();
         var pred = net.call(Images(null, set, idx, out var masks)).argmax(1).data<long>().ToArray();

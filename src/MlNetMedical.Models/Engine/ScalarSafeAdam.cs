@@ -1,8 +1,9 @@
 using TorchSharp;
 using static TorchSharp.torch;
+using TorchSharp.Modules;
 using AdamOptimizer = TorchSharp.Modules.Adam;
 
-namespace MlNetMedical.Training;
+namespace MlNetMedical.Models;
 
 /// <summary>
 /// TorchSharp's Adam with the same arithmetic, state and checkpoint format, but every scalar argument held in a local that
@@ -18,6 +19,12 @@ namespace MlNetMedical.Training;
 /// </remarks>
 public sealed class ScalarSafeAdam : AdamOptimizer
 {
+    /// <summary>Adam over <paramref name="parameters"/>, one group.</summary>
+    public ScalarSafeAdam(IEnumerable<Parameter> parameters, double learningRate, double weightDecay = 0)
+        : base(parameters, learningRate, weight_decay: weightDecay)
+    {
+    }
+
     /// <summary>Adam over <paramref name="groups"/>; a group's own rate or weight decay overrides the defaults.</summary>
     public ScalarSafeAdam(IEnumerable<ParamGroup> groups, double learningRate, double weightDecay)
         : base(groups, learningRate, weight_decay: weightDecay)

@@ -1,13 +1,11 @@
-using MlNetMedical.Training;
 using TorchSharp;
 using TorchSharp.Modules;
 using Xunit;
 using static TorchSharp.torch;
 
-namespace MlNetMedical.Tests.Training;
+namespace MlNetMedical.Models.Tests.Engine;
 
 /// <summary>The scalar-safe Adam must be TorchSharp's Adam bit for bit, including its saved state.</summary>
-[Collection("Torch")]
 public sealed class ScalarSafeAdamTests
 {
     private static Sequential Network()
