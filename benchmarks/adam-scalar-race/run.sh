@@ -20,7 +20,11 @@ for round in $(seq "$ROUNDS"); do
   for side in $order; do
     rc=0
     dotnet "$DLL" "$side" "$SECONDS_PER_RUN" > "$work/out" 2> "$work/err" || rc=$?
-    message=$(grep -m1 -o "Unknown scalar type\|toDouble\|Check failed[^\"]*\|Segmentation fault\|double free[^\"]*" "$work/err" || true)
+    # libtorch's message (the first line of the unhandled exception), and the TorchSharp call that raised it.
+    message=$(sed -n 's/^Unhandled exception\. [A-Za-z.]*Exception ([0-9a-fx]*): //p' "$work/err" | head -1 | cut -c1-80)
+    where=$(grep -m1 -o '^   at TorchSharp\.[A-Za-z.]*\.[a-z_]*(' "$work/err" | grep -v CheckForErrors | head -1 | sed 's/^   at //; s/($//' || true)
+    [ -z "$message" ] && [ "$rc" != 0 ] && message="exit $rc"
+    message="$message${where:+ in $where}"
     steps=$(grep -o '"steps": [0-9]*' "$work/out" | grep -o '[0-9]*$' || echo 0)
     echo "round $round/$ROUNDS: $side exit $rc, $steps steps${message:+, $message}" >&2
     printf '%s\t%s\t%s\t%s\n' "$side" "$rc" "${steps:-0}" "$message" >> "$work/rows"

@@ -64,6 +64,7 @@ public sealed class ScalarSafeAdam : AdamOptimizer
         using var oneMinusBeta2 = (1 - beta2).ToScalar();
         using var weightDecayScalar = weightDecay.ToScalar();
         using var eps = options.eps!.Value.ToScalar();
+        using var one = 1.0.ToScalar(); // add_(Scalar) alone would make its alpha of 1 an implicit Scalar
         foreach (var parameter in group.Parameters)
         {
             var grad = parameter.grad;
@@ -76,7 +77,7 @@ public sealed class ScalarSafeAdam : AdamOptimizer
             state.exp_avg.mul_(beta1Scalar).add_(grad, alpha: oneMinusBeta1);
             state.exp_avg_sq.mul_(beta2Scalar).addcmul_(grad, grad.conj(), value: oneMinusBeta2);
             using var sqrtBiasCorrection2 = Math.Sqrt(biasCorrection2).ToScalar();
-            var denominator = state.exp_avg_sq.sqrt().div_(sqrtBiasCorrection2).add_(eps);
+            var denominator = state.exp_avg_sq.sqrt().div_(sqrtBiasCorrection2).add_(eps, one);
             using var stepSize = (-options.LearningRate!.Value / biasCorrection1).ToScalar();
             parameter.addcdiv_(state.exp_avg, denominator, value: stepSize);
         }
