@@ -127,6 +127,19 @@ public sealed class OnnxDeploymentTests : IDisposable
     }
 
     [Fact]
+    public void AModelOfStockComponentsOnlyIsPointedToMlNetsOwnSave()
+    {
+        var ml = new MLContext(seed: 2);
+        var data = ml.Data.LoadFromEnumerable(PixelRow.Make(6, 1));
+        var model = ml.Transforms.Concatenate("Features", "image").Fit(data);
+        var chain = new TransformerChain<ITransformer>(model);
+        var e = Assert.Throws<ArgumentException>(() => ml.Model.ExportMedicalToOnnx(chain, Path.Combine(dir, "none.onnx")));
+        Assert.Contains("no network stage of this framework", e.Message);
+        Assert.Contains("ml.Model.Save", e.Message);
+        Assert.False(File.Exists(Path.Combine(dir, "none.onnx")));
+    }
+
+    [Fact]
     public void SavedModelExportsWithItsPreprocessingAndSize()
     {
         var ml = new MLContext(seed: 2);
