@@ -164,6 +164,7 @@ public sealed class BadInputTests(TinyModels models, BadInputFiles files) : ICla
         UserError(Run("sweep", f.Sweep(f.Manifest), "--out", f.Out(), "--parallel", "0"), "--parallel");
         UserError(Run("sweep", f.Sweep(f.Manifest), "--out", f.Out(), "--threads", "0"), "--threads");
         UserError(Run("sweep", f.Sweep(f.Manifest), "--out", f.Out(), "--set", "data.train_split=val"), "'val'", "train (6 cases)");
+        UserError(Run("sweep", f.Sweep(f.Manifest), "--out", f.Out(), "--set", "sweep.imagenet_input_size=32"), "imagenet_input_size", "64..1024");
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using MlNetMedical.Models;
 using MlNetMedical.AutoML;
 using MlNetMedical.Cli.Pipelines;
 using MlNetMedical.Cli.Yaml;
@@ -57,6 +58,8 @@ public sealed class SweepSettings : IYamlValidated
     public SweepPruner Pruner { get; set; } = SweepPruner.Asha;
     /// <summary>Trials run at once (each gets cores / parallel torch threads); --parallel overrides it.</summary>
     public int Parallel { get; set; } = 1;
+    /// <summary>Height and width each slice is resized to in the imagenet-fine-tune branch (as the imagenet_fine_tune stage's input_size).</summary>
+    public int ImagenetInputSize { get; set; } = ImageNetEncoderConfig.DefaultInputSize;
 
     public void Validate(YamlValidation check)
     {
@@ -75,5 +78,6 @@ public sealed class SweepSettings : IYamlValidated
         check.Check(MaxTrials >= 1, this, nameof(MaxTrials), "must be ≥ 1");
         check.Check(TimeLimitSeconds is null or > 0, this, nameof(TimeLimitSeconds), "must be > 0 (or null for none)");
         check.Check(Parallel >= 1, this, nameof(Parallel), "must be ≥ 1");
+        check.Check(ImagenetInputSize is >= 64 and <= 1024, this, nameof(ImagenetInputSize), "must be in 64..1024 pixels (ResNet18's deepest map is the size/32)");
     }
 }

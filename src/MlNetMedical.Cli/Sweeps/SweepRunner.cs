@@ -92,7 +92,7 @@ public sealed class SweepRunner(ProgressView view)
         {
             Epochs = settings.Epochs, BatchSize = settings.BatchSize, ValidationFraction = settings.ValidationFraction,
             EarlyStoppingPatience = settings.EarlyStoppingPatience, Strategies = settings.Strategies,
-            Augmentation = augmenter,
+            Augmentation = augmenter, ImageNetInputSize = settings.ImagenetInputSize,
         });
         var experiment = new AutoMLExperiment(trialContext)
             .SetPipeline(strategy)
