@@ -42,6 +42,10 @@ public static class GarbageCollectionPause
                 {
                     ownRegion = false; // a region of someone else's
                 }
+                catch (ArgumentOutOfRangeException)
+                {
+                    ownRegion = false; // a heap limit smaller than the budget (GCHeapHardLimit): run unpaused
+                }
             }
         }
         return new Section(true);
