@@ -52,8 +52,6 @@ public sealed class ReplicateProvenanceTests
     /// gains the facts (rewritten by its script) must leave this list, so the list stays true.</summary>
     private static readonly Dictionary<string, string> Legacy = new()
     {
-        ["datasets-calibration.json"] = "written by the calibration script before it recorded provenance, and tuned on test accuracy; "
-            + "rerunning `benchmarks/run datasets-calibration` (validation-split version) replaces it with a file that has both",
         ["hpo.json"] = "predates the TorchSharp engine and BENCH_SAVE; the current HPO results are hpo-*.txt",
         ["torch-overhead.md"] = "history of a removed benchmark (the old libtorch shim), kept as a record",
         ["torch-step-2026-11-21.txt"] = "saved before BENCH_SAVE wrote the commit and machine header",
