@@ -46,11 +46,10 @@ public static class OnnxExportExtensions
         ArgumentNullException.ThrowIfNull(catalog);
         ArgumentNullException.ThrowIfNull(model);
         ArgumentException.ThrowIfNullOrWhiteSpace(onnxPath);
-        if (!NetworkModel.All(model).Any())
-            throw new ArgumentException($"the model ({model.GetType().Name}) has no network stage of this framework to export: it is made of ML.NET's " +
-                                        "own components (the imagenet-features stage, for one, is ML.NET's ONNX featuriser plus a stock trainer), " +
-                                        "and ml.Model.Save already writes it as a deployable ML.NET model", nameof(model));
-        var stage = NetworkModel.Find(model)!;
+        var stage = NetworkModel.All(model).LastOrDefault()
+            ?? throw new ArgumentException($"the model ({model.GetType().Name}) has no network stage of this framework to export: it is made of ML.NET's " +
+                                           "own components (the imagenet-features stage, for one, is ML.NET's ONNX featuriser plus a stock trainer), " +
+                                           "and ml.Model.Save already writes it as a deployable ML.NET model", nameof(model));
         var network = stage.Network;
         var encoder = (network as EncoderNetwork)?.Encoder ?? throw new OnnxExportException($"cannot export a {network.GetType().Name}: it has no encoder", "", network.GetType().FullName);
         preprocessing ??= inputSchema is null ? null : PreprocessingAnnotation.Read(inputSchema, stage.ImageColumnName);

@@ -180,7 +180,8 @@ public sealed class UNetSegmentationTrainer(UNetConfig network, ImageColumns col
         Func<Tensor, Tensor> forward, Action<double>? predictedForeground = null)
     {
         var logits = TrainingBatches.MapBatches(samples, 8, forward, device);
-        predictedForeground?.Invoke(TaskMetrics.PredictedForegroundFraction(logits, samples.Select(s => s.Mask!.Length).ToList(), network.SegmentationClasses));
+        var (dice, foreground) = TaskMetrics.ForegroundDice(logits, samples.Select(s => s.Mask!).ToList(), network.SegmentationClasses);
+        predictedForeground?.Invoke(foreground);
         double loss = 0;
         for (var start = 0; start < samples.Count; start += 8)
         {
@@ -191,7 +192,7 @@ public sealed class UNetSegmentationTrainer(UNetConfig network, ImageColumns col
         return new Dictionary<string, double>
         {
             ["loss"] = loss / samples.Count,
-            ["dice"] = TaskMetrics.ForegroundDice(logits, samples.Select(s => s.Mask!).ToList(), network.SegmentationClasses),
+            ["dice"] = dice,
         };
     }
 }

@@ -24,45 +24,43 @@ internal static class TaskMetrics
         return logits.Count == 0 ? 0 : sum / logits.Count;
     }
 
-    /// <summary>Mean over samples and foreground classes 1..C−1 of hard Dice (both empty = 1), from per-voxel logits (C, voxels).</summary>
-    public static double ForegroundDice(IReadOnlyList<float[]> logits, IReadOnlyList<long[]> masks, int classes)
+    /// <summary>
+    /// Mean over samples and foreground classes 1..C−1 of hard Dice (both empty = 1), from per-voxel logits (C, voxels), and
+    /// the fraction of voxels predicted as a foreground class (arg-max, or logit &gt; 0 for one channel); one arg-max per voxel.
+    /// </summary>
+    public static (double Dice, double PredictedForeground) ForegroundDice(IReadOnlyList<float[]> logits, IReadOnlyList<long[]> masks, int classes)
     {
+        var labels = Math.Max(classes, 2);
+        var both = new long[labels];
+        var predicted = new long[labels];
+        var actual = new long[labels];
         double total = 0;
         var count = 0;
+        long foreground = 0, voxelsSeen = 0;
         for (var i = 0; i < logits.Count; i++)
         {
+            Array.Clear(both);
+            Array.Clear(predicted);
+            Array.Clear(actual);
             var voxels = masks[i].Length;
-            for (var c = 1; c < Math.Max(classes, 2); c++)
+            for (var v = 0; v < voxels; v++)
             {
-                long both = 0, predicted = 0, actual = 0;
-                for (var v = 0; v < voxels; v++)
-                {
-                    var p = classes == 1 ? (logits[i][v] > 0 ? 1 : 0) : ArgMaxStrided(logits[i], v, voxels, classes);
-                    var isP = p == c;
-                    var isA = masks[i][v] == c;
-                    if (isP) predicted++;
-                    if (isA) actual++;
-                    if (isP && isA) both++;
-                }
-                total += predicted + actual == 0 ? 1 : 2.0 * both / (predicted + actual);
+                var p = classes == 1 ? (logits[i][v] > 0 ? 1 : 0) : ArgMaxStrided(logits[i], v, voxels, classes);
+                predicted[p]++;
+                var a = masks[i][v];
+                if (a < 0 || a >= labels) continue;
+                actual[a]++;
+                if (a == p) both[p]++;
+            }
+            for (var c = 1; c < labels; c++)
+            {
+                total += predicted[c] + actual[c] == 0 ? 1 : 2.0 * both[c] / (predicted[c] + actual[c]);
                 count++;
             }
+            foreground += voxels - predicted[0];
+            voxelsSeen += voxels;
         }
-        return count == 0 ? double.NaN : total / count;
-    }
-
-    /// <summary>The fraction of voxels whose predicted class (arg-max over the class-major logits, or logit &gt; 0 for one channel) is not background.</summary>
-    public static double PredictedForegroundFraction(IReadOnlyList<float[]> logits, IReadOnlyList<int> voxelCounts, int classes)
-    {
-        long foreground = 0, total = 0;
-        for (var i = 0; i < logits.Count; i++)
-        {
-            var voxels = voxelCounts[i];
-            for (var v = 0; v < voxels; v++)
-                if (classes == 1 ? logits[i][v] > 0 : ArgMaxStrided(logits[i], v, voxels, classes) != 0) foreground++;
-            total += voxels;
-        }
-        return total == 0 ? 0 : (double)foreground / total;
+        return (count == 0 ? double.NaN : total / count, voxelsSeen == 0 ? 0 : (double)foreground / voxelsSeen);
     }
 
     public static int ArgMax(float[] v)
